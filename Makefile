@@ -1,0 +1,59 @@
+# Portal Contmax · Integrações. The two commands: `make run` and `make test` (README.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := run
+
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
+ENV := . scripts/env.sh &&
+SITE_ENV := LEPTOS_SITE_ROOT=$(TARGET_DIR)/site LEPTOS_OUTPUT_NAME=portal LEPTOS_SITE_PKG_DIR=pkg
+
+.PHONY: run test bootstrap bootstrap-e2e build dev test-unit test-e2e check-sqlx sqlx-prepare lint fmt clean-db
+
+## make run: install the toolchain, build (release), migrate, seed demo users, serve :3000
+run: bootstrap build
+	@eval "$$(scripts/db.sh portal_contmax)"; \
+	export DEMO_SEED=$${DEMO_SEED:-1}; \
+	$(SITE_ENV) exec $(TARGET_DIR)/release/server
+
+## make test: everything CI runs (unit + database tests, then Playwright in Chromium)
+test: bootstrap-e2e build check-sqlx test-unit test-e2e
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+bootstrap-e2e:
+	@scripts/bootstrap.sh --e2e
+
+## release build of server and wasm (wasm with its own size-first profile)
+build:
+	@$(ENV) cargo leptos build --release --lib-cargo-args="$$PORTAL_LIB_CARGO_ARGS"
+
+## cargo leptos watch: live-reloading development server
+dev: bootstrap
+	@eval "$$(scripts/db.sh portal_contmax)"; export DEMO_SEED=$${DEMO_SEED:-1}; \
+	$(ENV) cargo leptos watch --lib-cargo-args="$$PORTAL_LIB_CARGO_ARGS"
+
+## every crate's tests; database tests get a fresh database each (#[sqlx::test])
+test-unit:
+	@eval "$$(scripts/db.sh portal_contmax_tests)"; \
+	$(ENV) cargo test --workspace --exclude frontend --features app/ssr
+
+test-e2e:
+	@$(ENV) scripts/e2e.sh "$(TARGET_DIR)"
+
+## .sqlx/ must match the queries and the migrations: regenerate it from a fresh migrated
+## database into a temporary folder and compare
+check-sqlx:
+	@$(ENV) scripts/sqlx-data.sh check
+
+## regenerate .sqlx/ (after changing a query or a migration), then commit it
+sqlx-prepare:
+	@$(ENV) scripts/sqlx-data.sh write
+
+lint:
+	@$(ENV) cargo fmt --all -- --check
+	@$(ENV) cargo clippy --workspace --exclude frontend --features app/ssr --all-targets -- -D warnings
+	@$(ENV) cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown $$PORTAL_LIB_CARGO_ARGS -- -D warnings
+
+fmt:
+	@$(ENV) cargo fmt --all

@@ -1,0 +1,66 @@
+//! AppHeader: logo, the current tenant (with a switcher for users of several), the user and
+//! the logout button.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+use model::SessionUser;
+
+use crate::session::use_session;
+
+#[component]
+pub fn AppHeader(user: SessionUser) -> impl IntoView {
+    let session = use_session();
+    let location = use_location();
+    let current = user.current_tenant.clone();
+    let current_slug = current.as_ref().map(|t| t.slug.clone()).unwrap_or_default();
+    let tenant_view = if user.tenants.len() > 1 {
+        let options = user
+            .tenants
+            .iter()
+            .map(|t| {
+                let selected = t.slug == current_slug;
+                view! { <option value=t.slug.clone() selected=selected>{t.nome.clone()}</option> }
+            })
+            .collect_view();
+        view! {
+            <ActionForm action=session.switch_tenant attr:class="tenant-switch">
+                <label for="tenant-select">"Organização"</label>
+                <select id="tenant-select" name="slug">{options}</select>
+                <input type="hidden" name="back_to" value=move || location.pathname.get()/>
+                <button type="submit" class="btn btn-small">"Trocar"</button>
+            </ActionForm>
+        }
+        .into_any()
+    } else {
+        let name = current
+            .map(|t| t.nome)
+            .unwrap_or_else(|| "Sem organização".to_owned());
+        view! {
+            <span class="tenant-name" data-testid="current-tenant">{name}</span>
+        }
+        .into_any()
+    };
+    let role = if user.is_global_admin {
+        "Administrador da plataforma"
+    } else if user.current_tenant.as_ref().is_some_and(|t| t.is_admin()) {
+        "Administrador"
+    } else {
+        "Equipe"
+    };
+    view! {
+        <header class="app-header">
+            <a class="brand" href="/">
+                <span class="logo" aria-hidden="true">"C"</span>
+                <span>"Portal Contmax"</span>
+            </a>
+            <div class="header-tenant">{tenant_view}</div>
+            <div class="header-user">
+                <span class="user-name">{user.nome.clone()}</span>
+                <span class="user-role">{role}</span>
+                <ActionForm action=session.logout attr:class="logout">
+                    <button type="submit" class="btn btn-ghost">"Sair"</button>
+                </ActionForm>
+            </div>
+        </header>
+    }
+}

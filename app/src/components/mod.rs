@@ -1,0 +1,20 @@
+//! Pieces shared by the pages.
+
+pub mod header;
+pub mod require_user;
+pub mod status;
+
+pub use header::AppHeader;
+pub use require_user::RequireUser;
+pub use status::{ErrorBox, StatusBadge};
+
+use leptos::prelude::ServerFnError;
+
+/// The message of a server function error as a person should read it (pt-BR): the server's
+/// own message when it sent one, a generic one when the request itself failed.
+pub fn error_text(e: &ServerFnError) -> String {
+    match e {
+        ServerFnError::ServerError(msg) => msg.clone(),
+        _ => "Não foi possível falar com o servidor. Tente novamente.".to_owned(),
+    }
+}

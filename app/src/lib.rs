@@ -1,0 +1,53 @@
+//! The Leptos application: the HTML shell, the routes and their pages. Rendered on the
+//! server (feature `ssr`) and hydrated in the browser (feature `hydrate`).
+
+pub mod components;
+pub mod pages;
+pub mod session;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+use pages::{integracoes::IntegracoesPage, login::LoginPage, portal::PortalHome};
+
+/// The whole HTML document, rendered on the server around [`App`].
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="pt-BR">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    session::provide_session();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/portal.css"/>
+        <Title text="Portal Contmax"/>
+        <Router>
+            <Routes fallback=pages::not_found::NotFound>
+                <Route path=path!("/login") view=LoginPage/>
+                <Route path=path!("/") view=PortalHome/>
+                <Route path=path!("/integracoes") view=IntegracoesPage/>
+            </Routes>
+        </Router>
+    }
+}

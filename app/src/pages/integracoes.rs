@@ -1,0 +1,98 @@
+//! `/integracoes` (seed: Integracoes.tsx): the integrations of the current tenant.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use model::{category_label, relative_time_pt, IntegrationSummary, SessionUser};
+
+use crate::components::{error_text, AppHeader, ErrorBox, RequireUser, StatusBadge};
+
+/// The integrations of the tenant chosen in the header, read under row-level security.
+#[server]
+pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, ServerFnError> {
+    use crate::ssr;
+    let (state, claims) = ssr::caller().await?;
+    let preferred = ssr::preferred_tenant().await?;
+    let user = backend::auth::session_user(&state.pool, &claims, preferred.as_deref())
+        .await
+        .map_err(ssr::fail)?;
+    let Some(tenant) = user.current_tenant else {
+        return Ok(Vec::new());
+    };
+    let mut tx = backend::scope::begin_as(&state.pool, &claims)
+        .await
+        .map_err(|e| ssr::fail(e.into()))?;
+    let list = backend::integrations::list_for_tenant(&mut tx, tenant.id)
+        .await
+        .map_err(|e| ssr::fail(e.into()))?;
+    tx.commit().await.map_err(|e| ssr::fail(e.into()))?;
+    Ok(list)
+}
+
+#[component]
+pub fn IntegracoesPage() -> impl IntoView {
+    view! {
+        <Title text="Integrações · Portal Contmax"/>
+        <RequireUser let:user>
+            <Integracoes user/>
+        </RequireUser>
+    }
+}
+
+#[component]
+fn Integracoes(user: SessionUser) -> impl IntoView {
+    let list = Resource::new(|| (), |_| list_integrations());
+    view! {
+        <AppHeader user/>
+        <main class="page">
+            <nav class="breadcrumb" aria-label="Navegação">
+                <a href="/">"Início"</a>
+                <span aria-hidden="true">" / "</span>
+                <span>"Integrações"</span>
+            </nav>
+            <h1>"Integrações"</h1>
+            <Suspense fallback=|| view! { <p class="loading" role="status">"Carregando integrações…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Ok(items) if items.is_empty() => view! {
+                            <p class="empty">
+                                "Nenhuma integração configurada para esta organização. "
+                                "Peça a um administrador para ativar uma integração do catálogo."
+                            </p>
+                        }
+                        .into_any(),
+                        Ok(items) => view! {
+                            <ul class="integration-grid" aria-label="Integrações">
+                                {items.into_iter().map(|i| view! { <IntegrationCard item=i/> }).collect_view()}
+                            </ul>
+                        }
+                        .into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+#[component]
+fn IntegrationCard(item: IntegrationSummary) -> impl IntoView {
+    let status = item.status();
+    let category = item.category.as_deref().map(category_label).unwrap_or("—").to_owned();
+    let last_run = match (item.last_run_seconds_ago, item.last_run.clone()) {
+        (Some(secs), Some(exact)) => view! {
+            <time datetime=exact.clone() title=exact>{relative_time_pt(secs)}</time>
+        }
+        .into_any(),
+        _ => view! { <span>"Nunca executada"</span> }.into_any(),
+    };
+    view! {
+        <li class="integration-card" data-slug=item.slug.clone()>
+            <div class="card-head">
+                <h2>{item.name.clone()}</h2>
+                <StatusBadge status disabled=!item.is_enabled/>
+            </div>
+            <p class="muted">{category}</p>
+            <p class="last-run">"Última execução: " {last_run}</p>
+        </li>
+    }
+}

@@ -1,0 +1,121 @@
+//! The signed-in user: server functions to sign in, sign out and switch tenant, and the
+//! session resource every page reads.
+
+use leptos::prelude::*;
+use model::SessionUser;
+
+/// What pages share about the session: the resource, and the actions that change it (so
+/// the resource refetches when any of them completes).
+#[derive(Clone, Copy)]
+pub struct SessionCtx {
+    pub user: Resource<Result<Option<SessionUser>, ServerFnError>>,
+    pub login: ServerAction<Login>,
+    pub logout: ServerAction<Logout>,
+    pub switch_tenant: ServerAction<SwitchTenant>,
+}
+
+pub fn provide_session() {
+    let login = ServerAction::<Login>::new();
+    let logout = ServerAction::<Logout>::new();
+    let switch_tenant = ServerAction::<SwitchTenant>::new();
+    let user = Resource::new(
+        move || {
+            (
+                login.version().get(),
+                logout.version().get(),
+                switch_tenant.version().get(),
+            )
+        },
+        |_| get_session(),
+    );
+    provide_context(SessionCtx {
+        user,
+        login,
+        logout,
+        switch_tenant,
+    });
+}
+
+pub fn use_session() -> SessionCtx {
+    expect_context::<SessionCtx>()
+}
+
+/// The signed-in user, or `None` for an anonymous visitor (or an expired session).
+#[server]
+pub async fn get_session() -> Result<Option<SessionUser>, ServerFnError> {
+    use crate::ssr;
+    let state = ssr::state()?;
+    let headers = ssr::headers().await?;
+    let Ok(claims) = backend::auth::caller(&state.jwt, &headers) else {
+        return Ok(None);
+    };
+    let preferred = ssr::preferred_tenant().await?;
+    match backend::auth::session_user(&state.pool, &claims, preferred.as_deref()).await {
+        Ok(user) => Ok(Some(user)),
+        Err(backend::Error::Unauthenticated(_)) => Ok(None),
+        Err(e) => Err(ssr::fail(e)),
+    }
+}
+
+/// Signs in and goes to `next` (a path of this site only).
+#[server]
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ServerFnError> {
+    use crate::ssr;
+    let state = ssr::state()?;
+    let user_id = backend::auth::authenticate(&state.pool, &email, &password)
+        .await
+        .map_err(ssr::fail)?;
+    let token = state.jwt.issue(user_id, email.trim()).map_err(ssr::fail)?;
+    ssr::set_cookie(&backend::auth::session_cookie(&token, ssr::secure_cookies()));
+    leptos_axum::redirect(&safe_next(next.as_deref()));
+    Ok(())
+}
+
+/// Ends the session.
+#[server]
+pub async fn logout() -> Result<(), ServerFnError> {
+    use crate::ssr;
+    ssr::set_cookie(&backend::auth::clear_session_cookie(ssr::secure_cookies()));
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// Remembers the tenant chosen in the header (only one the user belongs to).
+#[server]
+pub async fn switch_tenant(slug: String, back_to: Option<String>) -> Result<(), ServerFnError> {
+    use crate::ssr;
+    let (state, claims) = ssr::caller().await?;
+    let user = backend::auth::session_user(&state.pool, &claims, Some(&slug))
+        .await
+        .map_err(ssr::fail)?;
+    if !user.tenants.iter().any(|t| t.slug == slug) {
+        return Err(ssr::fail(backend::Error::Forbidden(
+            "Você não tem acesso a esta organização.".into(),
+        )));
+    }
+    ssr::set_cookie(&backend::auth::tenant_cookie(&slug, ssr::secure_cookies()));
+    leptos_axum::redirect(&safe_next(back_to.as_deref()));
+    Ok(())
+}
+
+/// A redirect target that stays on this site: a path, never `//host` or a full URL.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_never_leaves_the_site() {
+        assert_eq!(safe_next(Some("/integracoes")), "/integracoes");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

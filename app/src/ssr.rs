@@ -1,0 +1,65 @@
+//! Server-side helpers for server functions: who is asking, and the shared state.
+//! Every server function that acts for a user starts with [`caller`] and runs its SQL in
+//! `backend::scope::begin_as`.
+
+use leptos::prelude::*;
+
+use backend::scope::Claims;
+use backend::AppState;
+
+/// The state the server provides to every request's context.
+pub fn state() -> Result<AppState, ServerFnError> {
+    use_context::<AppState>().ok_or_else(|| ServerFnError::new("estado do servidor ausente"))
+}
+
+/// The request's headers.
+pub async fn headers() -> Result<http::HeaderMap, ServerFnError> {
+    leptos_axum::extract::<http::HeaderMap>()
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// The caller's verified claims, or an error that says to sign in (and a 401 status).
+pub async fn caller() -> Result<(AppState, Claims), ServerFnError> {
+    let state = state()?;
+    let headers = headers().await?;
+    match backend::auth::caller(&state.jwt, &headers) {
+        Ok(claims) => Ok((state, claims)),
+        Err(e) => Err(fail(e)),
+    }
+}
+
+/// The tenant slug remembered in the header's switcher.
+pub async fn preferred_tenant() -> Result<Option<String>, ServerFnError> {
+    let headers = headers().await?;
+    Ok(backend::auth::cookie(&headers, backend::auth::TENANT_COOKIE).map(str::to_owned))
+}
+
+/// Turns a backend error into a server function error with the right HTTP status. Database
+/// errors are logged here and reach the browser only as a generic pt-BR message.
+pub fn fail(e: backend::Error) -> ServerFnError {
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        if let Ok(code) = http::StatusCode::from_u16(e.status()) {
+            response.set_status(code);
+        }
+    }
+    if let backend::Error::Database(inner) = &e {
+        tracing::error!(error = %inner, "database error in a server function");
+    }
+    ServerFnError::new(e.to_string())
+}
+
+/// Whether cookies must be `Secure` (the site is served over https).
+pub fn secure_cookies() -> bool {
+    std::env::var("COOKIE_SECURE").is_ok_and(|v| v == "1" || v == "true")
+}
+
+/// Adds a `Set-Cookie` header to the response.
+pub fn set_cookie(value: &str) {
+    if let (Some(response), Ok(v)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::HeaderValue::from_str(value),
+    ) {
+        response.append_header(http::header::SET_COOKIE, v);
+    }
+}

@@ -1,0 +1,35 @@
+//! One error type for the backend. Messages of variants a user can cause are pt-BR and safe
+//! to show; `Database` keeps the driver's text for the logs only.
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No valid session: 401.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A valid session that may not do this: 403.
+    #[error("{0}")]
+    Forbidden(String),
+    /// Nothing visible to the caller under that name: 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// Input that fails validation: 400 / 422.
+    #[error("{0}")]
+    Invalid(String),
+    /// Anything from Postgres: 500, logged, never shown.
+    #[error("erro interno do banco de dados")]
+    Database(#[from] sqlx::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn status(&self) -> u16 {
+        match self {
+            Error::Unauthenticated(_) => 401,
+            Error::Forbidden(_) => 403,
+            Error::NotFound(_) => 404,
+            Error::Invalid(_) => 422,
+            Error::Database(_) => 500,
+        }
+    }
+}

@@ -1,0 +1,32 @@
+//! Tenant integrations, read as the caller.
+
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use model::IntegrationSummary;
+
+/// The integrations of one tenant with their catalog entry. Old rows without a
+/// `provider_id` still show, under their `provider` text.
+pub async fn list_for_tenant(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+) -> sqlx::Result<Vec<IntegrationSummary>> {
+    sqlx::query_as!(
+        IntegrationSummary,
+        r#"select ti.id,
+                  coalesce(p.slug, ti.provider) as "slug!",
+                  coalesce(p.name, ti.provider) as "name!",
+                  p.category as "category?",
+                  ti.is_enabled,
+                  ti.last_status,
+                  to_char(ti.last_run at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as last_run,
+                  extract(epoch from now() - ti.last_run)::bigint as last_run_seconds_ago
+           from public.tenant_integrations ti
+           left join public.integration_providers p on p.id = ti.provider_id
+           where ti.tenant_id = $1
+           order by 3"#,
+        tenant_id
+    )
+    .fetch_all(&mut **tx)
+    .await
+}

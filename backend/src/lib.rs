@@ -1,0 +1,24 @@
+//! Server-only library of Portal Contmax · Integrações.
+//!
+//! Everything that touches Postgres lives here, and every query that acts for a user runs
+//! inside [`scope::begin_as`]: a transaction that first sets the caller's JWT claims and the
+//! `authenticated` role, so that row-level security decides what the caller sees.
+
+pub mod auth;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod integrations;
+pub mod portal;
+pub mod scope;
+
+pub use error::{Error, Result};
+
+use std::sync::Arc;
+
+/// What the HTTP layer and the server functions share: the pool and the token keys.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: sqlx::PgPool,
+    pub jwt: Arc<auth::JwtKeys>,
+}

@@ -1,0 +1,46 @@
+//! The one way a user's request reaches the database.
+//!
+//! [`begin_as`] opens a transaction and, before any other statement, does what PostgREST
+//! does: `set_config('request.jwt.claims', <claims>, true)` and `set_config('role',
+//! 'authenticated', true)`. Both are transaction-local (`is_local = true`), so a pooled
+//! connection never carries one caller's identity into the next request. Policies read the
+//! caller through `auth.uid()` / `auth.jwt()`.
+
+use serde::{Deserialize, Serialize};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+/// The claims of a session token. They follow Supabase's, so a token that a Supabase
+/// project signs with the same secret is accepted too.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: Uuid,
+    pub role: String,
+    pub aud: String,
+    pub exp: i64,
+    #[serde(default)]
+    pub iat: i64,
+    #[serde(default)]
+    pub email: String,
+}
+
+/// A transaction that runs as the caller, under row-level security.
+pub async fn begin_as(pool: &PgPool, claims: &Claims) -> sqlx::Result<Transaction<'static, Postgres>> {
+    let mut tx = pool.begin().await?;
+    let claims_json = serde_json::to_string(claims).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    sqlx::query("select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)")
+        .bind(claims_json)
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}
+
+/// A transaction for trusted back-end work (login look-ups, jobs): Supabase's `service_role`,
+/// never the superuser. Queries under it must filter by tenant explicitly.
+pub async fn begin_service(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("select set_config('request.jwt.claims', '{\"role\":\"service_role\"}', true), set_config('role', 'service_role', true)")
+        .execute(&mut *tx)
+        .await?;
+    Ok(tx)
+}

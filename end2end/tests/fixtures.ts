@@ -1,0 +1,37 @@
+import { test as base, expect, Page } from "@playwright/test";
+
+// Every test fails on any uncaught page error or console error: a server-rendered page
+// whose wasm fails to hydrate looks right and does nothing, and this is how it shows.
+export const test = base.extend<{ errors: string[] }>({
+  errors: [
+    async ({ page }, use) => {
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
+      page.on("console", (m) => {
+        if (m.type() === "error" || m.type() === "warning") {
+          errors.push(`console.${m.type()}: ${m.text()}`);
+        }
+      });
+      await use(errors);
+      expect(errors, "page errors or console errors/warnings").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+export { expect };
+
+export const DEMO_PASSWORD = "contmax123";
+
+/** Waits until the wasm client has hydrated the page (the body gets data-hydrated). */
+export async function hydrated(page: Page) {
+  await page.waitForFunction(() => document.body.dataset.hydrated === "true");
+}
+
+export async function login(page: Page, email: string, next = "/") {
+  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Senha").fill(DEMO_PASSWORD);
+  await page.getByRole("button", { name: "Entrar" }).click();
+}

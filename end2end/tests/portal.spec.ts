@@ -1,0 +1,79 @@
+import { test, expect, login, hydrated } from "./fixtures";
+
+test("an anonymous visitor is sent to the login page and comes back after signing in", async ({ page }) => {
+  await page.goto("/integracoes");
+  await expect(page).toHaveURL(/\/login\?next=%2Fintegracoes|\/login\?next=\/integracoes/);
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill("equipe@pg.com.br");
+  await page.getByLabel("Senha").fill("contmax123");
+  await page.getByRole("button", { name: "Entrar" }).click();
+  await expect(page).toHaveURL(/\/integracoes$/);
+  await expect(page.getByRole("heading", { name: "Integrações", level: 1 })).toBeVisible();
+});
+
+test("a wrong password gets a clear pt-BR error", async ({ page }) => {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill("equipe@pg.com.br");
+  await page.getByLabel("Senha").fill("senha-errada");
+  await page.getByRole("button", { name: "Entrar" }).click();
+  await expect(page.getByRole("alert")).toHaveText("E-mail ou senha inválidos.");
+  await expect(page).toHaveURL(/\/login/);
+});
+
+test("the portal home lists the Integrações module and its link opens /integracoes", async ({ page }) => {
+  await login(page, "equipe@pg.com.br");
+  await expect(page).toHaveURL(/\/$/);
+  const grid = page.getByRole("list", { name: "Módulos do portal" });
+  await expect(grid).toBeVisible();
+  // The tenant's own module is there, the other tenant's is not (row-level security).
+  await expect(grid.locator('[data-slug="clientes-pg"]')).toBeVisible();
+  await expect(grid.locator('[data-slug="clientes-contmax"]')).toHaveCount(0);
+  await grid.getByRole("link", { name: /Integrações/ }).click();
+  await expect(page).toHaveURL(/\/integracoes$/);
+  await expect(page.getByRole("list", { name: "Integrações" }).locator('[data-slug="acessorias"]')).toBeVisible();
+});
+
+test("the module filter works: only the hydrated wasm client can do this", async ({ page }) => {
+  await login(page, "admin@contmax.com.br");
+  await hydrated(page);
+  const cards = page.locator(".module-card:visible");
+  const before = await cards.count();
+  expect(before).toBeGreaterThan(1);
+  await page.getByLabel("Filtrar módulos").fill("integ");
+  await expect(cards).toHaveCount(1);
+  await expect(cards.first()).toHaveAttribute("data-slug", "integracoes");
+  await page.getByLabel("Filtrar módulos").fill("nada-com-isso");
+  await expect(cards).toHaveCount(0);
+  await expect(page.getByText("Nenhum módulo encontrado para esse filtro.")).toBeVisible();
+});
+
+test("a P&G user sees P&G in the header and never a Contmax module", async ({ page }) => {
+  await login(page, "admin@pg.com.br");
+  await expect(page.getByTestId("current-tenant")).toHaveText("P&G");
+  await expect(page.locator('[data-slug="clientes-contmax"]')).toHaveCount(0);
+});
+
+test("a user of both tenants switches tenant in the header", async ({ page }) => {
+  await login(page, "socio@contmax.com.br");
+  await hydrated(page);
+  const select = page.getByLabel("Organização");
+  await expect(select).toHaveValue("contmax");
+  await expect(page.locator('[data-slug="clientes-contmax"]')).toBeVisible();
+  await select.selectOption("pg");
+  await page.getByRole("button", { name: "Trocar" }).click();
+  await expect(page.locator('[data-slug="clientes-pg"]')).toBeVisible();
+  await expect(page.locator('[data-slug="clientes-contmax"]')).toHaveCount(0);
+  // Remembered across a reload.
+  await page.reload();
+  await expect(page.getByLabel("Organização")).toHaveValue("pg");
+});
+
+test("logout ends the session", async ({ page }) => {
+  await login(page, "equipe@contmax.com.br");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Sair" }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await page.goto("/");
+  await expect(page).toHaveURL(/\/login/);
+});

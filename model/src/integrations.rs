@@ -1,0 +1,38 @@
+//! Integrations as the pages show them.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::RunStatus;
+
+/// One integration of a tenant: a `tenant_integrations` row with its catalog entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntegrationSummary {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub category: Option<String>,
+    pub is_enabled: bool,
+    pub last_status: Option<String>,
+    /// RFC 3339, for the exact time on hover.
+    pub last_run: Option<String>,
+    /// Seconds between the last run and the moment the server answered. Computed once on
+    /// the server so that server rendering and hydration show the same words.
+    pub last_run_seconds_ago: Option<i64>,
+}
+
+impl IntegrationSummary {
+    pub fn status(&self) -> Option<RunStatus> {
+        self.last_status.as_deref().and_then(RunStatus::parse)
+    }
+}
+
+/// The pt-BR label of a provider category.
+pub fn category_label(category: &str) -> &str {
+    match category {
+        "fiscal" => "Fiscal",
+        "financeiro" => "Financeiro",
+        "messaging" => "Mensageria",
+        other => other,
+    }
+}

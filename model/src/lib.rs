@@ -1,0 +1,75 @@
+//! Types that both the hydrated wasm client and the server use.
+//!
+//! Everything here must compile to `wasm32-unknown-unknown`: no database, no I/O.
+
+use serde::{Deserialize, Serialize};
+
+pub mod integrations;
+pub mod modules;
+pub mod session;
+pub mod time;
+
+pub use integrations::{category_label, IntegrationSummary};
+pub use modules::{module_route, ModuleCard};
+pub use session::{SessionUser, TenantRef};
+pub use time::relative_time_pt;
+
+/// The state of an integration run, as stored in `integration_logs.status` and
+/// `tenant_integrations.last_status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    Running,
+    Success,
+    Partial,
+    Error,
+}
+
+impl RunStatus {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "running" => Some(Self::Running),
+            "success" => Some(Self::Success),
+            "partial" => Some(Self::Partial),
+            "error" => Some(Self::Error),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Success => "success",
+            Self::Partial => "partial",
+            Self::Error => "error",
+        }
+    }
+
+    /// The pt-BR label shown on status badges.
+    pub fn label_pt(self) -> &'static str {
+        match self {
+            Self::Running => "Executando",
+            Self::Success => "Sucesso",
+            Self::Partial => "Parcial",
+            Self::Error => "Erro",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_status_round_trips_through_its_text() {
+        for s in [
+            RunStatus::Running,
+            RunStatus::Success,
+            RunStatus::Partial,
+            RunStatus::Error,
+        ] {
+            assert_eq!(RunStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(RunStatus::parse("ok"), None);
+    }
+}

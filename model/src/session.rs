@@ -1,0 +1,31 @@
+//! Who is signed in, as the pages see it.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A tenant the user belongs to, with the user's role in it (`admin` or `staff`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TenantRef {
+    pub id: Uuid,
+    pub nome: String,
+    pub slug: String,
+    pub role: String,
+}
+
+impl TenantRef {
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+}
+
+/// The signed-in user and the tenant the portal currently shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionUser {
+    pub id: Uuid,
+    pub nome: String,
+    pub email: String,
+    pub is_global_admin: bool,
+    pub tenants: Vec<TenantRef>,
+    /// The tenant chosen in the header (remembered in a cookie); the first one otherwise.
+    pub current_tenant: Option<TenantRef>,
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# End-to-end tests: a fresh database, the release server with demo users on port 3100,
+# then Playwright driving Debian's Chromium. Stops the server on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TARGET_DIR="${1:-target}"
+DB=portal_contmax_e2e
+PORT="${E2E_PORT:-3100}"
+
+eval "$(scripts/db.sh postgres)"
+BASE="${DATABASE_URL%/*}"
+psql "$BASE/postgres" -qtA -v ON_ERROR_STOP=1 -c "drop database if exists $DB with (force)" -c "create database $DB"
+
+mkdir -p end2end/test-results
+LOG=end2end/test-results/server.log
+DATABASE_URL="$BASE/$DB" DEMO_SEED=1 JWT_SECRET="e2e-$(date +%s%N)-secret-of-enough-length" \
+  LEPTOS_SITE_ROOT="$TARGET_DIR/site" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_OUTPUT_NAME=portal \
+  RUST_LOG=info "$TARGET_DIR/release/server" >"$LOG" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
+
+# Wait for readiness (migrations + demo users), at most 60 s.
+for _ in $(seq 1 120); do
+  if curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 $SERVER 2>/dev/null; then cat "$LOG" >&2; echo "server exited" >&2; exit 1; fi
+  sleep 0.5
+done
+curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null || { cat "$LOG" >&2; exit 1; }
+
+cd end2end
+BASE_URL="http://127.0.0.1:$PORT" npx playwright test
