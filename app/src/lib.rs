@@ -10,7 +10,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 use pages::{integracoes::IntegracoesPage, login::LoginPage, portal::PortalHome};
 
@@ -45,8 +45,10 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=pages::not_found::NotFound>
                 <Route path=path!("/login") view=LoginPage/>
-                <Route path=path!("/") view=PortalHome/>
-                <Route path=path!("/integracoes") view=IntegracoesPage/>
+                // Pages behind a session render whole (async) on the server, so that an
+                // anonymous visitor gets a real 302 to the login page, even without JavaScript.
+                <Route path=path!("/") view=PortalHome ssr=SsrMode::Async/>
+                <Route path=path!("/integracoes") view=IntegracoesPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

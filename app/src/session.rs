@@ -41,7 +41,7 @@ pub fn use_session() -> SessionCtx {
 }
 
 /// The signed-in user, or `None` for an anonymous visitor (or an expired session).
-#[server]
+#[server(endpoint = "get-session")]
 pub async fn get_session() -> Result<Option<SessionUser>, ServerFnError> {
     use crate::ssr;
     let state = ssr::state()?;
@@ -58,7 +58,7 @@ pub async fn get_session() -> Result<Option<SessionUser>, ServerFnError> {
 }
 
 /// Signs in and goes to `next` (a path of this site only).
-#[server]
+#[server(endpoint = "login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ServerFnError> {
     use crate::ssr;
     let state = ssr::state()?;
@@ -72,7 +72,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
 }
 
 /// Ends the session.
-#[server]
+#[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), ServerFnError> {
     use crate::ssr;
     ssr::set_cookie(&backend::auth::clear_session_cookie(ssr::secure_cookies()));
@@ -81,7 +81,7 @@ pub async fn logout() -> Result<(), ServerFnError> {
 }
 
 /// Remembers the tenant chosen in the header (only one the user belongs to).
-#[server]
+#[server(endpoint = "switch-tenant")]
 pub async fn switch_tenant(slug: String, back_to: Option<String>) -> Result<(), ServerFnError> {
     use crate::ssr;
     let (state, claims) = ssr::caller().await?;

@@ -1,6 +1,7 @@
 //! The server: configuration from the environment, start-up, and the Axum router.
 
 pub mod config;
+pub mod session_gate;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -35,6 +36,10 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         .with_state(leptos_options);
     health
         .merge(pages)
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            session_gate::require_session,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 

@@ -7,7 +7,7 @@ use model::{category_label, relative_time_pt, IntegrationSummary, SessionUser};
 use crate::components::{error_text, AppHeader, ErrorBox, RequireUser, StatusBadge};
 
 /// The integrations of the tenant chosen in the header, read under row-level security.
-#[server]
+#[server(endpoint = "list-integrations")]
 pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, ServerFnError> {
     use crate::ssr;
     let (state, claims) = ssr::caller().await?;

@@ -8,7 +8,7 @@ use model::{ModuleCard, SessionUser};
 use crate::components::{error_text, AppHeader, ErrorBox, RequireUser};
 
 /// The active modules of the tenant chosen in the header.
-#[server]
+#[server(endpoint = "portal-modules")]
 pub async fn portal_modules() -> Result<Vec<ModuleCard>, ServerFnError> {
     use crate::ssr;
     let (state, claims) = ssr::caller().await?;

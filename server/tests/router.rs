@@ -1,0 +1,132 @@
+//! The HTTP surface through the real router (tower::ServiceExt), on a real database.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use backend::{auth::JwtKeys, AppState};
+use http_body_util::BodyExt;
+use leptos::prelude::LeptosOptions;
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+const SECRET: &[u8] = b"router-test-secret-router-test-secret";
+
+async fn app(pool: PgPool) -> axum::Router {
+    backend::demo::seed_demo_users(&pool).await.unwrap();
+    let state = AppState {
+        pool,
+        jwt: Arc::new(JwtKeys::from_secret(SECRET)),
+    };
+    let options = LeptosOptions::builder()
+        .output_name("portal")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .build();
+    server::router(state, options)
+}
+
+async fn body_text(res: axum::response::Response) -> String {
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+async fn login_cookie(app: &axum::Router, email: &str, password: &str) -> axum::response::Response {
+    let form = format!("email={}&password={password}&next=%2Fintegracoes", email.replace('@', "%40"));
+    app.clone()
+        .oneshot(
+            Request::post("/api/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form))
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn healthz_answers_when_the_database_does(pool: PgPool) {
+    let app = app(pool).await;
+    let res = app
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(body_text(res).await, "ok");
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn an_anonymous_visitor_is_redirected_to_login_with_the_way_back(pool: PgPool) {
+    let app = app(pool).await;
+    for (path, next) in [("/", "/"), ("/integracoes", "/integracoes")] {
+        let res = app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FOUND, "{path}");
+        let location = res.headers()[header::LOCATION].to_str().unwrap();
+        assert_eq!(location, format!("/login?next={next}"));
+    }
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn login_sets_an_httponly_session_cookie_and_the_portal_reads_the_database(pool: PgPool) {
+    let app = app(pool).await;
+
+    let bad = login_cookie(&app, "equipe@pg.com.br", "errada").await;
+    assert_eq!(bad.status(), StatusCode::UNAUTHORIZED);
+    assert!(bad.headers().get(header::SET_COOKIE).is_none());
+    assert!(body_text(bad).await.contains("E-mail ou senha inválidos."));
+
+    let res = login_cookie(&app, "equipe@pg.com.br", backend::demo::DEMO_PASSWORD).await;
+    assert!(res.status().is_redirection() || res.status().is_success(), "{}", res.status());
+    let set_cookie = res.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(set_cookie.starts_with("portal_session="));
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+
+    let res = app
+        .clone()
+        .oneshot(Request::get("/").header(header::COOKIE, &cookie).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = body_text(res).await;
+    assert!(html.contains("Integrações"), "the module grid comes from the database");
+    assert!(html.contains("Clientes P&amp;G") || html.contains("Clientes P&G"));
+    assert!(!html.contains("Clientes Contmax"), "never another tenant's module");
+
+    // The same token as a Bearer header works for the API (server functions here).
+    let token = cookie.trim_start_matches("portal_session=");
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/api/list-integrations")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let json = body_text(res).await;
+    assert!(json.contains("\"slug\":\"acessorias\""), "{json}");
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn server_functions_refuse_missing_forged_and_expired_tokens(pool: PgPool) {
+    let app = app(pool).await;
+    let other = JwtKeys::from_secret(b"another-secret-another-secret-another");
+    let forged = other.issue(uuid::Uuid::new_v4(), "x@y.z").unwrap();
+    for auth in [None, Some(format!("Bearer {forged}")), Some("Bearer not.a.token".to_owned())] {
+        let mut req = Request::post("/api/list-integrations")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(a) = &auth {
+            req = req.header(header::AUTHORIZATION, a);
+        }
+        let res = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
+    }
+}
