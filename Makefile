@@ -7,7 +7,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 ENV := . scripts/env.sh &&
 SITE_ENV := LEPTOS_SITE_ROOT=$(TARGET_DIR)/site LEPTOS_OUTPUT_NAME=portal LEPTOS_SITE_PKG_DIR=pkg
 
-.PHONY: run test bootstrap bootstrap-e2e build dev test-unit test-e2e check-sqlx sqlx-prepare lint fmt clean-db
+.PHONY: run test bootstrap bootstrap-e2e lint-fast build dev test-unit test-e2e check-sqlx sqlx-prepare lint fmt clean-db
 
 ## make run: install the toolchain, build (release), migrate, seed demo users, serve :3000
 run: bootstrap build
@@ -16,7 +16,7 @@ run: bootstrap build
 	$(SITE_ENV) exec $(TARGET_DIR)/release/server
 
 ## make test: everything CI runs (unit + database tests, then Playwright in Chromium)
-test: bootstrap-e2e build check-sqlx test-unit test-e2e
+test: bootstrap-e2e lint build check-sqlx test-unit test-e2e
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -50,8 +50,12 @@ check-sqlx:
 sqlx-prepare:
 	@$(ENV) scripts/sqlx-data.sh write
 
-lint:
+## formatting only (seconds)
+lint-fast:
 	@$(ENV) cargo fmt --all -- --check
+
+## rustfmt, and clippy with -D warnings on both feature sets (server + wasm)
+lint: lint-fast
 	@$(ENV) cargo clippy --workspace --exclude frontend --features app/ssr --all-targets -- -D warnings
 	@$(ENV) cargo clippy -p frontend -p app --features app/hydrate --target wasm32-unknown-unknown $$PORTAL_LIB_CARGO_ARGS -- -D warnings
 

@@ -59,14 +59,21 @@ pub async fn get_session() -> Result<Option<SessionUser>, ServerFnError> {
 
 /// Signs in and goes to `next` (a path of this site only).
 #[server(endpoint = "login")]
-pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), ServerFnError> {
+pub async fn login(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), ServerFnError> {
     use crate::ssr;
     let state = ssr::state()?;
     let user_id = backend::auth::authenticate(&state.pool, &email, &password)
         .await
         .map_err(ssr::fail)?;
     let token = state.jwt.issue(user_id, email.trim()).map_err(ssr::fail)?;
-    ssr::set_cookie(&backend::auth::session_cookie(&token, ssr::secure_cookies()));
+    ssr::set_cookie(&backend::auth::session_cookie(
+        &token,
+        ssr::secure_cookies(),
+    ));
     leptos_axum::redirect(&safe_next(next.as_deref()));
     Ok(())
 }

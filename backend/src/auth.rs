@@ -111,7 +111,13 @@ pub async fn authenticate(pool: &PgPool, email: &str, password: &str) -> Result<
     .await?;
     tx.commit().await?;
     match row {
-        Some(r) if r.encrypted_password.as_deref().is_some_and(|h| verify_password(password, h)) => Ok(r.id),
+        Some(r)
+            if r.encrypted_password
+                .as_deref()
+                .is_some_and(|h| verify_password(password, h)) =>
+        {
+            Ok(r.id)
+        }
         Some(_) => Err(Error::Unauthenticated(BAD_LOGIN.into())),
         None => {
             // Spend the same time as a real check, so the answer does not tell which
@@ -124,7 +130,11 @@ pub async fn authenticate(pool: &PgPool, email: &str, password: &str) -> Result<
 
 /// The signed-in user, their tenants, and the one the portal shows now (`preferred` when the
 /// user belongs to it, else the first). Read as the user, under row-level security.
-pub async fn session_user(pool: &PgPool, claims: &Claims, preferred: Option<&str>) -> Result<SessionUser> {
+pub async fn session_user(
+    pool: &PgPool,
+    claims: &Claims,
+    preferred: Option<&str>,
+) -> Result<SessionUser> {
     let mut tx = begin_as(pool, claims).await?;
     let profile = sqlx::query!(
         r#"select p.nome, p.email, public.is_global_admin() as "is_global_admin!"
@@ -183,7 +193,10 @@ pub fn caller(keys: &JwtKeys, headers: &http::HeaderMap) -> Result<Claims> {
     let bearer = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")));
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
     match bearer.or_else(|| cookie(headers, SESSION_COOKIE)) {
         Some(token) => keys.verify(token.trim()),
         None => Err(Error::Unauthenticated("Entre para continuar.".into())),
@@ -225,12 +238,21 @@ mod tests {
         let token = keys.issue(id, "a@b.c").unwrap();
         let mut h = http::HeaderMap::new();
         assert!(matches!(caller(&keys, &h), Err(Error::Unauthenticated(_))));
-        h.insert(http::header::COOKIE, format!("x=1; {SESSION_COOKIE}={token}").parse().unwrap());
+        h.insert(
+            http::header::COOKIE,
+            format!("x=1; {SESSION_COOKIE}={token}").parse().unwrap(),
+        );
         assert_eq!(caller(&keys, &h).unwrap().sub, id);
         let mut h = http::HeaderMap::new();
-        h.insert(http::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        h.insert(
+            http::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
         assert_eq!(caller(&keys, &h).unwrap().sub, id);
-        h.insert(http::header::AUTHORIZATION, "Bearer garbage".parse().unwrap());
+        h.insert(
+            http::header::AUTHORIZATION,
+            "Bearer garbage".parse().unwrap(),
+        );
         assert!(caller(&keys, &h).is_err());
     }
 
@@ -250,7 +272,10 @@ mod tests {
         assert_eq!(keys.verify(&token).unwrap().sub, id);
 
         let other = JwtKeys::from_secret(b"another-secret-another-secret-xx");
-        assert!(matches!(other.verify(&token), Err(Error::Unauthenticated(_))));
+        assert!(matches!(
+            other.verify(&token),
+            Err(Error::Unauthenticated(_))
+        ));
 
         let expired = Claims {
             sub: id,
@@ -266,7 +291,11 @@ mod tests {
 
         // alg: none, with the same claims and no signature.
         let header = r#"{"alg":"none","typ":"JWT"}"#;
-        let body = serde_json::to_string(&Claims { exp: chrono::Utc::now().timestamp() + 60, ..expired }).unwrap();
+        let body = serde_json::to_string(&Claims {
+            exp: chrono::Utc::now().timestamp() + 60,
+            ..expired
+        })
+        .unwrap();
         use base64::engine::{general_purpose::URL_SAFE_NO_PAD as B64, Engine};
         let none = format!("{}.{}.", B64.encode(header), B64.encode(body));
         assert!(keys.verify(&none).is_err());

@@ -18,12 +18,42 @@ pub struct DemoUser {
 }
 
 pub const DEMO_USERS: &[DemoUser] = &[
-    DemoUser { email: "ti@contmax.com.br", nome: "TI Contmax", tenants: &[], global_admin: true },
-    DemoUser { email: "admin@contmax.com.br", nome: "Ana Admin (Contmax)", tenants: &[("contmax", "admin")], global_admin: false },
-    DemoUser { email: "equipe@contmax.com.br", nome: "Carlos Equipe (Contmax)", tenants: &[("contmax", "staff")], global_admin: false },
-    DemoUser { email: "admin@pg.com.br", nome: "Paula Admin (P&G)", tenants: &[("pg", "admin")], global_admin: false },
-    DemoUser { email: "equipe@pg.com.br", nome: "Gabriel Equipe (P&G)", tenants: &[("pg", "staff")], global_admin: false },
-    DemoUser { email: "socio@contmax.com.br", nome: "Sofia Sócia (Contmax e P&G)", tenants: &[("contmax", "admin"), ("pg", "staff")], global_admin: false },
+    DemoUser {
+        email: "ti@contmax.com.br",
+        nome: "TI Contmax",
+        tenants: &[],
+        global_admin: true,
+    },
+    DemoUser {
+        email: "admin@contmax.com.br",
+        nome: "Ana Admin (Contmax)",
+        tenants: &[("contmax", "admin")],
+        global_admin: false,
+    },
+    DemoUser {
+        email: "equipe@contmax.com.br",
+        nome: "Carlos Equipe (Contmax)",
+        tenants: &[("contmax", "staff")],
+        global_admin: false,
+    },
+    DemoUser {
+        email: "admin@pg.com.br",
+        nome: "Paula Admin (P&G)",
+        tenants: &[("pg", "admin")],
+        global_admin: false,
+    },
+    DemoUser {
+        email: "equipe@pg.com.br",
+        nome: "Gabriel Equipe (P&G)",
+        tenants: &[("pg", "staff")],
+        global_admin: false,
+    },
+    DemoUser {
+        email: "socio@contmax.com.br",
+        nome: "Sofia Sócia (Contmax e P&G)",
+        tenants: &[("contmax", "admin"), ("pg", "staff")],
+        global_admin: false,
+    },
 ];
 
 /// Creates the demo users that are missing. Runs as the server's own login role (an

@@ -25,9 +25,13 @@ pub struct Claims {
 }
 
 /// A transaction that runs as the caller, under row-level security.
-pub async fn begin_as(pool: &PgPool, claims: &Claims) -> sqlx::Result<Transaction<'static, Postgres>> {
+pub async fn begin_as(
+    pool: &PgPool,
+    claims: &Claims,
+) -> sqlx::Result<Transaction<'static, Postgres>> {
     let mut tx = pool.begin().await?;
-    let claims_json = serde_json::to_string(claims).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let claims_json =
+        serde_json::to_string(claims).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query("select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)")
         .bind(claims_json)
         .execute(&mut *tx)

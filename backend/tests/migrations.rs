@@ -33,13 +33,18 @@ const OLD_TABLES: &[&str] = &[
 
 #[sqlx::test(migrations = false)]
 async fn the_customer_database_upgrades_without_losing_or_hiding_a_row(pool: PgPool) {
-    sqlx::raw_sql(CUSTOMER_DB).execute(&pool).await.expect("customer fixture");
+    sqlx::raw_sql(CUSTOMER_DB)
+        .execute(&pool)
+        .await
+        .expect("customer fixture");
     let mut before = Vec::new();
     for t in OLD_TABLES {
         before.push(ids(&pool, t).await);
     }
 
-    backend::db::migrate(&pool).await.expect("migrations apply to the customer's database");
+    backend::db::migrate(&pool)
+        .await
+        .expect("migrations apply to the customer's database");
 
     // Every old row is still there; the baseline added no demo data to a live database
     // (only the new `integracoes` module row is new).
@@ -52,16 +57,18 @@ async fn the_customer_database_upgrades_without_losing_or_hiding_a_row(pool: PgP
     }
 
     // provider_id and provider_slug are filled, onecode-contacts maps to onecode.
-    let missing: i64 = sqlx::query_scalar("select count(*) from tenant_integrations where provider_id is null")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(missing, 0);
-    let slugs: Vec<(String, Option<String>)> =
-        sqlx::query_as("select distinct integration, provider_slug from integration_logs order by 1")
-            .fetch_all(&pool)
+    let missing: i64 =
+        sqlx::query_scalar("select count(*) from tenant_integrations where provider_id is null")
+            .fetch_one(&pool)
             .await
             .unwrap();
+    assert_eq!(missing, 0);
+    let slugs: Vec<(String, Option<String>)> = sqlx::query_as(
+        "select distinct integration, provider_slug from integration_logs order by 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
     assert_eq!(
         slugs,
         vec![
@@ -94,7 +101,11 @@ async fn the_customer_database_upgrades_without_losing_or_hiding_a_row(pool: PgP
     .execute(&pool)
     .await;
     let err = dup.expect_err("a second row for the same tenant and provider is refused");
-    assert!(err.to_string().contains("tenant_integrations_tenant_id_provider_id_key"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("tenant_integrations_tenant_id_provider_id_key"),
+        "{err}"
+    );
 
     // Old rows are visible to the right tenant, including the one written with a slug.
     let ana = common::claims_for(
@@ -102,14 +113,20 @@ async fn the_customer_database_upgrades_without_losing_or_hiding_a_row(pool: PgP
         "ana@contmax.com.br",
     );
     let mut tx = backend::scope::begin_as(&pool, &ana).await.unwrap();
-    let seen: Vec<String> = sqlx::query_scalar("select tenant_id from integration_logs order by created_at")
-        .fetch_all(&mut *tx)
-        .await
-        .unwrap();
+    let seen: Vec<String> =
+        sqlx::query_scalar("select tenant_id from integration_logs order by created_at")
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(seen.len(), 4, "Contmax's four old logs: {seen:?}");
-    assert!(seen.contains(&"contmax".to_owned()), "the slug-tenant row is Contmax's");
-    assert!(seen.iter().all(|t| t == "contmax" || t == "00000000-0000-4000-a000-000000000002"));
+    assert!(
+        seen.contains(&"contmax".to_owned()),
+        "the slug-tenant row is Contmax's"
+    );
+    assert!(seen
+        .iter()
+        .all(|t| t == "contmax" || t == "00000000-0000-4000-a000-000000000002"));
 
     let paulo = common::claims_for(
         "00000000-0000-4000-b000-000000000002".parse().unwrap(),
@@ -121,7 +138,9 @@ async fn the_customer_database_upgrades_without_losing_or_hiding_a_row(pool: PgP
         .await
         .unwrap();
     assert_eq!(seen.len(), 2);
-    assert!(seen.iter().all(|t| t == "00000000-0000-4000-a000-000000000001"));
+    assert!(seen
+        .iter()
+        .all(|t| t == "00000000-0000-4000-a000-000000000001"));
     let empresas: i64 = sqlx::query_scalar("select count(*) from empresas")
         .fetch_one(&mut *tx)
         .await
@@ -153,12 +172,18 @@ async fn schema_signature(pool: &PgPool) -> Vec<String> {
 
 #[sqlx::test(migrations = false)]
 async fn an_empty_database_gets_the_same_schema_as_the_upgraded_customer_one(pool: PgPool) {
-    sqlx::raw_sql(CUSTOMER_DB).execute(&pool).await.expect("customer fixture");
+    sqlx::raw_sql(CUSTOMER_DB)
+        .execute(&pool)
+        .await
+        .expect("customer fixture");
     backend::db::migrate(&pool).await.expect("migrate customer");
 
     // A second, empty database on the same server.
     let name = format!("portal_empty_{}", Uuid::new_v4().simple());
-    sqlx::query(&format!("create database {name}")).execute(&pool).await.unwrap();
+    sqlx::query(&format!("create database {name}"))
+        .execute(&pool)
+        .await
+        .unwrap();
     let options: PgConnectOptions = (*pool.connect_options()).clone().database(&name);
     let empty = PgPool::connect_with(options).await.unwrap();
     backend::db::migrate(&empty).await.expect("migrate empty");
@@ -166,12 +191,20 @@ async fn an_empty_database_gets_the_same_schema_as_the_upgraded_customer_one(poo
     let a = schema_signature(&pool).await;
     let b = schema_signature(&empty).await;
     empty.close().await;
-    sqlx::query(&format!("drop database {name} with (force)")).execute(&pool).await.unwrap();
+    sqlx::query(&format!("drop database {name} with (force)"))
+        .execute(&pool)
+        .await
+        .unwrap();
 
     let only_a: Vec<_> = a.iter().filter(|x| !b.contains(x)).collect();
     let only_b: Vec<_> = b.iter().filter(|x| !a.contains(x)).collect();
-    assert!(only_a.is_empty() && only_b.is_empty(), "customer only: {only_a:#?}\nempty only: {only_b:#?}");
-    assert!(a.iter().any(|s| s.starts_with("column integration_providers.config_schema")));
+    assert!(
+        only_a.is_empty() && only_b.is_empty(),
+        "customer only: {only_a:#?}\nempty only: {only_b:#?}"
+    );
+    assert!(a
+        .iter()
+        .any(|s| s.starts_with("column integration_providers.config_schema")));
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
@@ -188,10 +221,11 @@ async fn a_fresh_install_has_the_old_data_and_the_module(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(configured, 2);
-    let slug_rows: i64 = sqlx::query_scalar("select count(*) from integration_logs where tenant_id = 'contmax'")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let slug_rows: i64 =
+        sqlx::query_scalar("select count(*) from integration_logs where tenant_id = 'contmax'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(slug_rows, 1);
     let (icone, nome): (String, String) =
         sqlx::query_as("select icone, nome from modules where slug = 'integracoes'")

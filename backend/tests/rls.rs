@@ -7,7 +7,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 async fn seeded(pool: &PgPool) {
-    backend::demo::seed_demo_users(pool).await.expect("demo users");
+    backend::demo::seed_demo_users(pool)
+        .await
+        .expect("demo users");
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
@@ -30,7 +32,10 @@ async fn a_pg_staff_user_reads_only_pg_rows_and_cannot_write_for_contmax(pool: P
         .await
         .unwrap();
     assert!(!logs.is_empty());
-    assert!(logs.iter().all(|t| *t == pg.to_string() || t == "pg"), "{logs:?}");
+    assert!(
+        logs.iter().all(|t| *t == pg.to_string() || t == "pg"),
+        "{logs:?}"
+    );
     tx.commit().await.unwrap();
 
     // Writing for Contmax fails in the policy (SQLSTATE 42501), for the log and the config.
@@ -64,14 +69,25 @@ async fn staff_cannot_change_the_configuration_but_a_tenant_admin_can(pool: PgPo
     let update = "update tenant_integrations set is_enabled = false";
     let staff = common::demo_claims(&pool, "equipe@pg.com.br").await;
     let mut tx = begin_as(&pool, &staff).await.unwrap();
-    let changed = sqlx::query(update).execute(&mut *tx).await.unwrap().rows_affected();
+    let changed = sqlx::query(update)
+        .execute(&mut *tx)
+        .await
+        .unwrap()
+        .rows_affected();
     assert_eq!(changed, 0, "staff updates nothing");
     tx.rollback().await.unwrap();
 
     let admin = common::demo_claims(&pool, "admin@pg.com.br").await;
     let mut tx = begin_as(&pool, &admin).await.unwrap();
-    let changed = sqlx::query(update).execute(&mut *tx).await.unwrap().rows_affected();
-    assert_eq!(changed, 1, "the P&G admin updates only P&G's one integration");
+    let changed = sqlx::query(update)
+        .execute(&mut *tx)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(
+        changed, 1,
+        "the P&G admin updates only P&G's one integration"
+    );
     tx.rollback().await.unwrap();
 }
 
@@ -82,10 +98,17 @@ async fn without_the_application_tenant_filter_rls_still_returns_nothing(pool: P
     let claims = common::demo_claims(&pool, "equipe@pg.com.br").await;
     let mut tx = begin_as(&pool, &claims).await.unwrap();
     // The repository functions called with another tenant's id, inside the caller's transaction.
-    let integrations = backend::integrations::list_for_tenant(&mut tx, contmax).await.unwrap();
+    let integrations = backend::integrations::list_for_tenant(&mut tx, contmax)
+        .await
+        .unwrap();
     assert!(integrations.is_empty(), "{integrations:?}");
-    let modules = backend::portal::modules_for_tenant(&mut tx, contmax).await.unwrap();
-    assert!(modules.iter().all(|m| m.slug != "clientes-contmax"), "{modules:?}");
+    let modules = backend::portal::modules_for_tenant(&mut tx, contmax)
+        .await
+        .unwrap();
+    assert!(
+        modules.iter().all(|m| m.slug != "clientes-contmax"),
+        "{modules:?}"
+    );
     assert!(modules.iter().any(|m| m.slug == "integracoes"));
     tx.commit().await.unwrap();
 }
@@ -95,10 +118,11 @@ async fn the_contmax_staff_sees_the_old_log_written_with_the_tenant_slug(pool: P
     seeded(&pool).await;
     let claims = common::demo_claims(&pool, "equipe@contmax.com.br").await;
     let mut tx = begin_as(&pool, &claims).await.unwrap();
-    let n: i64 = sqlx::query_scalar("select count(*) from integration_logs where tenant_id = 'contmax'")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
+    let n: i64 =
+        sqlx::query_scalar("select count(*) from integration_logs where tenant_id = 'contmax'")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
     assert_eq!(n, 1);
     tx.commit().await.unwrap();
 }
@@ -108,19 +132,21 @@ async fn the_claims_do_not_outlive_their_transaction(pool: PgPool) {
     seeded(&pool).await;
     let claims = common::demo_claims(&pool, "equipe@pg.com.br").await;
     let mut tx = begin_as(&pool, &claims).await.unwrap();
-    let (role, uid): (String, Option<Uuid>) = sqlx::query_as("select current_user::text, auth.uid()")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
+    let (role, uid): (String, Option<Uuid>) =
+        sqlx::query_as("select current_user::text, auth.uid()")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
     assert_eq!(role, "authenticated");
     assert_eq!(uid, Some(claims.sub));
     tx.commit().await.unwrap();
     // The same pooled connection, after the transaction: back to the server's own role.
     let mut conn = pool.acquire().await.unwrap();
-    let (role, uid): (String, Option<Uuid>) = sqlx::query_as("select current_user::text, auth.uid()")
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap();
+    let (role, uid): (String, Option<Uuid>) =
+        sqlx::query_as("select current_user::text, auth.uid()")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
     assert_ne!(role, "authenticated");
     assert_eq!(uid, None);
 }
@@ -128,11 +154,24 @@ async fn the_claims_do_not_outlive_their_transaction(pool: PgPool) {
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn login_accepts_the_right_password_only(pool: PgPool) {
     seeded(&pool).await;
-    let ok = backend::auth::authenticate(&pool, "Equipe@PG.com.br", backend::demo::DEMO_PASSWORD).await;
+    let ok =
+        backend::auth::authenticate(&pool, "Equipe@PG.com.br", backend::demo::DEMO_PASSWORD).await;
     assert!(ok.is_ok());
-    for (email, password) in [("equipe@pg.com.br", "errada"), ("ninguem@pg.com.br", "contmax123"), ("", "")] {
-        let err = backend::auth::authenticate(&pool, email, password).await.unwrap_err();
-        assert!(matches!(err, backend::Error::Unauthenticated(_) | backend::Error::Invalid(_)), "{err}");
+    for (email, password) in [
+        ("equipe@pg.com.br", "errada"),
+        ("ninguem@pg.com.br", "contmax123"),
+        ("", ""),
+    ] {
+        let err = backend::auth::authenticate(&pool, email, password)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                backend::Error::Unauthenticated(_) | backend::Error::Invalid(_)
+            ),
+            "{err}"
+        );
     }
 }
 
@@ -140,17 +179,23 @@ async fn login_accepts_the_right_password_only(pool: PgPool) {
 async fn the_session_lists_the_users_tenants_and_honours_the_choice(pool: PgPool) {
     seeded(&pool).await;
     let socio = common::demo_claims(&pool, "socio@contmax.com.br").await;
-    let s = backend::auth::session_user(&pool, &socio, None).await.unwrap();
+    let s = backend::auth::session_user(&pool, &socio, None)
+        .await
+        .unwrap();
     let slugs: Vec<_> = s.tenants.iter().map(|t| t.slug.as_str()).collect();
     assert_eq!(slugs, ["contmax", "pg"]);
     assert_eq!(s.current_tenant.unwrap().slug, "contmax");
-    let s = backend::auth::session_user(&pool, &socio, Some("pg")).await.unwrap();
+    let s = backend::auth::session_user(&pool, &socio, Some("pg"))
+        .await
+        .unwrap();
     assert_eq!(s.current_tenant.as_ref().unwrap().slug, "pg");
     assert_eq!(s.current_tenant.unwrap().role, "staff");
 
     // A tenant the user does not belong to is ignored.
     let staff = common::demo_claims(&pool, "equipe@pg.com.br").await;
-    let s = backend::auth::session_user(&pool, &staff, Some("contmax")).await.unwrap();
+    let s = backend::auth::session_user(&pool, &staff, Some("contmax"))
+        .await
+        .unwrap();
     assert_eq!(s.tenants.len(), 1);
     assert_eq!(s.current_tenant.unwrap().slug, "pg");
 

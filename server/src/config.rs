@@ -12,8 +12,9 @@ pub struct Config {
 
 impl Config {
     pub fn from_env() -> Result<Self> {
-        let database_url = std::env::var("DATABASE_URL")
-            .context("DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/portal_contmax)")?;
+        let database_url = std::env::var("DATABASE_URL").context(
+            "DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/portal_contmax)",
+        )?;
         let jwt_secret = match std::env::var("JWT_SECRET") {
             Ok(s) if s.len() >= 32 => s,
             Ok(_) => anyhow::bail!("JWT_SECRET must have at least 32 characters"),
@@ -47,6 +48,9 @@ fn dev_secret(path: &Path) -> Result<String> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     std::fs::write(path, &secret).with_context(|| format!("writing {}", path.display()))?;
-    tracing::warn!("JWT_SECRET not set: using a development secret kept in {}", path.display());
+    tracing::warn!(
+        "JWT_SECRET not set: using a development secret kept in {}",
+        path.display()
+    );
     Ok(secret)
 }

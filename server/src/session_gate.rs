@@ -12,14 +12,36 @@ use backend::AppState;
 
 /// Paths anyone may load: the login page, server functions (they check the caller
 /// themselves), static files, health, and the public API (Bearer or signature checked).
-const PUBLIC_PREFIXES: &[&str] = &["/login", "/api/", "/pkg/", "/healthz", "/functions/", "/favicon"];
+const PUBLIC_PREFIXES: &[&str] = &[
+    "/login",
+    "/api/",
+    "/pkg/",
+    "/healthz",
+    "/functions/",
+    "/favicon",
+];
 
 /// What must be escaped inside the `next` query value.
-const QUERY_VALUE: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'%').add(b'&').add(b'+').add(b'<').add(b'>').add(b'?').add(b'=');
+const QUERY_VALUE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'%')
+    .add(b'&')
+    .add(b'+')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'=');
 
-pub async fn require_session(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn require_session(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let path = request.uri().path();
-    let is_page = request.method() == Method::GET && !PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p));
+    let is_page =
+        request.method() == Method::GET && !PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p));
     if is_page && backend::auth::caller(&state.jwt, request.headers()).is_err() {
         let wanted = request
             .uri()
@@ -30,9 +52,10 @@ pub async fn require_session(State(state): State<AppState>, request: Request, ne
         let mut response = Redirect::to(&target).into_response();
         // A 302 (not axum's 303) is what browsers and crawlers expect for a GET.
         *response.status_mut() = axum::http::StatusCode::FOUND;
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
         return response;
     }
     next.run(request).await

@@ -32,7 +32,10 @@ async fn body_text(res: axum::response::Response) -> String {
 }
 
 async fn login_cookie(app: &axum::Router, email: &str, password: &str) -> axum::response::Response {
-    let form = format!("email={}&password={password}&next=%2Fintegracoes", email.replace('@', "%40"));
+    let form = format!(
+        "email={}&password={password}&next=%2Fintegracoes",
+        email.replace('@', "%40")
+    );
     app.clone()
         .oneshot(
             Request::post("/api/login")
@@ -80,22 +83,40 @@ async fn login_sets_an_httponly_session_cookie_and_the_portal_reads_the_database
     assert!(body_text(bad).await.contains("E-mail ou senha inválidos."));
 
     let res = login_cookie(&app, "equipe@pg.com.br", backend::demo::DEMO_PASSWORD).await;
-    assert!(res.status().is_redirection() || res.status().is_success(), "{}", res.status());
-    let set_cookie = res.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        res.status().is_redirection() || res.status().is_success(),
+        "{}",
+        res.status()
+    );
+    let set_cookie = res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(set_cookie.starts_with("portal_session="));
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
 
     let res = app
         .clone()
-        .oneshot(Request::get("/").header(header::COOKIE, &cookie).body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get("/")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let html = body_text(res).await;
-    assert!(html.contains("Integrações"), "the module grid comes from the database");
+    assert!(
+        html.contains("Integrações"),
+        "the module grid comes from the database"
+    );
     assert!(html.contains("Clientes P&amp;G") || html.contains("Clientes P&G"));
-    assert!(!html.contains("Clientes Contmax"), "never another tenant's module");
+    assert!(
+        !html.contains("Clientes Contmax"),
+        "never another tenant's module"
+    );
 
     // The same token as a Bearer header works for the API (server functions here).
     let token = cookie.trim_start_matches("portal_session=");
@@ -120,13 +141,21 @@ async fn server_functions_refuse_missing_forged_and_expired_tokens(pool: PgPool)
     let app = app(pool).await;
     let other = JwtKeys::from_secret(b"another-secret-another-secret-another");
     let forged = other.issue(uuid::Uuid::new_v4(), "x@y.z").unwrap();
-    for auth in [None, Some(format!("Bearer {forged}")), Some("Bearer not.a.token".to_owned())] {
+    for auth in [
+        None,
+        Some(format!("Bearer {forged}")),
+        Some("Bearer not.a.token".to_owned()),
+    ] {
         let mut req = Request::post("/api/list-integrations")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         if let Some(a) = &auth {
             req = req.header(header::AUTHORIZATION, a);
         }
-        let res = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        let res = app
+            .clone()
+            .oneshot(req.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
     }
 }

@@ -77,7 +77,12 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
 #[component]
 fn IntegrationCard(item: IntegrationSummary) -> impl IntoView {
     let status = item.status();
-    let category = item.category.as_deref().map(category_label).unwrap_or("—").to_owned();
+    let category = item
+        .category
+        .as_deref()
+        .map(category_label)
+        .unwrap_or("—")
+        .to_owned();
     let last_run = match (item.last_run_seconds_ago, item.last_run.clone()) {
         (Some(secs), Some(exact)) => view! {
             <time datetime=exact.clone() title=exact>{relative_time_pt(secs)}</time>

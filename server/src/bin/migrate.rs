@@ -7,7 +7,9 @@ use anyhow::Context;
 async fn main() -> anyhow::Result<()> {
     let url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
     let pool = backend::db::connect(&url).await.context("connecting")?;
-    backend::db::migrate(&pool).await.context("applying migrations")?;
+    backend::db::migrate(&pool)
+        .await
+        .context("applying migrations")?;
     println!("migrations applied");
     Ok(())
 }
