@@ -66,6 +66,11 @@ pub async fn login(
 ) -> Result<(), ServerFnError> {
     use crate::ssr;
     let state = ssr::state()?;
+    let address = ssr::client_address().await;
+    state
+        .login_limiter
+        .check(&email, &address)
+        .map_err(ssr::fail)?;
     let user_id = backend::auth::authenticate(&state.pool, &email, &password)
         .await
         .map_err(ssr::fail)?;

@@ -29,6 +29,15 @@ pub async fn caller() -> Result<(AppState, Claims), ServerFnError> {
     }
 }
 
+/// The client's address, for rate limits: the peer address of the connection. (Behind a
+/// reverse proxy every client shares the proxy's address; the per-account limit still holds.)
+pub async fn client_address() -> String {
+    leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .map(|info| info.0.ip().to_string())
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
 /// The tenant slug remembered in the header's switcher.
 pub async fn preferred_tenant() -> Result<Option<String>, ServerFnError> {
     let headers = headers().await?;

@@ -170,6 +170,40 @@ pub async fn session_user(
     })
 }
 
+/// Sign-in attempts allowed per account and per client address: a burst, then one more
+/// every few seconds (governor's GCRA). Kept in memory per server process.
+pub struct LoginLimiter {
+    by_account: governor::DefaultKeyedRateLimiter<String>,
+    by_address: governor::DefaultKeyedRateLimiter<String>,
+}
+
+impl Default for LoginLimiter {
+    fn default() -> Self {
+        use governor::{Quota, RateLimiter};
+        use std::num::NonZeroU32;
+        let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
+        Self {
+            by_account: RateLimiter::keyed(per_minute(5)),
+            by_address: RateLimiter::keyed(per_minute(30)),
+        }
+    }
+}
+
+impl LoginLimiter {
+    /// Counts one attempt; refuses it when the account or the address is over its quota.
+    pub fn check(&self, email: &str, address: &str) -> Result<()> {
+        let address_ok = self.by_address.check_key(&address.to_owned()).is_ok();
+        let account_ok = self.by_account.check_key(&email.trim().to_lowercase()).is_ok();
+        if address_ok && account_ok {
+            Ok(())
+        } else {
+            Err(Error::TooManyRequests(
+                "Muitas tentativas de login. Aguarde um minuto e tente novamente.".into(),
+            ))
+        }
+    }
+}
+
 /// The cookie that carries the session token (HttpOnly, SameSite=Lax).
 pub const SESSION_COOKIE: &str = "portal_session";
 /// The cookie that remembers the tenant chosen in the header.
@@ -254,6 +288,17 @@ mod tests {
             "Bearer garbage".parse().unwrap(),
         );
         assert!(caller(&keys, &h).is_err());
+    }
+
+    #[test]
+    fn the_login_limiter_stops_a_burst_on_one_account_but_not_others() {
+        let limiter = LoginLimiter::default();
+        for _ in 0..5 {
+            assert!(limiter.check("a@b.c", "1.2.3.4").is_ok());
+        }
+        let err = limiter.check("A@B.C", "5.6.7.8").unwrap_err();
+        assert!(matches!(err, Error::TooManyRequests(_)));
+        assert!(limiter.check("other@b.c", "1.2.3.4").is_ok());
     }
 
     #[test]

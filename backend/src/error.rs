@@ -15,6 +15,9 @@ pub enum Error {
     /// Input that fails validation: 400 / 422.
     #[error("{0}")]
     Invalid(String),
+    /// Too many attempts (sign-in): 429.
+    #[error("{0}")]
+    TooManyRequests(String),
     /// Anything from Postgres: 500, logged, never shown.
     #[error("erro interno do banco de dados")]
     Database(#[from] sqlx::Error),
@@ -29,6 +32,7 @@ impl Error {
             Error::Forbidden(_) => 403,
             Error::NotFound(_) => 404,
             Error::Invalid(_) => 422,
+            Error::TooManyRequests(_) => 429,
             Error::Database(_) => 500,
         }
     }

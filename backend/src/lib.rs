@@ -21,4 +21,15 @@ use std::sync::Arc;
 pub struct AppState {
     pub pool: sqlx::PgPool,
     pub jwt: Arc<auth::JwtKeys>,
+    pub login_limiter: Arc<auth::LoginLimiter>,
+}
+
+impl AppState {
+    pub fn new(pool: sqlx::PgPool, jwt_secret: &[u8]) -> Self {
+        Self {
+            pool,
+            jwt: Arc::new(auth::JwtKeys::from_secret(jwt_secret)),
+            login_limiter: Arc::new(auth::LoginLimiter::default()),
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! The server: configuration from the environment, start-up, and the Axum router.
 
 pub mod config;
+pub mod origin_check;
 pub mod session_gate;
 
 use axum::extract::State;
@@ -40,6 +41,7 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
             state,
             session_gate::require_session,
         ))
+        .layer(axum::middleware::from_fn(origin_check::same_origin_writes))
         .layer(tower_http::trace::TraceLayer::new_for_http())
 }
 

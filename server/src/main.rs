@@ -1,10 +1,8 @@
-use std::sync::Arc;
-
 use anyhow::Context;
 use leptos::prelude::get_configuration;
 use tracing_subscriber::EnvFilter;
 
-use backend::{auth::JwtKeys, db, demo, AppState};
+use backend::{db, demo, AppState};
 use server::config::Config;
 
 #[tokio::main]
@@ -39,16 +37,16 @@ async fn main() -> anyhow::Result<()> {
         println!();
     }
 
-    let state = AppState {
-        pool,
-        jwt: Arc::new(JwtKeys::from_secret(config.jwt_secret.as_bytes())),
-    };
+    let state = AppState::new(pool, config.jwt_secret.as_bytes());
     let app = server::router(state, leptos_options);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     println!("Portal Contmax listening on http://{addr}");
-    axum::serve(listener, app)
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -1,7 +1,5 @@
 //! The HTTP surface through the real router (tower::ServiceExt), on a real database.
 
-use std::sync::Arc;
-
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use backend::{auth::JwtKeys, AppState};
@@ -14,10 +12,7 @@ const SECRET: &[u8] = b"router-test-secret-router-test-secret";
 
 async fn app(pool: PgPool) -> axum::Router {
     backend::demo::seed_demo_users(&pool).await.unwrap();
-    let state = AppState {
-        pool,
-        jwt: Arc::new(JwtKeys::from_secret(SECRET)),
-    };
+    let state = AppState::new(pool, SECRET);
     let options = LeptosOptions::builder()
         .output_name("portal")
         .site_root("target/site")
@@ -158,4 +153,38 @@ async fn server_functions_refuse_missing_forged_and_expired_tokens(pool: PgPool)
             .unwrap();
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{auth:?}");
     }
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_cross_site_post_is_refused_and_a_same_site_one_passes(pool: PgPool) {
+    let app = app(pool).await;
+    let form = "email=equipe%40pg.com.br&password=contmax123&next=%2F";
+    let post = |origin: &'static str| {
+        Request::post("/api/login")
+            .header(header::HOST, "portal.example")
+            .header(header::ORIGIN, origin)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(form))
+            .unwrap()
+    };
+    let res = app.clone().oneshot(post("https://evil.example")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.headers().get(header::SET_COOKIE).is_none());
+    let res = app.clone().oneshot(post("null")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = app.oneshot(post("https://portal.example")).await.unwrap();
+    assert!(res.headers().get(header::SET_COOKIE).is_some());
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn repeated_failed_logins_on_one_account_get_429_in_portuguese(pool: PgPool) {
+    let app = app(pool).await;
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        statuses.push(login_cookie(&app, "equipe@pg.com.br", "errada").await.status());
+    }
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
+    assert_eq!(*statuses.last().unwrap(), StatusCode::TOO_MANY_REQUESTS);
+    let res = login_cookie(&app, "equipe@pg.com.br", "errada").await;
+    assert!(body_text(res).await.contains("Muitas tentativas de login"));
 }
