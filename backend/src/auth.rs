@@ -193,7 +193,10 @@ impl LoginLimiter {
     /// Counts one attempt; refuses it when the account or the address is over its quota.
     pub fn check(&self, email: &str, address: &str) -> Result<()> {
         let address_ok = self.by_address.check_key(&address.to_owned()).is_ok();
-        let account_ok = self.by_account.check_key(&email.trim().to_lowercase()).is_ok();
+        let account_ok = self
+            .by_account
+            .check_key(&email.trim().to_lowercase())
+            .is_ok();
         if address_ok && account_ok {
             Ok(())
         } else {

@@ -167,7 +167,11 @@ async fn a_cross_site_post_is_refused_and_a_same_site_one_passes(pool: PgPool) {
             .body(Body::from(form))
             .unwrap()
     };
-    let res = app.clone().oneshot(post("https://evil.example")).await.unwrap();
+    let res = app
+        .clone()
+        .oneshot(post("https://evil.example"))
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     assert!(res.headers().get(header::SET_COOKIE).is_none());
     let res = app.clone().oneshot(post("null")).await.unwrap();
@@ -181,7 +185,11 @@ async fn repeated_failed_logins_on_one_account_get_429_in_portuguese(pool: PgPoo
     let app = app(pool).await;
     let mut statuses = Vec::new();
     for _ in 0..7 {
-        statuses.push(login_cookie(&app, "equipe@pg.com.br", "errada").await.status());
+        statuses.push(
+            login_cookie(&app, "equipe@pg.com.br", "errada")
+                .await
+                .status(),
+        );
     }
     assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
     assert_eq!(*statuses.last().unwrap(), StatusCode::TOO_MANY_REQUESTS);
