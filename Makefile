@@ -5,9 +5,9 @@ SHELL := /bin/bash
 
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 ENV := . scripts/env.sh &&
-SITE_ENV := LEPTOS_SITE_ROOT=$(TARGET_DIR)/site LEPTOS_OUTPUT_NAME=portal LEPTOS_SITE_PKG_DIR=pkg
+SITE_ENV := LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=portal LEPTOS_SITE_PKG_DIR=pkg
 
-.PHONY: run test bootstrap bootstrap-e2e lint-fast build dev test-unit test-e2e check-sqlx sqlx-prepare lint fmt clean-db
+.PHONY: run test bootstrap bootstrap-e2e lint-fast db-stop build dev test-unit test-e2e check-sqlx sqlx-prepare lint fmt clean-db
 
 ## make run: install the toolchain, build (release), migrate, seed demo users, serve :3000
 run: bootstrap build
@@ -61,3 +61,11 @@ lint: lint-fast
 
 fmt:
 	@$(ENV) cargo fmt --all
+
+## stop the private Postgres cluster under .data/pg, if scripts/db.sh started one
+db-stop:
+	@if [ -f .data/pg/postmaster.pid ]; then \
+	  BIN=$$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1); \
+	  if [ "$$(id -u)" = 0 ]; then runuser -u postgres -- $$BIN/pg_ctl -D .data/pg stop -m fast; \
+	  else $$BIN/pg_ctl -D .data/pg stop -m fast; fi; \
+	else echo "no private cluster running"; fi

@@ -14,11 +14,13 @@ psql "$BASE/postgres" -qtA -v ON_ERROR_STOP=1 -c "drop database if exists $DB wi
 mkdir -p end2end/test-results
 LOG=end2end/test-results/server.log
 DATABASE_URL="$BASE/$DB" DEMO_SEED=1 JWT_SECRET="e2e-$(date +%s%N)-secret-of-enough-length" \
-  LEPTOS_SITE_ROOT="$TARGET_DIR/site" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_OUTPUT_NAME=portal \
+  LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_OUTPUT_NAME=portal \
   RUST_LOG=info "$TARGET_DIR/release/server" >"$LOG" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 
+# cargo-leptos writes the site to target/site in the workspace (Leptos.toml), wherever
+# CARGO_TARGET_DIR points; the binary is under the target dir.
 # Wait for readiness (migrations + demo users), at most 60 s.
 for _ in $(seq 1 120); do
   if curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; then break; fi
