@@ -2,9 +2,15 @@ import { test as base, expect, Page } from "@playwright/test";
 
 // Every test fails on any uncaught page error or console error: a server-rendered page
 // whose wasm fails to hydrate looks right and does nothing, and this is how it shows.
-export const test = base.extend<{ errors: string[] }>({
+// A test that provokes an error on purpose (a 401 for a wrong password) lists what it
+// expects in `allowedErrors`; anything else still fails it.
+export const test = base.extend<{ errors: string[]; allowedErrors: RegExp[] }>({
+  // eslint-disable-next-line no-empty-pattern
+  allowedErrors: async ({}, use) => {
+    await use([]);
+  },
   errors: [
-    async ({ page }, use) => {
+    async ({ page, allowedErrors }, use) => {
       const errors: string[] = [];
       page.on("pageerror", (e) => errors.push(`pageerror: ${e.message}`));
       page.on("console", (m) => {
@@ -13,7 +19,8 @@ export const test = base.extend<{ errors: string[] }>({
         }
       });
       await use(errors);
-      expect(errors, "page errors or console errors/warnings").toEqual([]);
+      const unexpected = errors.filter((e) => !allowedErrors.some((re) => re.test(e)));
+      expect(unexpected, "page errors or console errors/warnings").toEqual([]);
     },
     { auto: true },
   ],

@@ -11,7 +11,8 @@ test("an anonymous visitor is sent to the login page and comes back after signin
   await expect(page.getByRole("heading", { name: "Integrações", level: 1 })).toBeVisible();
 });
 
-test("a wrong password gets a clear pt-BR error", async ({ page }) => {
+test("a wrong password gets a clear pt-BR error", async ({ page, allowedErrors }) => {
+  allowedErrors.push(/status of 401 \(Unauthorized\)/);
   await page.goto("/login");
   await hydrated(page);
   await page.getByLabel("E-mail").fill("equipe@pg.com.br");
@@ -36,6 +37,8 @@ test("the portal home lists the Integrações module and its link opens /integra
 
 test("the module filter works: only the hydrated wasm client can do this", async ({ page }) => {
   await login(page, "admin@contmax.com.br");
+  await expect(page).toHaveURL(/\/$/);
+  await expect(page.getByRole("list", { name: "Módulos do portal" })).toBeVisible();
   await hydrated(page);
   const cards = page.locator(".module-card:visible");
   const before = await cards.count();
