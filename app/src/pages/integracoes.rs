@@ -88,7 +88,7 @@ fn IntegrationCard(item: IntegrationSummary) -> impl IntoView {
             <time datetime=exact.clone() title=exact>{relative_time_pt(secs)}</time>
         }
         .into_any(),
-        _ => view! { <span>"Nunca executada"</span> }.into_any(),
+        _ => view! { <span>"—"</span> }.into_any(),
     };
     view! {
         <li class="integration-card" data-slug=item.slug.clone()>

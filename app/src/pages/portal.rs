@@ -98,7 +98,7 @@ fn ModuleGrid(modules: Vec<ModuleCard>, filter: RwSignal<String>) -> impl IntoVi
                 move || !matches(&m, &filter.get())
             };
             let body = view! {
-                <span class="module-icon" aria-hidden="true">{m.icone.chars().next().unwrap_or('•').to_string()}</span>
+                <span class="module-icon" aria-hidden="true">{m.nome.chars().next().unwrap_or('•').to_string()}</span>
                 <span class="module-name">{m.nome.clone()}</span>
                 <span class="module-desc">{m.descricao.clone().unwrap_or_default()}</span>
             };
