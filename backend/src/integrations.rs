@@ -30,3 +30,32 @@ pub async fn list_for_tenant(
     .fetch_all(&mut **tx)
     .await
 }
+
+/// Turns one of the tenant's integrations on or off. Returns `NotFound` when the tenant has
+/// no such integration (or the caller may not see it). Row-level security lets only tenant
+/// admins and global admins change a row; the handler checks the role first to answer 403.
+pub async fn set_enabled(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    slug: &str,
+    enabled: bool,
+) -> crate::Result<()> {
+    let updated = sqlx::query_scalar!(
+        r#"update public.tenant_integrations ti
+           set is_enabled = $3
+           from public.integration_providers p
+           where p.id = ti.provider_id and ti.tenant_id = $1 and p.slug = $2
+           returning ti.id"#,
+        tenant_id,
+        slug,
+        enabled
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    match updated {
+        Some(_) => Ok(()),
+        None => Err(crate::Error::NotFound(
+            "Integração não encontrada nesta organização.".into(),
+        )),
+    }
+}

@@ -80,3 +80,23 @@ test("logout ends the session", async ({ page }) => {
   await page.goto("/");
   await expect(page).toHaveURL(/\/login/);
 });
+
+test("a tenant admin turns an integration off and on; staff get no such button", async ({ page }) => {
+  await login(page, "admin@pg.com.br", "/integracoes");
+  await expect(page).toHaveURL(/\/integracoes$/);
+  await hydrated(page);
+  const card = page.getByRole("list", { name: "Integrações" }).locator('[data-slug="acessorias"]');
+  await card.getByRole("button", { name: "Desativar Acessórias" }).click();
+  await expect(card.locator(".badge")).toHaveText("Desativada");
+  await card.getByRole("button", { name: "Ativar Acessórias" }).click();
+  await expect(card.getByRole("button", { name: "Desativar Acessórias" })).toBeVisible();
+  await expect(card.locator(".badge")).not.toHaveText("Desativada");
+
+  await page.getByRole("button", { name: "Sair" }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await login(page, "equipe@pg.com.br", "/integracoes");
+  await expect(page).toHaveURL(/\/integracoes$/);
+  const staffCard = page.getByRole("list", { name: "Integrações" }).locator('[data-slug="acessorias"]');
+  await expect(staffCard).toBeVisible();
+  await expect(staffCard.getByRole("button")).toHaveCount(0);
+});

@@ -18,6 +18,18 @@ impl TenantRef {
     }
 }
 
+impl SessionUser {
+    /// Whether the user may configure the current tenant's integrations (tenant admin or
+    /// global admin).
+    pub fn can_configure(&self) -> bool {
+        self.is_global_admin
+            || self
+                .current_tenant
+                .as_ref()
+                .is_some_and(TenantRef::is_admin)
+    }
+}
+
 /// The signed-in user and the tenant the portal currently shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionUser {

@@ -71,6 +71,10 @@ const SERVER_FNS: &[(&str, &str)] = &[
     ("/api/portal-modules", ""),
     ("/api/list-integrations", ""),
     ("/api/switch-tenant", "slug=pg"),
+    (
+        "/api/set-integration-enabled",
+        "slug=acessorias&enabled=false",
+    ),
 ];
 const PAGES: &[&str] = &["/", "/integracoes"];
 

@@ -28,6 +28,34 @@ pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, ServerFnErro
     Ok(list)
 }
 
+/// Turns an integration of the current tenant on or off (tenant admins and global admins).
+#[server(endpoint = "set-integration-enabled")]
+pub async fn set_integration_enabled(slug: String, enabled: bool) -> Result<(), ServerFnError> {
+    use crate::ssr;
+    let (state, claims) = ssr::caller().await?;
+    let preferred = ssr::preferred_tenant().await?;
+    let user = backend::auth::session_user(&state.pool, &claims, preferred.as_deref())
+        .await
+        .map_err(ssr::fail)?;
+    let tenant = match (&user.current_tenant, user.can_configure()) {
+        (Some(t), true) => t.id,
+        _ => {
+            return Err(ssr::fail(backend::Error::Forbidden(
+                "Apenas administradores da organização podem ativar ou desativar integrações."
+                    .into(),
+            )))
+        }
+    };
+    let mut tx = backend::scope::begin_as(&state.pool, &claims)
+        .await
+        .map_err(|e| ssr::fail(e.into()))?;
+    backend::integrations::set_enabled(&mut tx, tenant, &slug, enabled)
+        .await
+        .map_err(ssr::fail)?;
+    tx.commit().await.map_err(|e| ssr::fail(e.into()))?;
+    Ok(())
+}
+
 #[component]
 pub fn IntegracoesPage() -> impl IntoView {
     view! {
@@ -40,7 +68,9 @@ pub fn IntegracoesPage() -> impl IntoView {
 
 #[component]
 fn Integracoes(user: SessionUser) -> impl IntoView {
-    let list = Resource::new(|| (), |_| list_integrations());
+    let toggle = ServerAction::<SetIntegrationEnabled>::new();
+    let list = Resource::new(move || toggle.version().get(), |_| list_integrations());
+    let can_configure = user.can_configure();
     view! {
         <AppHeader user/>
         <main class="page">
@@ -50,6 +80,13 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                 <span>"Integrações"</span>
             </nav>
             <h1>"Integrações"</h1>
+            {move || {
+                toggle
+                    .value()
+                    .get()
+                    .and_then(Result::err)
+                    .map(|e| view! { <ErrorBox message=error_text(&e)/> })
+            }}
             <Suspense fallback=|| view! { <p class="loading" role="status">"Carregando integrações…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
@@ -62,7 +99,10 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                         .into_any(),
                         Ok(items) => view! {
                             <ul class="integration-grid" aria-label="Integrações">
-                                {items.into_iter().map(|i| view! { <IntegrationCard item=i/> }).collect_view()}
+                                {items
+                                    .into_iter()
+                                    .map(|i| view! { <IntegrationCard item=i toggle can_configure/> })
+                                    .collect_view()}
                             </ul>
                         }
                         .into_any(),
@@ -75,8 +115,15 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
 }
 
 #[component]
-fn IntegrationCard(item: IntegrationSummary) -> impl IntoView {
+fn IntegrationCard(
+    item: IntegrationSummary,
+    toggle: ServerAction<SetIntegrationEnabled>,
+    can_configure: bool,
+) -> impl IntoView {
     let status = item.status();
+    let enabled = item.is_enabled;
+    let slug = item.slug.clone();
+    let name = item.name.clone();
     let category = item
         .category
         .as_deref()
@@ -98,6 +145,20 @@ fn IntegrationCard(item: IntegrationSummary) -> impl IntoView {
             </div>
             <p class="muted">{category}</p>
             <p class="last-run">"Última execução: " {last_run}</p>
+            {can_configure.then(|| view! {
+                <ActionForm action=toggle attr:class="card-actions">
+                    <input type="hidden" name="slug" value=slug.clone()/>
+                    <input type="hidden" name="enabled" value=(!enabled).to_string()/>
+                    <button
+                        type="submit"
+                        class="btn btn-small"
+                        disabled=move || toggle.pending().get()
+                        aria-label=format!("{} {}", if enabled { "Desativar" } else { "Ativar" }, name)
+                    >
+                        {if enabled { "Desativar" } else { "Ativar" }}
+                    </button>
+                </ActionForm>
+            })}
         </li>
     }
 }
