@@ -10,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod integrations;
 pub mod portal;
+pub mod redact;
 pub mod scope;
 
 pub use error::{Error, Result};
