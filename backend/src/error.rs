@@ -15,6 +15,9 @@ pub enum Error {
     /// Input that fails validation: 400 / 422.
     #[error("{0}")]
     Invalid(String),
+    /// The request conflicts with the current state (disabled, already running): 409.
+    #[error("{0}")]
+    Conflict(String),
     /// Too many attempts (sign-in): 429.
     #[error("{0}")]
     TooManyRequests(String),
@@ -33,6 +36,7 @@ impl Error {
             Error::NotFound(_) => 404,
             Error::Invalid(_) => 422,
             Error::TooManyRequests(_) => 429,
+            Error::Conflict(_) => 409,
             Error::Database(_) => 500,
         }
     }

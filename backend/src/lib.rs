@@ -11,6 +11,7 @@ pub mod error;
 pub mod integrations;
 pub mod portal;
 pub mod redact;
+pub mod runs;
 pub mod scope;
 
 pub use error::{Error, Result};

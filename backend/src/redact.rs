@@ -35,7 +35,9 @@ fn is_sensitive(key: &str) -> bool {
         .filter(|c| *c != '-' && *c != '_')
         .flat_map(char::to_lowercase)
         .collect();
-    SENSITIVE.iter().any(|s| normal == *s || normal.ends_with(s))
+    SENSITIVE
+        .iter()
+        .any(|s| normal == *s || normal.ends_with(s))
 }
 
 /// A copy of `value` with every sensitive key's value replaced, at any depth.
@@ -105,7 +107,10 @@ mod tests {
     #[test]
     fn words_that_merely_contain_a_sensitive_word_are_kept() {
         let out = redact(&json!({"tokenizer": "x", "secretaria": "y", "total": 1}));
-        assert_eq!(out, json!({"tokenizer": "x", "secretaria": "y", "total": 1}));
+        assert_eq!(
+            out,
+            json!({"tokenizer": "x", "secretaria": "y", "total": 1})
+        );
     }
 
     #[test]

@@ -6,11 +6,13 @@ use serde::{Deserialize, Serialize};
 
 pub mod integrations;
 pub mod modules;
+pub mod run;
 pub mod session;
 pub mod time;
 
 pub use integrations::{category_label, IntegrationSummary};
 pub use modules::{module_route, ModuleCard};
+pub use run::Trigger;
 pub use session::{SessionUser, TenantRef};
 pub use time::relative_time_pt;
 

@@ -1,0 +1,26 @@
+//! How a run was started.
+
+use serde::{Deserialize, Serialize};
+
+/// What started a run, as stored in `integration_logs.trigger`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    Manual,
+    Api,
+    Schedule,
+    Webhook,
+    Retry,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Api => "api",
+            Self::Schedule => "schedule",
+            Self::Webhook => "webhook",
+            Self::Retry => "retry",
+        }
+    }
+}
