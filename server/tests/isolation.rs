@@ -1,13 +1,14 @@
 //! The isolation matrix: every page and server function that exists, against every kind of
 //! caller that must be refused. Nothing refused may change anything.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use backend::AppState;
 use base64::engine::{general_purpose::URL_SAFE_NO_PAD as B64, Engine};
 use http_body_util::BodyExt;
 use jsonwebtoken::{encode, EncodingKey, Header};
-use leptos::prelude::LeptosOptions;
 use serde_json::json;
 use sqlx::PgPool;
 use tower::ServiceExt;
@@ -15,14 +16,7 @@ use tower::ServiceExt;
 const SECRET: &[u8] = b"isolation-test-secret-isolation-test";
 
 async fn setup(pool: PgPool) -> (axum::Router, AppState) {
-    backend::demo::seed_demo_users(&pool).await.unwrap();
-    let state = AppState::new(pool, SECRET);
-    let options = LeptosOptions::builder()
-        .output_name("portal")
-        .site_root("target/site")
-        .site_pkg_dir("pkg")
-        .build();
-    (server::router(state.clone(), options), state)
+    common::router_for(pool, SECRET).await
 }
 
 async fn user_id(pool: &PgPool, email: &str) -> uuid::Uuid {

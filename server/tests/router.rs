@@ -1,29 +1,18 @@
 //! The HTTP surface through the real router (tower::ServiceExt), on a real database.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
-use backend::{auth::JwtKeys, AppState};
-use http_body_util::BodyExt;
-use leptos::prelude::LeptosOptions;
+use backend::auth::JwtKeys;
+use common::body_text;
 use sqlx::PgPool;
 use tower::ServiceExt;
 
 const SECRET: &[u8] = b"router-test-secret-router-test-secret";
 
 async fn app(pool: PgPool) -> axum::Router {
-    backend::demo::seed_demo_users(&pool).await.unwrap();
-    let state = AppState::new(pool, SECRET);
-    let options = LeptosOptions::builder()
-        .output_name("portal")
-        .site_root("target/site")
-        .site_pkg_dir("pkg")
-        .build();
-    server::router(state, options)
-}
-
-async fn body_text(res: axum::response::Response) -> String {
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    String::from_utf8_lossy(&bytes).into_owned()
+    common::router_for(pool, SECRET).await.0
 }
 
 async fn login_cookie(app: &axum::Router, email: &str, password: &str) -> axum::response::Response {

@@ -1,0 +1,36 @@
+//! Helpers shared by the router tests.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{header, Request};
+use backend::AppState;
+use http_body_util::BodyExt;
+use leptos::prelude::LeptosOptions;
+use sqlx::PgPool;
+
+/// The real router over the test's database, with the demo users.
+pub async fn router_for(pool: PgPool, secret: &[u8]) -> (axum::Router, AppState) {
+    backend::demo::seed_demo_users(&pool).await.unwrap();
+    let state = AppState::new(pool, secret);
+    let options = LeptosOptions::builder()
+        .output_name("portal")
+        .site_root("target/site")
+        .site_pkg_dir("pkg")
+        .build();
+    (server::router(state.clone(), options), state)
+}
+
+/// A form `POST` (how server functions are called), with an optional Bearer token.
+pub fn post_form(path: &str, bearer: Option<&str>, body: &str) -> Request<Body> {
+    let mut req =
+        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(token) = bearer {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    req.body(Body::from(body.to_owned())).unwrap()
+}
+
+pub async fn body_text(res: axum::response::Response) -> String {
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
