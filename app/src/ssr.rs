@@ -29,6 +29,17 @@ pub async fn caller() -> Result<(AppState, Claims), ServerFnError> {
     }
 }
 
+/// The caller and their session: who they are, their tenants, and the tenant chosen in the
+/// header. What every tenant-scoped server function starts with.
+pub async fn caller_session() -> Result<(AppState, Claims, model::SessionUser), ServerFnError> {
+    let (state, claims) = caller().await?;
+    let preferred = preferred_tenant().await?;
+    let user = backend::auth::session_user(&state.pool, &claims, preferred.as_deref())
+        .await
+        .map_err(fail)?;
+    Ok((state, claims, user))
+}
+
 /// The client's address, for rate limits: the peer address of the connection. (Behind a
 /// reverse proxy every client shares the proxy's address; the per-account limit still holds.)
 pub async fn client_address() -> String {

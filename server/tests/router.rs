@@ -106,13 +106,12 @@ async fn login_sets_an_httponly_session_cookie_and_the_portal_reads_the_database
     let token = cookie.trim_start_matches("portal_session=");
     let res = app
         .clone()
-        .oneshot(
-            Request::post("/api/list-integrations")
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::empty())
-                .unwrap(),
-        )
+        .oneshot(common::post_form(
+            "/api/list-integrations",
+            Some(token),
+            None,
+            "",
+        ))
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);

@@ -10,11 +10,7 @@ use crate::components::{error_text, AppHeader, ErrorBox, RequireUser, StatusBadg
 #[server(endpoint = "list-integrations")]
 pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, ServerFnError> {
     use crate::ssr;
-    let (state, claims) = ssr::caller().await?;
-    let preferred = ssr::preferred_tenant().await?;
-    let user = backend::auth::session_user(&state.pool, &claims, preferred.as_deref())
-        .await
-        .map_err(ssr::fail)?;
+    let (state, claims, user) = ssr::caller_session().await?;
     let Some(tenant) = user.current_tenant else {
         return Ok(Vec::new());
     };
@@ -32,11 +28,7 @@ pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, ServerFnErro
 #[server(endpoint = "set-integration-enabled")]
 pub async fn set_integration_enabled(slug: String, enabled: bool) -> Result<(), ServerFnError> {
     use crate::ssr;
-    let (state, claims) = ssr::caller().await?;
-    let preferred = ssr::preferred_tenant().await?;
-    let user = backend::auth::session_user(&state.pool, &claims, preferred.as_deref())
-        .await
-        .map_err(ssr::fail)?;
+    let (state, claims, user) = ssr::caller_session().await?;
     let tenant = match (&user.current_tenant, user.can_configure()) {
         (Some(t), true) => t.id,
         _ => {

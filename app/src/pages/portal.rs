@@ -11,11 +11,7 @@ use crate::components::{error_text, AppHeader, ErrorBox, RequireUser};
 #[server(endpoint = "portal-modules")]
 pub async fn portal_modules() -> Result<Vec<ModuleCard>, ServerFnError> {
     use crate::ssr;
-    let (state, claims) = ssr::caller().await?;
-    let preferred = ssr::preferred_tenant().await?;
-    let user = backend::auth::session_user(&state.pool, &claims, preferred.as_deref())
-        .await
-        .map_err(ssr::fail)?;
+    let (state, claims, user) = ssr::caller_session().await?;
     let tenant = user.current_tenant.map(|t| t.id).unwrap_or_default();
     let mut tx = backend::scope::begin_as(&state.pool, &claims)
         .await

@@ -20,12 +20,21 @@ pub async fn router_for(pool: PgPool, secret: &[u8]) -> (axum::Router, AppState)
     (server::router(state.clone(), options), state)
 }
 
-/// A form `POST` (how server functions are called), with an optional Bearer token.
-pub fn post_form(path: &str, bearer: Option<&str>, body: &str) -> Request<Body> {
+/// A form `POST` (how server functions are called), with an optional Bearer token and
+/// cookie header.
+pub fn post_form(
+    path: &str,
+    bearer: Option<&str>,
+    cookie: Option<&str>,
+    body: &str,
+) -> Request<Body> {
     let mut req =
         Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some(token) = bearer {
         req = req.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    if let Some(cookie) = cookie {
+        req = req.header(header::COOKIE, cookie);
     }
     req.body(Body::from(body.to_owned())).unwrap()
 }
