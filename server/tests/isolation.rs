@@ -7,7 +7,6 @@ use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use backend::AppState;
 use base64::engine::{general_purpose::URL_SAFE_NO_PAD as B64, Engine};
-use http_body_util::BodyExt;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::json;
 use sqlx::PgPool;
@@ -136,13 +135,12 @@ async fn every_endpoint_refuses_every_bad_caller_and_changes_nothing(pool: PgPoo
         .unwrap();
     let res = app
         .clone()
-        .oneshot(
-            Request::post("/api/switch-tenant")
-                .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from("slug=contmax"))
-                .unwrap(),
-        )
+        .oneshot(common::post_form(
+            "/api/switch-tenant",
+            Some(&token),
+            None,
+            "slug=contmax",
+        ))
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
@@ -157,19 +155,16 @@ async fn every_endpoint_refuses_every_bad_caller_and_changes_nothing(pool: PgPoo
     for path in ["/api/list-integrations", "/api/portal-modules"] {
         let res = app
             .clone()
-            .oneshot(
-                Request::post(path)
-                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                    .header(header::COOKIE, "portal_tenant=contmax")
-                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(Body::empty())
-                    .unwrap(),
-            )
+            .oneshot(common::post_form(
+                path,
+                Some(&token),
+                Some("portal_tenant=contmax"),
+                "",
+            ))
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
-        let body = String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes())
-            .into_owned();
+        let body = common::body_text(res).await;
         assert!(
             !body.contains("clientes-contmax") && !body.contains(&contmax_id.to_string()),
             "{path}: {body}"
@@ -191,16 +186,60 @@ async fn every_endpoint_refuses_every_bad_caller_and_changes_nothing(pool: PgPoo
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::OK);
-        let body = String::from_utf8_lossy(&res.into_body().collect().await.unwrap().to_bytes())
-            .into_owned();
+        let body = common::body_text(res).await;
         assert!(!body.contains("Clientes Contmax"), "{path}");
         cells += 1;
     }
+
+    // Staff where a tenant admin is needed: a clear 403 in pt-BR.
+    let toggle_off = "slug=acessorias&enabled=false";
+    let res = app
+        .clone()
+        .oneshot(common::post_form(
+            "/api/set-integration-enabled",
+            Some(&token),
+            None,
+            toggle_off,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body = common::body_text(res).await;
+    assert!(body.contains("Apenas administradores"), "{body}");
+    cells += 1;
 
     assert_eq!(
         snapshot(&pool).await,
         before,
         "a refused request changed something"
+    );
+
+    // The right user is allowed: the P&G admin turns P&G's integration off, and only it.
+    let admin = state
+        .jwt
+        .issue(user_id(&pool, "admin@pg.com.br").await, "admin@pg.com.br")
+        .unwrap();
+    let res = app
+        .clone()
+        .oneshot(common::post_form(
+            "/api/set-integration-enabled",
+            Some(&admin),
+            None,
+            toggle_off,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let enabled: Vec<(String, bool)> = sqlx::query_as(
+        "select o.slug, ti.is_enabled from tenant_integrations ti
+         join organizacoes o on o.id = ti.tenant_id order by 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        enabled,
+        vec![("contmax".into(), true), ("pg".into(), false)]
     );
     println!(
         "isolation matrix: {cells} cells ({} callers x {} endpoints, plus other-tenant checks)",
