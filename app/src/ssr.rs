@@ -63,8 +63,14 @@ pub fn fail(e: backend::Error) -> ServerFnError {
             response.set_status(code);
         }
     }
-    if let backend::Error::Database(inner) = &e {
-        tracing::error!(error = %inner, "database error in a server function");
+    match &e {
+        backend::Error::Database(inner) => {
+            tracing::error!(error = %inner, "database error in a server function");
+        }
+        backend::Error::Internal(inner) => {
+            tracing::error!(error = %inner, "internal error in a server function");
+        }
+        _ => {}
     }
     ServerFnError::new(e.to_string())
 }

@@ -105,3 +105,61 @@ pub async fn seed_demo_users(pool: &PgPool) -> Result<()> {
     tx.commit().await?;
     Ok(())
 }
+
+/// Puts the local HTTP test provider (`local-http`) in the catalog, unless it is there.
+/// Demo mode and tests only: production catalogs never have it.
+pub async fn add_local_http_provider(pool: &PgPool) -> Result<()> {
+    sqlx::query!(
+        r#"insert into public.integration_providers (name, slug, description, category, config_schema)
+           values ('Teste local (HTTP)', $1,
+                   'Provedor de demonstração: faz chamadas HTTP reais ao sandbox local.',
+                   'fiscal',
+                   '{"type": "object", "required": ["base_url"],
+                     "properties": {
+                       "base_url": {"type": "string", "format": "uri", "title": "URL do sandbox"},
+                       "api_token": {"type": "string", "title": "Token", "secret": true}}}'::jsonb)
+           on conflict (slug) do nothing"#,
+        crate::providers::local_http::SLUG
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Gives a tenant the `local-http` integration, enabled, pointing at `base_url` (updated
+/// when it exists: the demo's sandbox gets a new port at every start).
+pub async fn add_local_http_integration(
+    pool: &PgPool,
+    tenant_id: uuid::Uuid,
+    base_url: &str,
+) -> Result<()> {
+    sqlx::query!(
+        r#"insert into public.tenant_integrations
+             (tenant_id, provider, base_url, is_enabled, provider_id, config)
+           select $1, p.slug, $2, true, p.id, jsonb_build_object('base_url', $2::text)
+           from public.integration_providers p where p.slug = $3
+           on conflict (tenant_id, provider) do update
+             set base_url = excluded.base_url,
+                 config = tenant_integrations.config || jsonb_build_object('base_url', $2::text)"#,
+        tenant_id,
+        base_url,
+        crate::providers::local_http::SLUG
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Demo mode: the sandbox provider for every demo tenant, served by the sandbox at `addr`.
+/// Its scenario `slow-700` takes about two seconds, so a run is seen going.
+pub async fn seed_sandbox(pool: &PgPool, addr: std::net::SocketAddr) -> Result<()> {
+    add_local_http_provider(pool).await?;
+    let tenants =
+        sqlx::query_scalar!("select id from public.organizacoes where slug in ('contmax', 'pg')")
+            .fetch_all(pool)
+            .await?;
+    for t in tenants {
+        add_local_http_integration(pool, t, &format!("http://{addr}/s/slow-700")).await?;
+    }
+    Ok(())
+}

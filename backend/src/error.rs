@@ -21,6 +21,9 @@ pub enum Error {
     /// Too many attempts (sign-in): 429.
     #[error("{0}")]
     TooManyRequests(String),
+    /// A failure of our own machinery (the queue): 500; the text is for the logs only.
+    #[error("erro interno do servidor")]
+    Internal(String),
     /// Anything from Postgres: 500, logged, never shown.
     #[error("erro interno do banco de dados")]
     Database(#[from] sqlx::Error),
@@ -37,7 +40,7 @@ impl Error {
             Error::Invalid(_) => 422,
             Error::TooManyRequests(_) => 429,
             Error::Conflict(_) => 409,
-            Error::Database(_) => 500,
+            Error::Database(_) | Error::Internal(_) => 500,
         }
     }
 }

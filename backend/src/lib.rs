@@ -7,11 +7,17 @@
 pub mod auth;
 pub mod db;
 pub mod demo;
+pub mod engine;
 pub mod error;
 pub mod integrations;
+pub mod metrics;
 pub mod portal;
+pub mod providers;
+pub mod queue;
 pub mod redact;
 pub mod runs;
+pub mod sandbox;
+pub mod schedule;
 pub mod scope;
 
 pub use error::{Error, Result};

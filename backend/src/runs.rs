@@ -47,3 +47,63 @@ pub async fn claim(
         Claim::AlreadyRunning(row.execution_id)
     })
 }
+
+/// One attempt of a run, as the API and the history show it (payload and response are
+/// stored sanitised).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogRow {
+    pub id: Uuid,
+    pub execution_id: Uuid,
+    pub attempt: i32,
+    pub tenant_id: String,
+    pub provider_slug: Option<String>,
+    pub status: String,
+    pub trigger: String,
+    pub error_message: Option<String>,
+    pub execution_time_ms: Option<i32>,
+    pub total_processados: i32,
+    pub total_matched: i32,
+    pub total_review: i32,
+    pub total_ignored: i32,
+    pub total_created: i32,
+    pub total_updated: i32,
+    pub total_unchanged: i32,
+    pub total_failed: i32,
+    pub progress: Option<i32>,
+    pub payload: Option<serde_json::Value>,
+    pub response: Option<serde_json::Value>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub worker: Option<String>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Every attempt of an execution visible to the caller, first attempt first.
+pub async fn attempts(
+    tx: &mut Transaction<'static, Postgres>,
+    execution_id: Uuid,
+) -> Result<Vec<LogRow>> {
+    let rows = sqlx::query_as!(
+        LogRow,
+        r#"select id, execution_id as "execution_id!", attempt, tenant_id, provider_slug,
+                  status, trigger, error_message, execution_time_ms, total_processados,
+                  total_matched, total_review, total_ignored, total_created, total_updated,
+                  total_unchanged, total_failed, progress, payload, response, created_at,
+                  started_at, worker, finished_at
+           from public.integration_logs
+           where execution_id = $1
+           order by attempt"#,
+        execution_id
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows)
+}
+
+/// The latest attempt of an execution visible to the caller.
+pub async fn last_attempt(
+    tx: &mut Transaction<'static, Postgres>,
+    execution_id: Uuid,
+) -> Result<Option<LogRow>> {
+    Ok(attempts(tx, execution_id).await?.pop())
+}

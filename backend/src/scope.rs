@@ -48,3 +48,16 @@ pub async fn begin_service(pool: &PgPool) -> sqlx::Result<Transaction<'static, P
         .await?;
     Ok(tx)
 }
+
+/// Whether the caller of `tx` belongs to the tenant (global admins belong to all).
+pub async fn is_tenant_member(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar!(
+        r#"select public.is_tenant_member($1) as "member!""#,
+        tenant_id
+    )
+    .fetch_one(&mut **tx)
+    .await
+}

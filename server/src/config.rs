@@ -1,13 +1,120 @@
 //! Configuration from the environment (see README.md, "Environment variables").
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
+use backend::engine::EngineConfig;
 
 pub struct Config {
     pub database_url: String,
     pub jwt_secret: String,
     pub demo_seed: bool,
+    pub role: Role,
+    /// Whether the local HTTP test provider and its sandbox run (PORTAL_SANDBOX, default:
+    /// on in demo mode).
+    pub sandbox: bool,
+    /// Jobs one worker runs at once (WORKER_CONCURRENCY, default 4).
+    pub worker_concurrency: usize,
+    pub engine: EngineConfig,
+}
+
+/// What this process does: serve HTTP, run queue jobs, or both (`--role`, default `all`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Web,
+    Worker,
+    All,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "web" => Ok(Role::Web),
+            "worker" => Ok(Role::Worker),
+            "all" => Ok(Role::All),
+            other => anyhow::bail!("unknown role {other:?}: use web, worker or all"),
+        }
+    }
+    pub fn serves_http(self) -> bool {
+        matches!(self, Role::Web | Role::All)
+    }
+    pub fn runs_jobs(self) -> bool {
+        matches!(self, Role::Worker | Role::All)
+    }
+}
+
+/// The role from `--role X` / `--role=X` in `args`, else PORTAL_ROLE, else `all`.
+pub fn role_from(args: &[String]) -> Result<Role> {
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if a == "--role" {
+            let v = it
+                .next()
+                .context("--role needs a value: web, worker or all")?;
+            return Role::parse(v);
+        }
+        if let Some(v) = a.strip_prefix("--role=") {
+            return Role::parse(v);
+        }
+    }
+    match std::env::var("PORTAL_ROLE") {
+        Ok(v) => Role::parse(&v),
+        Err(_) => Ok(Role::All),
+    }
+}
+
+fn env_num<T: std::str::FromStr>(name: &str) -> Result<Option<T>> {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse::<T>()
+            .map(Some)
+            .map_err(|_| anyhow::anyhow!("{name} must be a number, got {v:?}")),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The engine's tunables from the environment (README.md lists them).
+pub fn engine_from_env() -> Result<EngineConfig> {
+    let mut c = EngineConfig::default();
+    if let Some(s) = env_num::<u64>("HEARTBEAT_SECS")? {
+        c.heartbeat_every = Duration::from_secs(s.max(1));
+    }
+    if let Some(s) = env_num::<u64>("STALE_AFTER_SECS")? {
+        c.stale_after = Duration::from_secs(s.max(2));
+    }
+    if let Some(s) = env_num::<u64>("REAP_EVERY_SECS")? {
+        c.reap_every = Duration::from_secs(s.max(1));
+    }
+    if let Some(n) = env_num::<i32>("RUN_MAX_ATTEMPTS")? {
+        c.max_attempts = n.clamp(1, 10);
+    }
+    if let Some(ms) = env_num::<u64>("RETRY_BACKOFF_MIN_MS")? {
+        c.backoff_min = Duration::from_millis(ms);
+    }
+    if let Some(ms) = env_num::<u64>("RETRY_BACKOFF_MAX_MS")? {
+        c.backoff_max = Duration::from_millis(ms);
+    }
+    if let Some(d) = env_num::<i32>("LOG_RETENTION_DAYS")? {
+        anyhow::ensure!(d >= 1, "LOG_RETENTION_DAYS must be at least 1");
+        c.retention_days = d;
+    }
+    // RUN_TIMEOUTS="acessorias=600,bomcontrole=300": seconds per provider.
+    if let Ok(list) = std::env::var("RUN_TIMEOUTS") {
+        for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (slug, secs) = item
+                .split_once('=')
+                .with_context(|| format!("RUN_TIMEOUTS: {item:?} is not slug=seconds"))?;
+            let secs: u64 = secs
+                .trim()
+                .parse()
+                .with_context(|| format!("RUN_TIMEOUTS: {item:?} is not slug=seconds"))?;
+            c.timeouts
+                .insert(slug.trim().to_owned(), Duration::from_secs(secs.max(1)));
+        }
+    }
+    Ok(c)
 }
 
 impl Config {
@@ -21,10 +128,21 @@ impl Config {
             Err(_) => dev_secret(Path::new(".data/jwt_secret"))?,
         };
         let demo_seed = std::env::var("DEMO_SEED").is_ok_and(|v| v == "1" || v == "true");
+        let sandbox = match std::env::var("PORTAL_SANDBOX") {
+            Ok(v) => v == "1" || v == "true",
+            Err(_) => demo_seed,
+        };
+        let args: Vec<String> = std::env::args().skip(1).collect();
         Ok(Self {
             database_url,
             jwt_secret,
             demo_seed,
+            role: role_from(&args)?,
+            sandbox,
+            worker_concurrency: env_num::<usize>("WORKER_CONCURRENCY")?
+                .unwrap_or(4)
+                .clamp(1, 64),
+            engine: engine_from_env()?,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! The server: configuration from the environment, start-up, and the Axum router.
 
+pub mod api;
 pub mod config;
 pub mod origin_check;
 pub mod session_gate;
@@ -36,6 +37,7 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options);
     health
+        .merge(api::router(state.clone()))
         .merge(pages)
         .layer(axum::middleware::from_fn_with_state(
             state,

@@ -2,7 +2,9 @@ use anyhow::Context;
 use leptos::prelude::get_configuration;
 use tracing_subscriber::EnvFilter;
 
-use backend::{db, demo, AppState};
+use backend::engine::Engine;
+use backend::providers::Registry;
+use backend::{db, demo, queue, sandbox, AppState};
 use server::config::Config;
 
 #[tokio::main]
@@ -14,19 +16,15 @@ async fn main() -> anyhow::Result<()> {
         .init();
 
     let config = Config::from_env()?;
-    // Leptos.toml holds the site options; LEPTOS_* variables (set by cargo-leptos) override.
-    let leptos_config_path =
-        std::env::var("LEPTOS_CONFIG").unwrap_or_else(|_| "Leptos.toml".to_owned());
-    let leptos_options = get_configuration(Some(&leptos_config_path))
-        .with_context(|| format!("reading {leptos_config_path}"))?
-        .leptos_options;
-    let addr = leptos_options.site_addr;
-
     let pool = db::connect(&config.database_url)
         .await
         .context("connecting to DATABASE_URL")?;
     db::migrate(&pool).await.context("applying migrations")?;
-    tracing::info!("migrations applied");
+    queue::install(&pool)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e:?}"))
+        .context("installing the job queue")?;
+    tracing::info!(role = ?config.role, "migrations applied");
 
     if config.demo_seed {
         demo::seed_demo_users(&pool).await?;
@@ -36,20 +34,90 @@ async fn main() -> anyhow::Result<()> {
         }
         println!();
     }
+    if config.sandbox {
+        // The local HTTP provider's sandbox, in process; demo tenants point at it.
+        let addr = sandbox::spawn().await.context("starting the sandbox")?;
+        tracing::info!(%addr, "sandbox of the local-http provider listening");
+        if config.demo_seed {
+            demo::seed_sandbox(&pool, addr).await?;
+        }
+    }
 
-    let state = AppState::new(pool, config.jwt_secret.as_bytes());
-    let app = server::router(state, leptos_options);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("binding {addr}"))?;
-    println!("Portal Contmax listening on http://{addr}");
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    // Every catalog row has a plugin and every plugin a row, or we do not start.
+    let registry = Registry::standard(config.sandbox);
+    if let Err(msg) = registry.check_catalog(&pool).await {
+        anyhow::bail!("{msg}");
+    }
+    let engine = Engine::new(pool.clone(), registry, config.engine.clone());
+
+    let worker = if config.role.runs_jobs() {
+        let engine = engine.clone();
+        let concurrency = config.worker_concurrency;
+        println!("Worker running ({concurrency} jobs at once)");
+        Some(tokio::spawn(async move {
+            queue::run_worker(engine, concurrency).await
+        }))
+    } else {
+        None
+    };
+
+    if config.role.serves_http() {
+        // Leptos.toml holds the site options; LEPTOS_* variables (set by cargo-leptos) override.
+        let leptos_config_path =
+            std::env::var("LEPTOS_CONFIG").unwrap_or_else(|_| "Leptos.toml".to_owned());
+        let leptos_options = get_configuration(Some(&leptos_config_path))
+            .with_context(|| format!("reading {leptos_config_path}"))?
+            .leptos_options;
+        let addr = leptos_options.site_addr;
+        let state = AppState::new(pool, config.jwt_secret.as_bytes());
+        let app = server::router(state, leptos_options);
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        println!("Portal Contmax listening on http://{addr}");
+        let shutdown = engine.shutdown.clone();
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            shutdown.cancel();
+        })
+        .await?;
+    } else {
+        shutdown_signal().await;
+        engine.shutdown.cancel();
+    }
+    if let Some(w) = worker {
+        engine.shutdown.cancel();
+        match w.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => anyhow::bail!("worker: {e:?}"),
+            Err(e) => anyhow::bail!("worker task: {e}"),
+        }
+    }
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
 }

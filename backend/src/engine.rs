@@ -1,0 +1,511 @@
+//! The orchestrator (DESIGN.md §4): the seed's eight steps behind every entry point.
+//!
+//! Steps 1–6 run in [`start_run`], inside the caller's transaction: take `{tenant,
+//! provider}`, the caller is whoever the transaction is scoped to (step 2), load and refuse
+//! when disabled (3, in the claim), the plan gate (4), the atomic claim that writes the
+//! `running` log row (5) and the queue job, committed with it (6). Steps 7–8 run in a
+//! worker: [`Engine::execute`] runs the plugin with a timeout, a heartbeat and cancellation,
+//! then [`Engine::conclude`] writes the attempt's result and `last_status` / `last_error`
+//! in one transaction, or hands a retryable failure to a new attempt of the same
+//! execution.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use backon::BackoffBuilder;
+use sqlx::{PgPool, Postgres, Transaction};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::providers::{Outcome, Progress, ProviderError, Registry, RunContext};
+use crate::redact::sanitise;
+use crate::runs::{self, Claim};
+use crate::scope::begin_service;
+use crate::{Error, Result};
+use model::Trigger;
+
+/// Step 4: the plan gate. Every plan may run every integration today; the seed's
+/// `plan_feature_code` will be checked here when plans arrive.
+pub async fn plan_allows(
+    _tx: &mut Transaction<'static, Postgres>,
+    _tenant_id: Uuid,
+    _provider_slug: &str,
+) -> Result<bool> {
+    Ok(true)
+}
+
+/// Steps 3–6 for any entry point, in the caller's transaction (scoped by
+/// [`crate::scope::begin_as`] for users, [`begin_service`] for schedules): refuses a
+/// disabled or unknown integration, claims it, and enqueues the first attempt. Commit the
+/// transaction to start the run.
+pub async fn start_run(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    provider_slug: &str,
+    trigger: Trigger,
+) -> Result<Claim> {
+    if !plan_allows(tx, tenant_id, provider_slug).await? {
+        return Err(Error::Forbidden(
+            "O plano desta organização não inclui esta integração.".into(),
+        ));
+    }
+    let claim = runs::claim(tx, tenant_id, provider_slug, trigger).await?;
+    if let Claim::Started(execution_id) = claim {
+        enqueue(tx, execution_id, 1, None).await?;
+    }
+    Ok(claim)
+}
+
+async fn enqueue(
+    tx: &mut Transaction<'static, Postgres>,
+    execution_id: Uuid,
+    attempt: i32,
+    run_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<()> {
+    sqlx::query!(
+        "select public.enqueue_integration_run($1, $2, $3)",
+        execution_id,
+        attempt,
+        run_at
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Tunables of the engine; [`EngineConfig::default`] holds the documented defaults.
+#[derive(Clone, Debug)]
+pub struct EngineConfig {
+    /// How often a running attempt writes `heartbeat_at` (and reads a cancel request).
+    pub heartbeat_every: Duration,
+    /// A running attempt whose heartbeat is older than this lost its worker.
+    pub stale_after: Duration,
+    /// How often each worker looks for such attempts.
+    pub reap_every: Duration,
+    /// Attempts per execution, the first included.
+    pub max_attempts: i32,
+    /// Backoff between attempts: the first delay, and the cap.
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    /// Per-provider timeouts that override the plugin's own.
+    pub timeouts: HashMap<String, Duration>,
+    /// Log rows older than this many days are deleted by the retention job.
+    pub retention_days: i32,
+    /// How often an idle worker polls for jobs whose time came (new jobs arrive at once
+    /// through LISTEN/NOTIFY).
+    pub queue_poll_every: Duration,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_every: Duration::from_secs(10),
+            stale_after: Duration::from_secs(60),
+            reap_every: Duration::from_secs(30),
+            max_attempts: 3,
+            backoff_min: Duration::from_secs(5),
+            backoff_max: Duration::from_secs(300),
+            timeouts: HashMap::new(),
+            retention_days: 180,
+            queue_poll_every: Duration::from_secs(2),
+        }
+    }
+}
+
+impl EngineConfig {
+    /// The delay before attempt `next_attempt` (2, 3, ...): capped exponential backoff
+    /// with full jitter (backon), never shorter than the provider's `Retry-After`.
+    pub fn retry_delay(&self, next_attempt: i32, retry_after: Option<Duration>) -> Duration {
+        let n = usize::try_from(next_attempt.saturating_sub(2)).unwrap_or(0);
+        let backoff = backon::ExponentialBuilder::default()
+            .with_min_delay(self.backoff_min)
+            .with_max_delay(self.backoff_max)
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times()
+            .build()
+            .nth(n)
+            .unwrap_or(self.backoff_max);
+        match retry_after {
+            Some(ra) => backoff.max(ra.min(Duration::from_secs(3600))),
+            None => backoff,
+        }
+    }
+}
+
+/// What the worker needs: the pool, the plugins, an HTTP client and the tunables.
+#[derive(Clone)]
+pub struct Engine {
+    pub pool: PgPool,
+    pub registry: Arc<Registry>,
+    pub http: reqwest::Client,
+    pub config: Arc<EngineConfig>,
+    /// Cancelled when the process shuts down: running attempts stop and are retried.
+    pub shutdown: CancellationToken,
+    /// `host:pid`, written on the attempts this process runs.
+    pub worker_id: String,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("providers", &self.registry.slugs().collect::<Vec<_>>())
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// The attempt a job refers to, as the worker loads it.
+struct Attempt {
+    tenant_id: Uuid,
+    provider_slug: String,
+    config: serde_json::Value,
+}
+
+/// How an attempt ended, for [`Engine::conclude`].
+pub type AttemptResult = std::result::Result<Outcome, ProviderError>;
+
+impl Engine {
+    pub fn new(pool: PgPool, registry: Registry, config: EngineConfig) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .user_agent("portal-contmax-integracoes")
+            .build()
+            .unwrap_or_default();
+        Self {
+            pool,
+            registry: Arc::new(registry),
+            http,
+            config: Arc::new(config),
+            shutdown: CancellationToken::new(),
+            worker_id: format!(
+                "{}:{}",
+                std::fs::read_to_string("/etc/hostname")
+                    .map(|h| h.trim().to_owned())
+                    .unwrap_or_else(|_| "localhost".into()),
+                std::process::id()
+            ),
+        }
+    }
+
+    fn timeout_for(&self, slug: &str, plugin_default: Duration) -> Duration {
+        self.config
+            .timeouts
+            .get(slug)
+            .copied()
+            .unwrap_or(plugin_default)
+    }
+
+    /// Step 6–8 for one queued attempt. Does nothing when the attempt is no longer
+    /// `running` (it was reaped, cancelled, or this job is a late duplicate).
+    pub async fn execute(&self, execution_id: Uuid, attempt: i32) -> Result<()> {
+        let Some(a) = self.load(execution_id, attempt).await? else {
+            tracing::info!(%execution_id, attempt, "attempt no longer running; skipped");
+            return Ok(());
+        };
+        let started = Instant::now();
+        let result = match self.registry.get(&a.provider_slug) {
+            None => Err(ProviderError::Permanent(format!(
+                "Nenhum plugin instalado para o provedor {}.",
+                a.provider_slug
+            ))),
+            Some(plugin) => {
+                let cancel = self.shutdown.child_token();
+                let progress = Progress::default();
+                let ctx = RunContext {
+                    tenant_id: a.tenant_id,
+                    execution_id,
+                    attempt,
+                    config: a.config.clone(),
+                    http: self.http.clone(),
+                    cancel: cancel.clone(),
+                    progress: progress.clone(),
+                };
+                let timeout = self.timeout_for(&a.provider_slug, plugin.default_timeout());
+                let heartbeat = tokio::spawn(self.clone().heartbeat(
+                    execution_id,
+                    attempt,
+                    cancel.clone(),
+                    progress,
+                ));
+                let r = tokio::select! {
+                    r = plugin.run(ctx) => r,
+                    () = tokio::time::sleep(timeout) => Err(ProviderError::Transient(format!(
+                        "tempo limite de {} s excedido", timeout.as_secs()
+                    ))),
+                    () = cancel.cancelled() => Err(ProviderError::Cancelled),
+                };
+                cancel.cancel();
+                heartbeat.abort();
+                // A shutdown is not the run's fault: it goes back to the queue.
+                match r {
+                    Err(ProviderError::Cancelled) if self.shutdown.is_cancelled() => {
+                        Err(ProviderError::Transient(
+                            "o worker foi encerrado durante a execução".into(),
+                        ))
+                    }
+                    other => other,
+                }
+            }
+        };
+        let elapsed_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
+        self.conclude(execution_id, attempt, elapsed_ms, result)
+            .await
+    }
+
+    async fn load(&self, execution_id: Uuid, attempt: i32) -> Result<Option<Attempt>> {
+        let mut tx = begin_service(&self.pool).await?;
+        let row = sqlx::query!(
+            r#"update public.integration_logs l
+               set heartbeat_at = now(), started_at = now(), worker = $3
+               where l.execution_id = $1 and l.attempt = $2 and l.status = 'running'
+               returning l.tenant_id, l.provider_slug as "provider_slug!""#,
+            execution_id,
+            attempt,
+            self.worker_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let tenant_id = Uuid::parse_str(&row.tenant_id)
+            .map_err(|_| Error::Invalid("tenant_id inválido no registro de execução".into()))?;
+        let config = sqlx::query_scalar!(
+            r#"select t.config from public.tenant_integrations t
+               join public.integration_providers p on p.id = t.provider_id
+               where t.tenant_id = $1 and p.slug = $2"#,
+            tenant_id,
+            row.provider_slug
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or_default();
+        tx.commit().await?;
+        Ok(Some(Attempt {
+            tenant_id,
+            provider_slug: row.provider_slug,
+            config,
+        }))
+    }
+
+    /// Writes `heartbeat_at` and progress every `heartbeat_every`; cancels the attempt when
+    /// a user asked for it or the row is no longer `running` (the reaper ended it).
+    async fn heartbeat(
+        self,
+        execution_id: Uuid,
+        attempt: i32,
+        cancel: CancellationToken,
+        progress: Progress,
+    ) {
+        let mut tick = tokio::time::interval(self.config.heartbeat_every);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = cancel.cancelled() => return,
+            }
+            let beat = sqlx::query_scalar!(
+                r#"update public.integration_logs
+                   set heartbeat_at = now(), progress = coalesce($3, progress)
+                   where execution_id = $1 and attempt = $2 and status = 'running'
+                   returning cancel_requested_at is not null as "cancel!""#,
+                execution_id,
+                attempt,
+                progress.get()
+            )
+            .fetch_optional(&self.pool)
+            .await;
+            match beat {
+                Ok(Some(false)) => {}
+                Ok(Some(true)) | Ok(None) => {
+                    cancel.cancel();
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, %execution_id, "heartbeat failed"),
+            }
+        }
+    }
+
+    /// Steps 7–8: ends the attempt with its result, in one transaction with
+    /// `tenant_integrations`; a retryable error with attempts left becomes a new attempt of
+    /// the same execution, queued after a backoff. Only an attempt still `running` is
+    /// touched, so a late result never overwrites what the reaper or a cancel wrote.
+    pub async fn conclude(
+        &self,
+        execution_id: Uuid,
+        attempt: i32,
+        elapsed_ms: i32,
+        result: AttemptResult,
+    ) -> Result<()> {
+        let mut tx = begin_service(&self.pool).await?;
+        let (status, error_text, o) = match &result {
+            Ok(o) if o.failed > 0 => ("partial", None, o.clone()),
+            Ok(o) => ("success", None, o.clone()),
+            Err(e) => ("error", Some(e.to_string()), Outcome::default()),
+        };
+        let retry = match &result {
+            Err(e) if e.is_retryable() && attempt < self.config.max_attempts => {
+                let ra = match e {
+                    ProviderError::RateLimited { retry_after } => *retry_after,
+                    _ => None,
+                };
+                Some(self.config.retry_delay(attempt + 1, ra))
+            }
+            _ => None,
+        };
+        let shown_error = match (&error_text, retry) {
+            (Some(t), Some(d)) => Some(format!(
+                "{t} (nova tentativa {} de {} em {} s)",
+                attempt + 1,
+                self.config.max_attempts,
+                d.as_secs().max(1)
+            )),
+            (t, _) => t.clone(),
+        };
+        let ended = sqlx::query!(
+            r#"update public.integration_logs set
+                 status = $3::text, error_message = $4, execution_time_ms = $5, finished_at = now(),
+                 total_processados = $6, total_matched = $7::int + $8::int, total_review = $9,
+                 total_ignored = $10, total_created = $7, total_updated = $8,
+                 total_unchanged = $11, total_failed = $12,
+                 payload = $13, response = $14,
+                 progress = case when $3::text in ('success', 'partial') then 100 else progress end
+               where execution_id = $1 and attempt = $2 and status = 'running'
+               returning tenant_id, provider_slug as "provider_slug!", integration"#,
+            execution_id,
+            attempt,
+            status,
+            shown_error,
+            elapsed_ms,
+            o.processed,
+            o.created,
+            o.updated,
+            o.review,
+            o.ignored,
+            o.unchanged,
+            o.failed,
+            sanitise(&o.payload),
+            sanitise(&o.response),
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = ended else {
+            tracing::info!(%execution_id, attempt, "attempt already ended elsewhere");
+            return Ok(());
+        };
+        let tenant_id = Uuid::parse_str(&row.tenant_id).ok();
+        if let Some(delay) = retry {
+            let run_at = chrono::Utc::now()
+                + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(5));
+            // The next attempt is `running` from now on (a second claim gets 409 with this
+            // execution id); its heartbeat is set to when it may start, a lease the reaper
+            // respects.
+            sqlx::query!(
+                r#"insert into public.integration_logs
+                     (tenant_id, integration, provider_slug, status, trigger, attempt,
+                      execution_id, heartbeat_at)
+                   values ($1, $2, $3, 'running', 'retry', $4, $5, $6)"#,
+                row.tenant_id,
+                row.integration,
+                row.provider_slug,
+                attempt + 1,
+                execution_id,
+                run_at
+            )
+            .execute(&mut *tx)
+            .await?;
+            enqueue(&mut tx, execution_id, attempt + 1, Some(run_at)).await?;
+            if let Some(t) = tenant_id {
+                sqlx::query!(
+                    r#"update public.tenant_integrations t set last_error = $3
+                       from public.integration_providers p
+                       where p.id = t.provider_id and t.tenant_id = $1 and p.slug = $2"#,
+                    t,
+                    row.provider_slug,
+                    shown_error
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            tracing::info!(%execution_id, attempt, ?delay, "attempt failed; retry queued");
+        } else if let Some(t) = tenant_id {
+            sqlx::query!(
+                r#"update public.tenant_integrations t
+                   set last_status = $3, last_error = $4
+                   from public.integration_providers p
+                   where p.id = t.provider_id and t.tenant_id = $1 and p.slug = $2"#,
+                t,
+                row.provider_slug,
+                status,
+                shown_error
+            )
+            .execute(&mut *tx)
+            .await?;
+            tracing::info!(%execution_id, attempt, status, "run ended");
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends (or retries) every running attempt whose heartbeat is older than
+    /// `stale_after`: its worker died. Returns how many it found.
+    pub async fn reap_stale(&self) -> Result<usize> {
+        let stale_secs = self.config.stale_after.as_secs_f64();
+        let rows = sqlx::query!(
+            r#"select execution_id as "execution_id!", attempt
+               from public.integration_logs
+               where status = 'running'
+                 and coalesce(heartbeat_at, created_at) < now() - make_interval(secs => $1)
+               order by created_at
+               limit 100"#,
+            stale_secs
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &rows {
+            tracing::warn!(execution_id = %r.execution_id, attempt = r.attempt, "stale heartbeat: worker lost");
+            self.conclude(
+                r.execution_id,
+                r.attempt,
+                0,
+                Err(ProviderError::Transient(
+                    "o worker parou de responder durante a execução (worker lost)".into(),
+                )),
+            )
+            .await?;
+        }
+        Ok(rows.len())
+    }
+
+    /// Asks a running execution to stop; its worker sees it at the next heartbeat.
+    pub async fn request_cancel(
+        tx: &mut Transaction<'static, Postgres>,
+        execution_id: Uuid,
+    ) -> Result<bool> {
+        let n = sqlx::query!(
+            r#"update public.integration_logs set cancel_requested_at = now()
+               where execution_id = $1 and status = 'running'"#,
+            execution_id
+        )
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// The retention job: deletes ended log rows older than `retention_days`.
+    pub async fn purge_old_logs(&self) -> Result<u64> {
+        let n = sqlx::query!(
+            r#"delete from public.integration_logs
+               where status <> 'running' and created_at < now() - make_interval(days => $1)"#,
+            self.config.retention_days
+        )
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n)
+    }
+}

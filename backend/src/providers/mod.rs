@@ -1,0 +1,235 @@
+//! Provider plugins (DESIGN.md §5): one module per provider, each implementing [`Provider`],
+//! and the [`Registry`] the engine looks them up in.
+//!
+//! The catalog (`integration_providers`) and the registry must name the same providers:
+//! [`Registry::check_catalog`] runs at start-up and the server refuses to start otherwise.
+
+pub mod local_http;
+pub mod pending;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+/// What a provider gets for one attempt.
+#[derive(Clone)]
+pub struct RunContext {
+    pub tenant_id: Uuid,
+    pub execution_id: Uuid,
+    pub attempt: i32,
+    /// The tenant integration's `config` (non-secret settings, `base_url` among them).
+    pub config: Value,
+    /// An HTTP client with connect and request timeouts.
+    pub http: reqwest::Client,
+    /// Cancelled when the run times out, is cancelled by a user or the worker shuts down.
+    pub cancel: CancellationToken,
+    /// Where a provider reports progress (0..=100); the worker writes it with the heartbeat.
+    pub progress: Progress,
+}
+
+impl RunContext {
+    /// `config.base_url`, checked to be an http(s) URL.
+    pub fn base_url(&self) -> Result<reqwest::Url, ProviderError> {
+        let raw = self
+            .config
+            .get("base_url")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ProviderError::InvalidConfig("base_url não configurada".into()))?;
+        let url = reqwest::Url::parse(raw)
+            .map_err(|_| ProviderError::InvalidConfig("base_url não é uma URL válida".into()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ProviderError::InvalidConfig(
+                "base_url deve começar com http:// ou https://".into(),
+            ));
+        }
+        Ok(url)
+    }
+}
+
+/// Progress of the current attempt, shared between the provider and the heartbeat.
+#[derive(Clone, Default)]
+pub struct Progress(Arc<std::sync::atomic::AtomicI32>);
+
+impl Progress {
+    pub fn set(&self, percent: i32) {
+        self.0
+            .store(percent.clamp(0, 100), std::sync::atomic::Ordering::Relaxed);
+    }
+    /// `None` until the provider reported something.
+    pub fn get(&self) -> Option<i32> {
+        let v = self.0.load(std::sync::atomic::Ordering::Relaxed);
+        (v > 0).then_some(v)
+    }
+}
+
+/// What a successful attempt did. `failed > 0` makes the run `partial`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    pub processed: i32,
+    pub created: i32,
+    pub updated: i32,
+    pub unchanged: i32,
+    pub failed: i32,
+    /// Records left for a person to review (`total_review`).
+    pub review: i32,
+    /// Records the provider skipped on purpose (`total_ignored`).
+    pub ignored: i32,
+    /// What was sent (sanitised before it is stored).
+    pub payload: Value,
+    /// What came back, summarised (sanitised before it is stored).
+    pub response: Value,
+}
+
+/// Typed errors, so that the engine can decide about retries.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider refused the credentials: not retried.
+    #[error("credenciais recusadas pelo provedor: {0}")]
+    Auth(String),
+    /// 429: retried, after `retry_after` when the provider said so.
+    #[error("limite de requisições do provedor atingido")]
+    RateLimited { retry_after: Option<Duration> },
+    /// Timeouts, 5xx, connection errors: retried.
+    #[error("falha temporária: {0}")]
+    Transient(String),
+    /// Anything that will fail again the same way: not retried.
+    #[error("{0}")]
+    Permanent(String),
+    /// The tenant's configuration is wrong: not retried.
+    #[error("configuração inválida: {0}")]
+    InvalidConfig(String),
+    /// The cancellation token fired.
+    #[error("execução cancelada")]
+    Cancelled,
+}
+
+impl ProviderError {
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            ProviderError::RateLimited { .. } | ProviderError::Transient(_)
+        )
+    }
+
+    /// Classifies an HTTP status that is not a success.
+    pub fn from_status(status: reqwest::StatusCode, retry_after: Option<Duration>) -> Self {
+        match status.as_u16() {
+            401 | 403 => ProviderError::Auth(format!("HTTP {}", status.as_u16())),
+            429 => ProviderError::RateLimited { retry_after },
+            408 | 500..=599 => ProviderError::Transient(format!("HTTP {}", status.as_u16())),
+            s => ProviderError::Permanent(format!("resposta inesperada do provedor: HTTP {s}")),
+        }
+    }
+
+    /// Classifies a transport error without its text (which may carry a URL with secrets).
+    pub fn from_reqwest(e: &reqwest::Error) -> Self {
+        if e.is_timeout() {
+            ProviderError::Transient("tempo esgotado ao chamar o provedor".into())
+        } else if e.is_connect() {
+            ProviderError::Transient("não foi possível conectar ao provedor".into())
+        } else if e.is_decode() {
+            ProviderError::Permanent("resposta do provedor em formato inesperado".into())
+        } else {
+            ProviderError::Transient("erro de comunicação com o provedor".into())
+        }
+    }
+}
+
+/// `Retry-After` in seconds (the HTTP-date form is treated as absent).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// One provider. `run` must watch `ctx.cancel` at its await points (or use
+/// [`RunContext::http`] calls inside `tokio::select!` with it).
+pub trait Provider: Send + Sync + 'static {
+    fn slug(&self) -> &'static str;
+    fn name(&self) -> &'static str;
+    /// How long one attempt may take before it is cancelled and counted as a timeout.
+    fn default_timeout(&self) -> Duration {
+        Duration::from_secs(300)
+    }
+    fn run<'a>(&'a self, ctx: RunContext) -> BoxFuture<'a, Result<Outcome, ProviderError>>;
+}
+
+/// The providers this server can run, by slug.
+#[derive(Clone, Default)]
+pub struct Registry {
+    providers: BTreeMap<&'static str, Arc<dyn Provider>>,
+}
+
+impl Registry {
+    /// The production registry: every provider of the catalog. With `with_sandbox`, also the
+    /// local HTTP test provider (demo mode and tests), which is not in the catalog.
+    pub fn standard(with_sandbox: bool) -> Self {
+        let mut r = Self::default();
+        for p in pending::PENDING {
+            r.register(Arc::new(pending::Pending(p)));
+        }
+        if with_sandbox {
+            r.register(Arc::new(local_http::LocalHttp));
+        }
+        r
+    }
+
+    pub fn register(&mut self, provider: Arc<dyn Provider>) {
+        self.providers.insert(provider.slug(), provider);
+    }
+
+    pub fn get(&self, slug: &str) -> Option<Arc<dyn Provider>> {
+        self.providers.get(slug).cloned()
+    }
+
+    pub fn slugs(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.providers.keys().copied()
+    }
+
+    /// Every catalog row has a plugin and every plugin a catalog row; otherwise an error
+    /// that names what is missing on each side.
+    pub async fn check_catalog(&self, pool: &PgPool) -> Result<(), String> {
+        let catalog: Vec<String> =
+            sqlx::query_scalar!("select slug from public.integration_providers order by slug")
+                .fetch_all(pool)
+                .await
+                .map_err(|e| format!("reading the provider catalog: {e}"))?;
+        let without_plugin: Vec<&str> = catalog
+            .iter()
+            .map(String::as_str)
+            .filter(|s| !self.providers.contains_key(s))
+            .collect();
+        let without_row: Vec<&str> = self
+            .slugs()
+            .filter(|s| !catalog.iter().any(|c| c == s))
+            .collect();
+        if without_plugin.is_empty() && without_row.is_empty() {
+            return Ok(());
+        }
+        let mut msg = String::from("provider catalog and plugins disagree:");
+        if !without_plugin.is_empty() {
+            msg.push_str(&format!(
+                " catalog rows without a plugin: {};",
+                without_plugin.join(", ")
+            ));
+        }
+        if !without_row.is_empty() {
+            msg.push_str(&format!(
+                " plugins without a catalog row (add one in a migration, or the demo seed for the sandbox): {};",
+                without_row.join(", ")
+            ));
+        }
+        Err(msg)
+    }
+}

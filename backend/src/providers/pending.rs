@@ -1,0 +1,47 @@
+//! The three providers of the catalog whose connectors arrive with their own issues
+//! (Acessórias, BomControle, OneCode). Until then each is registered so that the catalog
+//! check holds, and a run of one ends at once with a clear, permanent error instead of
+//! pretending to sync. The real connectors, each with its sandbox, replace these (DESIGN.md §5).
+
+use futures::future::BoxFuture;
+
+use super::{Outcome, Provider, ProviderError, RunContext};
+
+pub struct PendingProvider {
+    pub slug: &'static str,
+    pub name: &'static str,
+}
+
+pub const PENDING: &[PendingProvider] = &[
+    PendingProvider {
+        slug: "acessorias",
+        name: "Acessórias",
+    },
+    PendingProvider {
+        slug: "bomcontrole",
+        name: "BomControle",
+    },
+    PendingProvider {
+        slug: "onecode",
+        name: "OneCode",
+    },
+];
+
+pub struct Pending(pub &'static PendingProvider);
+
+impl Provider for Pending {
+    fn slug(&self) -> &'static str {
+        self.0.slug
+    }
+    fn name(&self) -> &'static str {
+        self.0.name
+    }
+    fn run<'a>(&'a self, _ctx: RunContext) -> BoxFuture<'a, Result<Outcome, ProviderError>> {
+        Box::pin(async move {
+            Err(ProviderError::Permanent(format!(
+                "O conector {} ainda não está disponível nesta versão do portal.",
+                self.0.name
+            )))
+        })
+    }
+}

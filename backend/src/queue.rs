@@ -1,0 +1,171 @@
+//! The durable queue: graphile_worker (the Rust port of Graphile Worker) in the schema
+//! `graphile_worker` of the application's own database. Why this crate, and not
+//! apalis-postgres or a loop of our own: docs/architecture.md, "Decisions".
+//!
+//! Jobs: `run_integration` (one attempt of one execution; enqueued by
+//! `public.enqueue_integration_run` in the same transaction as the claim), and three cron
+//! jobs that graphile runs once per minute/day across all workers: `schedule_tick`,
+//! `purge_old_logs`; stale heartbeats are reaped by each worker on its own timer
+//! ([`EngineConfig::reap_every`](crate::engine::EngineConfig)).
+
+use chrono::Utc;
+use graphile_worker::{
+    IntoTaskHandlerResult, TaskHandler, WorkerContext, WorkerOptions, WorkerUtils,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::engine::Engine;
+use crate::Error;
+
+pub const SCHEMA: &str = "graphile_worker";
+
+/// Creates or migrates graphile_worker's schema, then puts row-level security on its
+/// tables (no policies: only their owner, the server, reaches them; `anon` and
+/// `authenticated` are also refused the schema). Every role calls it at start-up, so the
+/// web role can enqueue before any worker ran.
+pub async fn install(pool: &PgPool) -> crate::Result<()> {
+    WorkerUtils::new(pool.clone(), SCHEMA.to_owned())
+        .migrate()
+        .await
+        .map_err(|e| crate::Error::Internal(format!("migrating graphile_worker: {e}")))?;
+    sqlx::query(
+        r#"do $$
+           declare t record;
+           begin
+             for t in select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                      where n.nspname = 'graphile_worker' and c.relkind in ('r', 'p')
+                        and not c.relrowsecurity loop
+               execute format('alter table graphile_worker.%I enable row level security', t.relname);
+             end loop;
+             revoke all on schema graphile_worker from public;
+             if exists (select 1 from pg_roles where rolname = 'anon') then
+               revoke all on schema graphile_worker from anon, authenticated;
+             end if;
+           end $$"#,
+    )
+    .execute(pool)
+    .await
+    .map_err(|e| crate::Error::Internal(format!("securing graphile_worker: {e}")))?;
+    Ok(())
+}
+
+/// One attempt of one execution.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RunIntegration {
+    pub execution_id: Uuid,
+    pub attempt: i32,
+}
+
+impl TaskHandler for RunIntegration {
+    const IDENTIFIER: &'static str = "run_integration";
+
+    async fn run(self, ctx: WorkerContext) -> impl IntoTaskHandlerResult {
+        let Some(engine) = ctx.get_ext::<Engine>() else {
+            return Err("engine missing from the worker's extensions".to_owned());
+        };
+        engine
+            .execute(self.execution_id, self.attempt)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = ?e, execution_id = %self.execution_id, "run_integration failed");
+                format!("run_integration {}: {e}", self.execution_id)
+            })
+    }
+}
+
+/// Enqueues the schedules that are due (cron: every minute).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ScheduleTick {}
+
+impl TaskHandler for ScheduleTick {
+    const IDENTIFIER: &'static str = "schedule_tick";
+
+    async fn run(self, ctx: WorkerContext) -> impl IntoTaskHandlerResult {
+        let Some(engine) = ctx.get_ext::<Engine>() else {
+            return Err("engine missing".to_owned());
+        };
+        match crate::schedule::tick(&engine.pool, Utc::now()).await {
+            Ok(r) => {
+                if r.started + r.already_running > 0 {
+                    tracing::info!(?r, "schedules ticked");
+                }
+                Ok(())
+            }
+            Err(e) => Err(format!("schedule_tick: {e:?}")),
+        }
+    }
+}
+
+/// The retention job (cron: daily).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct PurgeOldLogs {}
+
+impl TaskHandler for PurgeOldLogs {
+    const IDENTIFIER: &'static str = "purge_old_logs";
+
+    async fn run(self, ctx: WorkerContext) -> impl IntoTaskHandlerResult {
+        let Some(engine) = ctx.get_ext::<Engine>() else {
+            return Err("engine missing".to_owned());
+        };
+        match engine.purge_old_logs().await {
+            Ok(n) => {
+                tracing::info!(deleted = n, "old integration logs purged");
+                Ok(())
+            }
+            Err(e) => Err(format!("purge_old_logs: {e:?}")),
+        }
+    }
+}
+
+/// Runs a worker until `engine.shutdown` is cancelled: the queue's jobs, its cron, and
+/// the stale-heartbeat reaper. Running attempts are cancelled on shutdown and end as a
+/// retryable failure, so another worker picks them up.
+pub async fn run_worker(engine: Engine, concurrency: usize) -> crate::Result<()> {
+    let err = |what: &str, e: &dyn std::fmt::Display| Error::Internal(format!("{what}: {e}"));
+    let worker = WorkerOptions::default()
+        .concurrency(concurrency)
+        .schema(SCHEMA)
+        .pg_pool(engine.pool.clone())
+        .poll_interval(engine.config.queue_poll_every)
+        .define_job::<RunIntegration>()
+        .define_job::<ScheduleTick>()
+        .define_job::<PurgeOldLogs>()
+        .with_crontab("* * * * * schedule_tick\n30 3 * * * purge_old_logs")
+        .map_err(|e| err("crontab", &e))?
+        .add_extension(engine.clone())
+        .listen_os_shutdown_signals(false)
+        .init()
+        .await
+        .map_err(|e| err("starting the worker", &e))?;
+
+    let reaper = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(engine.config.reap_every);
+            loop {
+                tokio::select! {
+                    _ = every.tick() => {}
+                    () = engine.shutdown.cancelled() => return,
+                }
+                if let Err(e) = engine.reap_stale().await {
+                    tracing::warn!(error = ?e, "reaping stale runs failed");
+                }
+            }
+        })
+    };
+
+    let run = worker.run();
+    tokio::pin!(run);
+    let result = tokio::select! {
+        r = &mut run => r.map_err(|e| err("worker", &e)),
+        () = engine.shutdown.cancelled() => {
+            worker.request_shutdown();
+            let _ = (&mut run).await;
+            Ok(())
+        }
+    };
+    reaper.abort();
+    result
+}

@@ -1,0 +1,491 @@
+//! The engine end to end inside one process: the real queue (graphile_worker in the test
+//! database), a real worker, and the local-http provider doing real HTTP against the
+//! sandbox. Waits poll the database with a deadline; no test sleeps to pass.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use backend::engine::{start_run, Engine, EngineConfig};
+use backend::providers::{local_http, Registry};
+use backend::runs::{attempts, Claim, LogRow};
+use backend::scope::{begin_as, begin_service};
+use backend::{demo, queue, sandbox, schedule, Error};
+use model::Trigger;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+struct Rig {
+    pool: PgPool,
+    engine: Engine,
+    tenant: Uuid,
+    sandbox: SocketAddr,
+}
+
+fn fast() -> EngineConfig {
+    EngineConfig {
+        heartbeat_every: Duration::from_millis(200),
+        reap_every: Duration::from_millis(300),
+        backoff_min: Duration::from_millis(100),
+        backoff_max: Duration::from_millis(400),
+        queue_poll_every: Duration::from_millis(200),
+        ..EngineConfig::default()
+    }
+}
+
+/// A pool of its own (the worker holds a LISTEN connection and several jobs), the queue,
+/// the demo users, the sandbox, and Contmax's `local-http` pointed at `scenario`.
+async fn rig(test_pool: PgPool, scenario: &str, config: EngineConfig) -> Rig {
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .connect_with(test_pool.connect_options().as_ref().clone())
+        .await
+        .expect("pool");
+    queue::install(&pool).await.expect("queue installed");
+    demo::seed_demo_users(&pool).await.expect("demo users");
+    demo::add_local_http_provider(&pool)
+        .await
+        .expect("catalog row");
+    let sandbox = sandbox::spawn().await.expect("sandbox");
+    let tenant = common::org_id(&pool, "contmax").await;
+    point_at(&pool, tenant, sandbox, scenario).await;
+    let engine = Engine::new(pool.clone(), Registry::standard(true), config);
+    Rig {
+        pool,
+        engine,
+        tenant,
+        sandbox,
+    }
+}
+
+async fn point_at(pool: &PgPool, tenant: Uuid, sandbox: SocketAddr, scenario: &str) {
+    demo::add_local_http_integration(pool, tenant, &format!("http://{sandbox}/s/{scenario}"))
+        .await
+        .expect("integration");
+}
+
+impl Rig {
+    fn spawn_worker(&self) {
+        let engine = self.engine.clone();
+        tokio::spawn(async move { queue::run_worker(engine, 4).await });
+    }
+
+    async fn start_as(&self, email: &str) -> backend::Result<Claim> {
+        let claims = common::demo_claims(&self.pool, email).await;
+        let mut tx = begin_as(&self.pool, &claims).await?;
+        let c = start_run(&mut tx, self.tenant, local_http::SLUG, Trigger::Manual).await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+
+    async fn start(&self) -> Uuid {
+        match self.start_as("admin@contmax.com.br").await.expect("start") {
+            Claim::Started(id) => id,
+            Claim::AlreadyRunning(id) => panic!("already running: {id}"),
+        }
+    }
+
+    async fn attempts(&self, id: Uuid) -> Vec<LogRow> {
+        let mut tx = begin_service(&self.pool).await.expect("tx");
+        let rows = attempts(&mut tx, id).await.expect("attempts");
+        tx.commit().await.expect("commit");
+        rows
+    }
+
+    /// Polls until the execution's last attempt is no longer running (30 s at most).
+    async fn finished(&self, id: Uuid) -> Vec<LogRow> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let rows = self.attempts(id).await;
+            if rows.last().is_some_and(|r| r.status != "running") {
+                return rows;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "run {id} still running after 30 s: {rows:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn last_status(&self) -> (Option<String>, Option<String>) {
+        sqlx::query_as(
+            "select t.last_status, t.last_error from public.tenant_integrations t
+             where t.tenant_id = $1 and t.provider = $2",
+        )
+        .bind(self.tenant)
+        .bind(local_http::SLUG)
+        .fetch_one(&self.pool)
+        .await
+        .expect("tenant integration")
+    }
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_run_goes_through_the_queue_and_writes_its_result(pool: PgPool) {
+    let rig = rig(pool, "ok", fast()).await;
+    sqlx::query(
+        "update public.tenant_integrations set config = config || '{\"api_token\": \"segredo-123\"}'
+         where tenant_id = $1 and provider = 'local-http'",
+    )
+    .bind(rig.tenant)
+    .execute(&rig.pool)
+    .await
+    .unwrap();
+    rig.spawn_worker();
+    let id = rig.start().await;
+    let rows = rig.finished(id).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let r = &rows[0];
+    assert_eq!(r.status, "success", "{r:?}");
+    assert_eq!(r.trigger, "manual");
+    let per_page = sandbox::PER_PAGE as i32 * sandbox::PAGES as i32;
+    assert_eq!(r.total_processados, per_page);
+    assert_eq!(
+        (r.total_created, r.total_updated, r.total_unchanged),
+        (4, 4, 4)
+    );
+    assert_eq!(r.total_matched, 8, "matched = created + updated");
+    assert_eq!(r.total_failed, 0);
+    assert_eq!(r.progress, Some(100));
+    assert!(r.execution_time_ms.is_some() && r.finished_at.is_some() && r.started_at.is_some());
+    assert!(r.worker.is_some());
+    // The token the provider sent and the CNPJ of the sample never reach the row.
+    let stored = format!("{:?}{:?}", r.payload, r.response);
+    assert!(!stored.contains("segredo-123"), "{stored}");
+    assert!(!stored.contains("11222333000101"), "{stored}");
+    assert!(stored.contains("[redacted]"), "{stored}");
+    assert_eq!(rig.last_status().await, (Some("success".into()), None));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_provider_answering_503_twice_then_200_succeeds_on_the_third_attempt(pool: PgPool) {
+    let rig = rig(pool, "fail-503-2", fast()).await;
+    rig.spawn_worker();
+    let id = rig.start().await;
+    let rows = rig.finished(id).await;
+    let seen: Vec<_> = rows
+        .iter()
+        .map(|r| (r.attempt, r.status.as_str(), r.trigger.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (1, "error", "manual"),
+            (2, "error", "retry"),
+            (3, "success", "retry")
+        ]
+    );
+    assert!(rows.iter().all(|r| r.execution_id == id));
+    assert!(rows[0]
+        .error_message
+        .as_deref()
+        .is_some_and(|e| e.contains("HTTP 503") && e.contains("nova tentativa 2 de 3")));
+    assert_eq!(rig.last_status().await, (Some("success".into()), None));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn retries_stop_after_the_last_attempt_and_keep_the_error(pool: PgPool) {
+    let rig = rig(pool, "fail-500-9", fast()).await;
+    rig.spawn_worker();
+    let id = rig.start().await;
+    let rows = rig.finished(id).await;
+    assert_eq!(rows.len(), 3);
+    assert!(rows.iter().all(|r| r.status == "error"));
+    let (status, error) = rig.last_status().await;
+    assert_eq!(status.as_deref(), Some("error"));
+    assert!(error.is_some_and(|e| e.contains("HTTP 500") && !e.contains("nova tentativa")));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn refused_credentials_and_garbage_are_not_retried(pool: PgPool) {
+    let rig = rig(pool, "auth", fast()).await;
+    rig.spawn_worker();
+    let id = rig.start().await;
+    let rows = rig.finished(id).await;
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0]
+        .error_message
+        .as_deref()
+        .is_some_and(|e| e.contains("credenciais")));
+
+    point_at(&rig.pool, rig.tenant, rig.sandbox, "garbage").await;
+    let id = rig.start().await;
+    let rows = rig.finished(id).await;
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0]
+        .error_message
+        .as_deref()
+        .is_some_and(|e| e.contains("formato inesperado")));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_429_waits_at_least_its_retry_after(pool: PgPool) {
+    let rig = rig(pool, "fail-429-1", fast()).await;
+    rig.spawn_worker();
+    let id = rig.start().await;
+    let rows = rig.finished(id).await;
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1].status, "success");
+    let first_end = rows[0].finished_at.expect("ended");
+    let second_start = rows[1].started_at.expect("started");
+    assert!(
+        second_start - first_end >= chrono::Duration::milliseconds(1000),
+        "Retry-After: 1 honoured over a 400 ms backoff cap: {first_end} -> {second_start}"
+    );
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_partial_run_counts_its_failures(pool: PgPool) {
+    let rig = rig(pool, "partial", fast()).await;
+    rig.spawn_worker();
+    let id = rig.start().await;
+    let rows = rig.finished(id).await;
+    assert_eq!(rows[0].status, "partial");
+    assert_eq!(rows[0].total_failed, 1);
+    assert_eq!(rig.last_status().await.0.as_deref(), Some("partial"));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_run_past_its_timeout_is_cancelled(pool: PgPool) {
+    let mut config = fast();
+    config.max_attempts = 1;
+    config
+        .timeouts
+        .insert(local_http::SLUG.into(), Duration::from_secs(1));
+    let rig = rig(pool, "hang", config).await;
+    rig.spawn_worker();
+    let id = rig.start().await;
+    let rows = rig.finished(id).await;
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0]
+        .error_message
+        .as_deref()
+        .is_some_and(|e| e.contains("tempo limite de 1 s")));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_cancel_request_stops_the_run_at_its_next_heartbeat(pool: PgPool) {
+    let rig = rig(pool, "hang", fast()).await;
+    rig.spawn_worker();
+    let id = rig.start().await;
+    // Wait for a worker to take it, then ask it to stop.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while rig.attempts(id).await[0].started_at.is_none() {
+        assert!(tokio::time::Instant::now() < deadline, "never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut tx = begin_service(&rig.pool).await.unwrap();
+    assert!(Engine::request_cancel(&mut tx, id).await.unwrap());
+    tx.commit().await.unwrap();
+    let rows = rig.finished(id).await;
+    assert_eq!(rows.len(), 1, "a cancelled run is not retried");
+    assert_eq!(rows[0].error_message.as_deref(), Some("execução cancelada"));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_second_start_while_running_or_waiting_to_retry_gets_the_same_execution(pool: PgPool) {
+    let mut config = fast();
+    config.backoff_min = Duration::from_secs(60);
+    config.backoff_max = Duration::from_secs(60);
+    let rig = rig(pool, "fail-503-1", config).await;
+    rig.spawn_worker();
+    let id = rig.start().await;
+    assert_eq!(
+        rig.start_as("equipe@contmax.com.br").await.unwrap(),
+        Claim::AlreadyRunning(id)
+    );
+    // After the first attempt failed, the second waits a minute: still the same run.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while rig.attempts(id).await.len() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "no retry queued");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        rig.start_as("admin@contmax.com.br").await.unwrap(),
+        Claim::AlreadyRunning(id)
+    );
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn disabled_unknown_and_foreign_integrations_are_refused(pool: PgPool) {
+    let rig = rig(pool, "ok", fast()).await;
+    sqlx::query("update public.tenant_integrations set is_enabled = false where tenant_id = $1 and provider = 'local-http'")
+        .bind(rig.tenant)
+        .execute(&rig.pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        rig.start_as("admin@contmax.com.br").await,
+        Err(Error::Conflict(_))
+    ));
+    let claims = common::demo_claims(&rig.pool, "admin@contmax.com.br").await;
+    let mut tx = begin_as(&rig.pool, &claims).await.unwrap();
+    assert!(matches!(
+        start_run(&mut tx, rig.tenant, "nao-existe", Trigger::Api).await,
+        Err(Error::NotFound(_))
+    ));
+    drop(tx);
+    // A P&G user asking for Contmax's integration finds nothing.
+    assert!(matches!(
+        rig.start_as("admin@pg.com.br").await,
+        Err(Error::NotFound(_))
+    ));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_stale_heartbeat_is_reaped_and_retried_then_ended(pool: PgPool) {
+    let mut config = fast();
+    config.max_attempts = 2;
+    // No worker: the attempts stay queued, as when the worker died.
+    let rig = rig(pool, "ok", config).await;
+    let id = rig.start().await;
+    assert_eq!(rig.engine.reap_stale().await.unwrap(), 0, "fresh heartbeat");
+    sqlx::query("update public.integration_logs set heartbeat_at = now() - interval '1 hour' where execution_id = $1")
+        .bind(id)
+        .execute(&rig.pool)
+        .await
+        .unwrap();
+    assert_eq!(rig.engine.reap_stale().await.unwrap(), 1);
+    let rows = rig.attempts(id).await;
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0]
+        .error_message
+        .as_deref()
+        .is_some_and(|e| e.contains("worker lost")));
+    assert_eq!(rows[1].status, "running", "retried");
+    sqlx::query("update public.integration_logs set heartbeat_at = now() - interval '1 hour' where execution_id = $1 and attempt = 2")
+        .bind(id)
+        .execute(&rig.pool)
+        .await
+        .unwrap();
+    assert_eq!(rig.engine.reap_stale().await.unwrap(), 1);
+    let rows = rig.attempts(id).await;
+    assert_eq!(rows.len(), 2, "no attempts left: ended");
+    assert_eq!(rows[1].status, "error");
+    assert_eq!(rig.last_status().await.0.as_deref(), Some("error"));
+    // A late job for a reaped attempt does nothing.
+    rig.engine.execute(id, 1).await.unwrap();
+    assert_eq!(rig.attempts(id).await.len(), 2);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn schedules_are_validated_run_once_after_downtime_and_never_overlap(pool: PgPool) {
+    let rig = rig(pool, "ok", fast()).await;
+    let admin = common::demo_claims(&rig.pool, "admin@contmax.com.br").await;
+    let staff = common::demo_claims(&rig.pool, "equipe@contmax.com.br").await;
+
+    let mut tx = begin_as(&rig.pool, &admin).await.unwrap();
+    assert!(matches!(
+        schedule::set_schedule(&mut tx, rig.tenant, local_http::SLUG, Some("1m")).await,
+        Err(Error::Invalid(_))
+    ));
+    schedule::set_schedule(&mut tx, rig.tenant, local_http::SLUG, Some("15m"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = begin_as(&rig.pool, &staff).await.unwrap();
+    assert!(
+        schedule::set_schedule(&mut tx, rig.tenant, local_http::SLUG, None)
+            .await
+            .is_err(),
+        "staff may not change the schedule"
+    );
+    drop(tx);
+
+    let now = chrono::Utc::now();
+    let r = schedule::tick(&rig.pool, now).await.unwrap();
+    assert_eq!(r.started, 0, "just set: not due yet");
+
+    // Three hours of downtime: twelve periods missed, one run.
+    sqlx::query("update public.tenant_integrations set schedule_last_at = now() - interval '3 hours' where tenant_id = $1 and provider = 'local-http'")
+        .bind(rig.tenant)
+        .execute(&rig.pool)
+        .await
+        .unwrap();
+    let r = schedule::tick(&rig.pool, now).await.unwrap();
+    assert_eq!(r.started, 1);
+    let r = schedule::tick(&rig.pool, now + chrono::Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(r.started, 0);
+
+    // Due again while that run is still going (no worker here): not doubled.
+    let r = schedule::tick(&rig.pool, now + chrono::Duration::minutes(16))
+        .await
+        .unwrap();
+    assert_eq!((r.started, r.already_running), (0, 1));
+    let runs: i64 = sqlx::query_scalar(
+        "select count(*) from public.integration_logs where tenant_id = $1::text and provider_slug = 'local-http'",
+    )
+    .bind(rig.tenant)
+    .fetch_one(&rig.pool)
+    .await
+    .unwrap();
+    assert_eq!(runs, 1);
+    let trigger: String = sqlx::query_scalar(
+        "select trigger from public.integration_logs where tenant_id = $1::text and provider_slug = 'local-http'",
+    )
+    .bind(rig.tenant)
+    .fetch_one(&rig.pool)
+    .await
+    .unwrap();
+    assert_eq!(trigger, "schedule");
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn the_retention_job_deletes_only_old_ended_rows(pool: PgPool) {
+    let rig = rig(pool, "ok", fast()).await;
+    sqlx::query(
+        "insert into public.integration_logs (tenant_id, integration, provider_slug, status, created_at)
+         values ($1::text, 'local-http', 'local-http', 'success', now() - interval '200 days'),
+                ($1::text, 'local-http', 'local-http', 'error', now() - interval '181 days'),
+                ($1::text, 'local-http', 'local-http', 'success', now() - interval '179 days')",
+    )
+    .bind(rig.tenant)
+    .execute(&rig.pool)
+    .await
+    .unwrap();
+    assert_eq!(rig.engine.purge_old_logs().await.unwrap(), 2);
+    assert_eq!(rig.engine.purge_old_logs().await.unwrap(), 0);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn the_catalog_and_the_plugins_must_agree(pool: PgPool) {
+    assert_eq!(Registry::standard(false).check_catalog(&pool).await, Ok(()));
+    let err = Registry::standard(true)
+        .check_catalog(&pool)
+        .await
+        .expect_err("sandbox plugin without a row");
+    assert!(
+        err.contains("plugins without a catalog row") && err.contains("local-http"),
+        "{err}"
+    );
+    demo::add_local_http_provider(&pool).await.unwrap();
+    let err = Registry::standard(false)
+        .check_catalog(&pool)
+        .await
+        .expect_err("row without plugin");
+    assert!(
+        err.contains("catalog rows without a plugin: local-http"),
+        "{err}"
+    );
+    assert_eq!(Registry::standard(true).check_catalog(&pool).await, Ok(()));
+}
+
+#[test]
+fn backoff_grows_is_capped_and_honours_retry_after() {
+    let c = EngineConfig {
+        backoff_min: Duration::from_secs(5),
+        backoff_max: Duration::from_secs(60),
+        ..EngineConfig::default()
+    };
+    for _ in 0..50 {
+        let d2 = c.retry_delay(2, None);
+        assert!(d2 <= Duration::from_secs(10), "{d2:?}");
+        assert!(c.retry_delay(10, None) <= Duration::from_secs(120));
+        assert!(c.retry_delay(2, Some(Duration::from_secs(30))) >= Duration::from_secs(30));
+    }
+}

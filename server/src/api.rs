@@ -1,0 +1,195 @@
+//! The public REST API: `POST /functions/v1/run-integration`, the old Edge Function's
+//! contract, on top of the same orchestrator as the *Executar* button.
+//!
+//! - body `{"tenant_id": uuid, "provider_slug": text}`, `Authorization: Bearer <JWT>`;
+//! - 202 `{"execution_id"}`; with `?wait=true` the finished attempt (200) or, when the
+//!   bounded wait ends first, 202 with `"status": "running"`;
+//! - 400 malformed body (with field errors), 401 no or bad token, 403 not a member of the
+//!   tenant, 404 unknown provider or no such integration, 409 disabled, 409 already running
+//!   (with the running `execution_id`).
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use uuid::Uuid;
+
+use backend::engine::start_run;
+use backend::runs::Claim;
+use backend::scope::begin_as;
+use backend::{AppState, Error};
+use model::Trigger;
+
+/// How long `?wait=true` waits at most before answering 202.
+pub const MAX_WAIT: Duration = Duration::from_secs(30);
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/functions/v1/run-integration", post(run_integration))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+struct WaitQuery {
+    #[serde(default)]
+    wait: Option<String>,
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({ "error": message }))).into_response()
+}
+
+fn from_backend(e: Error) -> Response {
+    match &e {
+        Error::Database(inner) => tracing::error!(error = %inner, "run-integration"),
+        Error::Internal(inner) => tracing::error!(error = %inner, "run-integration"),
+        _ => {}
+    }
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    error(status, &e.to_string())
+}
+
+/// The body, validated field by field; the error is the 400 answer's JSON.
+fn parse_body(body: &[u8]) -> Result<(Uuid, String), Value> {
+    let value: Value = match serde_json::from_slice(body) {
+        Ok(v) => v,
+        Err(_) => return Err(json!({ "error": "Corpo da requisição não é JSON válido." })),
+    };
+    let mut fields = Map::new();
+    let tenant = match value.get("tenant_id") {
+        Some(Value::String(s)) => match Uuid::parse_str(s) {
+            Ok(u) => Some(u),
+            Err(_) => {
+                fields.insert("tenant_id".into(), "deve ser um UUID".into());
+                None
+            }
+        },
+        _ => {
+            fields.insert("tenant_id".into(), "obrigatório (UUID)".into());
+            None
+        }
+    };
+    let slug = match value.get("provider_slug") {
+        Some(Value::String(s))
+            if !s.is_empty()
+                && s.len() <= 64
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') =>
+        {
+            Some(s.clone())
+        }
+        Some(Value::String(_)) => {
+            fields.insert(
+                "provider_slug".into(),
+                "deve conter só letras minúsculas, dígitos e hífens".into(),
+            );
+            None
+        }
+        _ => {
+            fields.insert("provider_slug".into(), "obrigatório (texto)".into());
+            None
+        }
+    };
+    match (tenant, slug) {
+        (Some(t), Some(s)) if fields.is_empty() => Ok((t, s)),
+        _ => Err(json!({ "error": "Requisição inválida.", "fields": fields })),
+    }
+}
+
+async fn run_integration(
+    State(state): State<AppState>,
+    Query(q): Query<WaitQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    // 401 before anything else: an anonymous caller learns nothing about the body.
+    let claims = match backend::auth::caller(&state.jwt, &headers) {
+        Ok(c) => c,
+        Err(e) => return from_backend(e),
+    };
+    let (tenant_id, slug) = match parse_body(&body) {
+        Ok(v) => v,
+        Err(body) => return (StatusCode::BAD_REQUEST, Json(body)).into_response(),
+    };
+    let wait = matches!(q.wait.as_deref(), Some("true" | "1"));
+
+    let mut tx = match begin_as(&state.pool, &claims).await {
+        Ok(tx) => tx,
+        Err(e) => return from_backend(e.into()),
+    };
+    match backend::scope::is_tenant_member(&mut tx, tenant_id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return error(
+                StatusCode::FORBIDDEN,
+                "Você não tem acesso a esta organização.",
+            )
+        }
+        Err(e) => return from_backend(e.into()),
+    }
+    let claim = match start_run(&mut tx, tenant_id, &slug, Trigger::Api).await {
+        Ok(c) => c,
+        Err(e) => return from_backend(e),
+    };
+    let execution_id = match claim {
+        Claim::AlreadyRunning(id) => {
+            return (
+                StatusCode::CONFLICT,
+                Json(json!({
+                    "error": "A integração já está em execução.",
+                    "execution_id": id,
+                })),
+            )
+                .into_response()
+        }
+        Claim::Started(id) => id,
+    };
+    if let Err(e) = tx.commit().await {
+        return from_backend(e.into());
+    }
+    if !wait {
+        return (
+            StatusCode::ACCEPTED,
+            Json(json!({ "execution_id": execution_id })),
+        )
+            .into_response();
+    }
+    match wait_for_end(&state, &claims, execution_id).await {
+        Ok(Some(row)) => (StatusCode::OK, Json(row)).into_response(),
+        Ok(None) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "execution_id": execution_id, "status": "running" })),
+        )
+            .into_response(),
+        Err(e) => from_backend(e),
+    }
+}
+
+/// Polls the execution's last attempt until it is no longer running, for at most
+/// [`MAX_WAIT`]; each look is a short transaction scoped to the caller.
+async fn wait_for_end(
+    state: &AppState,
+    claims: &backend::scope::Claims,
+    execution_id: Uuid,
+) -> backend::Result<Option<Value>> {
+    let deadline = tokio::time::Instant::now() + MAX_WAIT;
+    let mut every = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        every.tick().await;
+        let mut tx = begin_as(&state.pool, claims).await?;
+        let row = backend::runs::last_attempt(&mut tx, execution_id).await?;
+        tx.commit().await?;
+        if let Some(row) = row.filter(|r| r.status != "running") {
+            return Ok(Some(serde_json::to_value(row).unwrap_or(Value::Null)));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+    }
+}
