@@ -1,0 +1,293 @@
+//! `POST /functions/v1/run-integration` through the real router: every answer of the
+//! contract, the callers that must be refused, and 50 concurrent requests.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use backend::engine::{Engine, EngineConfig};
+use backend::providers::{local_http, Registry};
+use backend::{demo, queue, sandbox, AppState};
+use jsonwebtoken::{encode, EncodingKey, Header};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+const SECRET: &[u8] = b"api-test-secret-api-test-secret-api";
+const PATH: &str = "/functions/v1/run-integration";
+
+async fn setup(pool: PgPool) -> (axum::Router, AppState) {
+    queue::install(&pool).await.expect("queue");
+    common::router_for(pool, SECRET).await
+}
+
+async fn org(pool: &PgPool, slug: &str) -> Uuid {
+    sqlx::query_scalar("select id from public.organizacoes where slug = $1")
+        .bind(slug)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn token(state: &AppState, email: &str) -> String {
+    let id: Uuid = sqlx::query_scalar("select id from auth.users where email = $1")
+        .bind(email)
+        .fetch_one(&state.pool)
+        .await
+        .unwrap();
+    state.jwt.issue(id, email).unwrap()
+}
+
+fn post(path: &str, auth: Option<&str>, body: &str) -> Request<Body> {
+    let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/json");
+    if let Some(a) = auth {
+        req = req.header(header::AUTHORIZATION, a);
+    }
+    req.body(Body::from(body.to_owned())).unwrap()
+}
+
+async fn call(
+    app: &axum::Router,
+    path: &str,
+    auth: Option<&str>,
+    body: &str,
+) -> (StatusCode, Value) {
+    let res = app.clone().oneshot(post(path, auth, body)).await.unwrap();
+    let status = res.status();
+    let text = common::body_text(res).await;
+    let value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"));
+    (status, value)
+}
+
+async fn log_count(pool: &PgPool) -> i64 {
+    // Rows the API wrote (a fresh install has a few older rows of its own).
+    sqlx::query_scalar("select count(*) from public.integration_logs where trigger = 'api'")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_member_starts_a_run_and_a_second_request_gets_409_with_its_id(pool: PgPool) {
+    let (app, state) = setup(pool.clone()).await;
+    let bearer = format!("Bearer {}", token(&state, "equipe@contmax.com.br").await);
+    let body = json!({"tenant_id": org(&pool, "contmax").await, "provider_slug": "acessorias"})
+        .to_string();
+
+    let (status, v) = call(&app, PATH, Some(&bearer), &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let id: Uuid = serde_json::from_value(v["execution_id"].clone()).expect("execution_id");
+    let (trigger, actor): (String, Option<Uuid>) = sqlx::query_as(
+        "select trigger, actor_id from public.integration_logs where execution_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(trigger, "api");
+    assert!(actor.is_some());
+    let queued: i64 = sqlx::query_scalar(
+        "select count(*) from graphile_worker.jobs where task_identifier = 'run_integration' and key = $1",
+    )
+    .bind(format!("run:{id}:1"))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(queued, 1, "the job is queued with the claim");
+
+    let (status, v) = call(&app, PATH, Some(&bearer), &body).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(v["execution_id"], json!(id));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn malformed_bodies_get_400_with_field_errors(pool: PgPool) {
+    let (app, state) = setup(pool.clone()).await;
+    let bearer = format!("Bearer {}", token(&state, "admin@contmax.com.br").await);
+    let (status, v) = call(&app, PATH, Some(&bearer), "{not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["error"].as_str().is_some_and(|e| e.contains("JSON")));
+
+    let (status, v) = call(&app, PATH, Some(&bearer), "{}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        v["fields"]["tenant_id"].is_string() && v["fields"]["provider_slug"].is_string(),
+        "{v}"
+    );
+
+    let (status, v) = call(
+        &app,
+        PATH,
+        Some(&bearer),
+        &json!({"tenant_id": "abc", "provider_slug": "Acessórias; drop"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(v["fields"]["tenant_id"], "deve ser um UUID");
+    assert!(v["fields"]["provider_slug"].is_string());
+    assert_eq!(log_count(&pool).await, 0);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn anonymous_and_forged_callers_get_401_and_change_nothing(pool: PgPool) {
+    let (app, state) = setup(pool.clone()).await;
+    let contmax = org(&pool, "contmax").await;
+    let body = json!({"tenant_id": contmax, "provider_slug": "acessorias"}).to_string();
+    let real: Uuid =
+        sqlx::query_scalar("select id from auth.users where email = 'admin@contmax.com.br'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let claims = |exp: i64| json!({"sub": real, "role": "authenticated", "aud": "authenticated", "exp": exp});
+    let forged = encode(
+        &Header::default(),
+        &claims(now + 600),
+        &EncodingKey::from_secret(b"not-our-secret-not-our-secret-123"),
+    )
+    .unwrap();
+    let expired = encode(
+        &Header::default(),
+        &claims(now - 600),
+        &EncodingKey::from_secret(SECRET),
+    )
+    .unwrap();
+    let service_role_forged = encode(
+        &Header::default(),
+        &json!({"sub": real, "role": "service_role", "aud": "authenticated", "exp": now + 600}),
+        &EncodingKey::from_secret(b"not-our-secret-not-our-secret-123"),
+    )
+    .unwrap();
+    for auth in [
+        None,
+        Some(format!("Bearer {forged}")),
+        Some(format!("Bearer {expired}")),
+        Some(format!("Bearer {service_role_forged}")),
+        Some("Bearer abc.def.ghi".to_owned()),
+        Some("Basic YWRtaW46YWRtaW4=".to_owned()),
+    ] {
+        let (status, v) = call(&app, PATH, auth.as_deref(), &body).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{auth:?}: {v}");
+        assert!(v["error"].is_string());
+    }
+    // Even with a malformed body an anonymous caller learns only 401.
+    let (status, _) = call(&app, PATH, None, "{").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(log_count(&pool).await, 0);
+    let _ = state;
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn another_tenants_user_gets_403_unknown_gets_404_disabled_gets_409(pool: PgPool) {
+    let (app, state) = setup(pool.clone()).await;
+    let contmax = org(&pool, "contmax").await;
+    let pg_admin = format!("Bearer {}", token(&state, "admin@pg.com.br").await);
+    let body = json!({"tenant_id": contmax, "provider_slug": "acessorias"}).to_string();
+    let (status, _) = call(&app, PATH, Some(&pg_admin), &body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(
+        &app,
+        PATH,
+        Some(&pg_admin),
+        &json!({"tenant_id": Uuid::new_v4(), "provider_slug": "acessorias"}).to_string(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a tenant that does not exist is not yours either"
+    );
+
+    let admin = format!("Bearer {}", token(&state, "admin@contmax.com.br").await);
+    let (status, v) = call(
+        &app,
+        PATH,
+        Some(&admin),
+        &json!({"tenant_id": contmax, "provider_slug": "nao-existe"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
+    // BomControle is in the catalog but Contmax has no such integration.
+    let (status, _) = call(
+        &app,
+        PATH,
+        Some(&admin),
+        &json!({"tenant_id": contmax, "provider_slug": "bomcontrole"}).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(log_count(&pool).await, 0);
+
+    sqlx::query("update public.tenant_integrations set is_enabled = false where tenant_id = $1")
+        .bind(contmax)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (status, v) = call(&app, PATH, Some(&admin), &body).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(v["error"]
+        .as_str()
+        .is_some_and(|e| e.contains("desativada")));
+    assert!(v.get("execution_id").is_none());
+    assert_eq!(log_count(&pool).await, 0);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn fifty_concurrent_requests_start_one_execution(pool: PgPool) {
+    let (app, state) = setup(pool.clone()).await;
+    let bearer = format!("Bearer {}", token(&state, "admin@contmax.com.br").await);
+    let body = json!({"tenant_id": org(&pool, "contmax").await, "provider_slug": "acessorias"})
+        .to_string();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let (app, bearer, body) = (app.clone(), bearer.clone(), body.clone());
+            tokio::spawn(async move { call(&app, PATH, Some(&bearer), &body).await })
+        })
+        .collect();
+    let mut accepted = Vec::new();
+    let mut conflicts = Vec::new();
+    for t in tasks {
+        let (status, v) = t.await.unwrap();
+        match status {
+            StatusCode::ACCEPTED => accepted.push(v["execution_id"].clone()),
+            StatusCode::CONFLICT => conflicts.push(v["execution_id"].clone()),
+            other => panic!("unexpected {other}: {v}"),
+        }
+    }
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(conflicts.len(), 49);
+    assert!(conflicts.iter().all(|id| *id == accepted[0]));
+    assert_eq!(log_count(&pool).await, 1);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn wait_true_answers_with_the_finished_run(pool: PgPool) {
+    let (app, state) = setup(pool.clone()).await;
+    demo::add_local_http_provider(&pool).await.unwrap();
+    let addr = sandbox::spawn().await.unwrap();
+    let contmax = org(&pool, "contmax").await;
+    demo::add_local_http_integration(&pool, contmax, &format!("http://{addr}/s/ok"))
+        .await
+        .unwrap();
+    let engine = Engine::new(
+        pool.clone(),
+        Registry::standard(true),
+        EngineConfig {
+            queue_poll_every: Duration::from_millis(200),
+            ..EngineConfig::default()
+        },
+    );
+    tokio::spawn(queue::run_worker(engine, 2));
+
+    let bearer = format!("Bearer {}", token(&state, "equipe@contmax.com.br").await);
+    let body = json!({"tenant_id": contmax, "provider_slug": local_http::SLUG}).to_string();
+    let (status, v) = call(&app, &format!("{PATH}?wait=true"), Some(&bearer), &body).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "success");
+    assert_eq!(v["trigger"], "api");
+    assert_eq!(v["total_processados"], 12);
+    assert_eq!(v["attempt"], 1);
+}
