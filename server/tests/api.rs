@@ -20,7 +20,6 @@ const SECRET: &[u8] = b"api-test-secret-api-test-secret-api";
 const PATH: &str = "/functions/v1/run-integration";
 
 async fn setup(pool: PgPool) -> (axum::Router, AppState) {
-    queue::install(&pool).await.expect("queue");
     common::router_for(pool, SECRET).await
 }
 

@@ -68,6 +68,7 @@ const SERVER_FNS: &[(&str, &str)] = &[
         "/api/set-integration-enabled",
         "slug=acessorias&enabled=false",
     ),
+    ("/api/run-integration", "slug=acessorias"),
 ];
 const PAGES: &[&str] = &["/", "/integracoes"];
 
@@ -213,6 +214,29 @@ async fn every_endpoint_refuses_every_bad_caller_and_changes_nothing(pool: PgPoo
         before,
         "a refused request changed something"
     );
+
+    // *Executar* by a P&G user with a forged Contmax tenant cookie runs P&G's integration,
+    // never Contmax's.
+    let res = app
+        .clone()
+        .oneshot(common::post_form(
+            "/api/run-integration",
+            Some(&token),
+            Some("portal_tenant=contmax"),
+            "slug=acessorias",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let started: Vec<String> = sqlx::query_scalar(
+        "select o.slug from integration_logs l join organizacoes o on o.id::text = l.tenant_id
+         where l.status = 'running'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(started, vec!["pg".to_owned()]);
+    cells += 1;
 
     // The right user is allowed: the P&G admin turns P&G's integration off, and only it.
     let admin = state

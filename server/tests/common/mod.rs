@@ -8,8 +8,11 @@ use http_body_util::BodyExt;
 use leptos::prelude::LeptosOptions;
 use sqlx::PgPool;
 
-/// The real router over the test's database, with the demo users.
+/// The real router over the test's database, with the queue and the demo users.
 pub async fn router_for(pool: PgPool, secret: &[u8]) -> (axum::Router, AppState) {
+    backend::queue::install(&pool)
+        .await
+        .expect("queue installed");
     backend::demo::seed_demo_users(&pool).await.unwrap();
     let state = AppState::new(pool, secret);
     let options = LeptosOptions::builder()
