@@ -489,3 +489,24 @@ fn backoff_grows_is_capped_and_honours_retry_after() {
         assert!(c.retry_delay(2, Some(Duration::from_secs(30))) >= Duration::from_secs(30));
     }
 }
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn the_queue_tables_have_row_level_security_and_no_user_grants(pool: PgPool) {
+    queue::install(&pool).await.unwrap();
+    queue::install(&pool).await.expect("idempotent");
+    let without_rls: Vec<String> = sqlx::query_scalar(
+        "select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where n.nspname = 'graphile_worker' and c.relkind in ('r', 'p') and not c.relrowsecurity",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(without_rls.is_empty(), "{without_rls:?}");
+    let usable: bool = sqlx::query_scalar(
+        "select has_schema_privilege('authenticated', 'graphile_worker', 'usage')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(!usable);
+}

@@ -98,5 +98,24 @@ test("a tenant admin turns an integration off and on; staff get no such button",
   await expect(page).toHaveURL(/\/integracoes$/);
   const staffCard = page.getByRole("list", { name: "Integrações" }).locator('[data-slug="acessorias"]');
   await expect(staffCard).toBeVisible();
-  await expect(staffCard.getByRole("button")).toHaveCount(0);
+  await expect(staffCard.getByRole("button", { name: /Desativar|Ativar/ })).toHaveCount(0);
+  await expect(staffCard.getByRole("button", { name: "Executar Acessórias" })).toBeVisible();
+});
+
+test("Executar runs an integration: the badge turns running, then success, without reloading", async ({ page }) => {
+  await login(page, "equipe@contmax.com.br", "/integracoes");
+  await expect(page).toHaveURL(/\/integracoes$/);
+  await hydrated(page);
+  await page.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
+  // The demo's local-http integration does real HTTP against the in-process sandbox
+  // (three pages of 700 ms).
+  const card = page.getByRole("list", { name: "Integrações" }).locator('[data-slug="local-http"]');
+  const run = card.getByRole("button", { name: "Executar Teste local (HTTP)" });
+  await run.click();
+  await expect(card.locator(".badge")).toHaveText("Executando");
+  await expect(run).toBeDisabled();
+  await expect(card.locator(".badge")).toHaveText("Sucesso", { timeout: 20_000 });
+  await expect(run).toBeEnabled();
+  await expect(card.locator(".last-run time")).toBeVisible();
+  expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
 });
