@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backon::BackoffBuilder;
+use futures::FutureExt;
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -156,6 +157,15 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// Aborts a spawned task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// The attempt a job refers to, as the worker loads it.
 struct Attempt {
     tenant_id: Uuid,
@@ -224,21 +234,26 @@ impl Engine {
                     progress: progress.clone(),
                 };
                 let timeout = self.timeout_for(&a.provider_slug, plugin.default_timeout());
-                let heartbeat = tokio::spawn(self.clone().heartbeat(
+                // Aborted when this scope ends, even by a panic: a dead attempt must stop
+                // beating so that the reaper can find it.
+                let _heartbeat = AbortOnDrop(tokio::spawn(self.clone().heartbeat(
                     execution_id,
                     attempt,
                     cancel.clone(),
                     progress,
-                ));
+                )));
+                let guarded = std::panic::AssertUnwindSafe(plugin.run(ctx)).catch_unwind();
                 let r = tokio::select! {
-                    r = plugin.run(ctx) => r,
+                    r = guarded => r.unwrap_or_else(|_| {
+                        tracing::error!(%execution_id, "provider panicked");
+                        Err(ProviderError::Permanent("erro interno no conector".into()))
+                    }),
                     () = tokio::time::sleep(timeout) => Err(ProviderError::Transient(format!(
                         "tempo limite de {} s excedido", timeout.as_secs()
                     ))),
                     () = cancel.cancelled() => Err(ProviderError::Cancelled),
                 };
                 cancel.cancel();
-                heartbeat.abort();
                 // A shutdown is not the run's fault: it goes back to the queue.
                 match r {
                     Err(ProviderError::Cancelled) if self.shutdown.is_cancelled() => {
@@ -274,7 +289,11 @@ impl Engine {
         let tenant_id = Uuid::parse_str(&row.tenant_id)
             .map_err(|_| Error::Invalid("tenant_id inválido no registro de execução".into()))?;
         let config = sqlx::query_scalar!(
-            r#"select t.config from public.tenant_integrations t
+            // The old `base_url` column fills in when the config has none.
+            r#"select case when t.config ? 'base_url' then t.config
+                           else t.config || jsonb_build_object('base_url', t.base_url) end
+                      as "config!"
+               from public.tenant_integrations t
                join public.integration_providers p on p.id = t.provider_id
                where t.tenant_id = $1 and p.slug = $2"#,
             tenant_id,

@@ -510,3 +510,42 @@ async fn the_queue_tables_have_row_level_security_and_no_user_grants(pool: PgPoo
     .unwrap();
     assert!(!usable);
 }
+
+/// A plugin that panics (a bug in a connector) ends its run as an error; the heartbeat
+/// stops with it, so nothing stays running.
+struct Panicking;
+
+impl backend::providers::Provider for Panicking {
+    fn slug(&self) -> &'static str {
+        local_http::SLUG
+    }
+    fn name(&self) -> &'static str {
+        "panics"
+    }
+    fn run<'a>(
+        &'a self,
+        _ctx: backend::providers::RunContext,
+    ) -> futures::future::BoxFuture<
+        'a,
+        Result<backend::providers::Outcome, backend::providers::ProviderError>,
+    > {
+        Box::pin(async { panic!("a bug in a connector") })
+    }
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_panicking_provider_ends_its_run_as_an_error(pool: PgPool) {
+    let mut rig = rig(pool, "ok", fast()).await;
+    let mut registry = Registry::standard(true);
+    registry.register(std::sync::Arc::new(Panicking));
+    rig.engine = Engine::new(rig.pool.clone(), registry, fast());
+    rig.spawn_worker();
+    let id = rig.start().await;
+    let rows = rig.finished(id).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        rows[0].error_message.as_deref(),
+        Some("erro interno no conector")
+    );
+    assert_eq!(rig.last_status().await.0.as_deref(), Some("error"));
+}
