@@ -51,6 +51,12 @@ pub async fn install(pool: &PgPool) -> crate::Result<()> {
     Ok(())
 }
 
+/// The engine every task gets through the worker's extensions.
+fn engine_of(ctx: &WorkerContext) -> Result<&Engine, String> {
+    ctx.get_ext::<Engine>()
+        .ok_or_else(|| "engine missing from the worker's extensions".to_owned())
+}
+
 /// One attempt of one execution.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct RunIntegration {
@@ -62,9 +68,7 @@ impl TaskHandler for RunIntegration {
     const IDENTIFIER: &'static str = "run_integration";
 
     async fn run(self, ctx: WorkerContext) -> impl IntoTaskHandlerResult {
-        let Some(engine) = ctx.get_ext::<Engine>() else {
-            return Err("engine missing from the worker's extensions".to_owned());
-        };
+        let engine = engine_of(&ctx)?;
         engine
             .execute(self.execution_id, self.attempt)
             .await
@@ -83,9 +87,7 @@ impl TaskHandler for ScheduleTick {
     const IDENTIFIER: &'static str = "schedule_tick";
 
     async fn run(self, ctx: WorkerContext) -> impl IntoTaskHandlerResult {
-        let Some(engine) = ctx.get_ext::<Engine>() else {
-            return Err("engine missing".to_owned());
-        };
+        let engine = engine_of(&ctx)?;
         match crate::schedule::tick(&engine.pool, Utc::now()).await {
             Ok(r) => {
                 if r.started + r.already_running > 0 {
@@ -106,9 +108,7 @@ impl TaskHandler for PurgeOldLogs {
     const IDENTIFIER: &'static str = "purge_old_logs";
 
     async fn run(self, ctx: WorkerContext) -> impl IntoTaskHandlerResult {
-        let Some(engine) = ctx.get_ext::<Engine>() else {
-            return Err("engine missing".to_owned());
-        };
+        let engine = engine_of(&ctx)?;
         match engine.purge_old_logs().await {
             Ok(n) => {
                 tracing::info!(deleted = n, "old integration logs purged");

@@ -23,14 +23,6 @@ async fn setup(pool: PgPool) -> (axum::Router, AppState) {
     common::router_for(pool, SECRET).await
 }
 
-async fn org(pool: &PgPool, slug: &str) -> Uuid {
-    sqlx::query_scalar("select id from public.organizacoes where slug = $1")
-        .bind(slug)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
 async fn token(state: &AppState, email: &str) -> String {
     let id: Uuid = sqlx::query_scalar("select id from auth.users where email = $1")
         .bind(email)
@@ -73,8 +65,9 @@ async fn log_count(pool: &PgPool) -> i64 {
 async fn a_member_starts_a_run_and_a_second_request_gets_409_with_its_id(pool: PgPool) {
     let (app, state) = setup(pool.clone()).await;
     let bearer = format!("Bearer {}", token(&state, "equipe@contmax.com.br").await);
-    let body = json!({"tenant_id": org(&pool, "contmax").await, "provider_slug": "acessorias"})
-        .to_string();
+    let body =
+        json!({"tenant_id": common::org(&pool, "contmax").await, "provider_slug": "acessorias"})
+            .to_string();
 
     let (status, v) = call(&app, PATH, Some(&bearer), &body).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{v}");
@@ -133,7 +126,7 @@ async fn malformed_bodies_get_400_with_field_errors(pool: PgPool) {
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn anonymous_and_forged_callers_get_401_and_change_nothing(pool: PgPool) {
     let (app, state) = setup(pool.clone()).await;
-    let contmax = org(&pool, "contmax").await;
+    let contmax = common::org(&pool, "contmax").await;
     let body = json!({"tenant_id": contmax, "provider_slug": "acessorias"}).to_string();
     let real: Uuid =
         sqlx::query_scalar("select id from auth.users where email = 'admin@contmax.com.br'")
@@ -182,7 +175,7 @@ async fn anonymous_and_forged_callers_get_401_and_change_nothing(pool: PgPool) {
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn another_tenants_user_gets_403_unknown_gets_404_disabled_gets_409(pool: PgPool) {
     let (app, state) = setup(pool.clone()).await;
-    let contmax = org(&pool, "contmax").await;
+    let contmax = common::org(&pool, "contmax").await;
     let pg_admin = format!("Bearer {}", token(&state, "admin@pg.com.br").await);
     let body = json!({"tenant_id": contmax, "provider_slug": "acessorias"}).to_string();
     let (status, _) = call(&app, PATH, Some(&pg_admin), &body).await;
@@ -238,8 +231,9 @@ async fn another_tenants_user_gets_403_unknown_gets_404_disabled_gets_409(pool: 
 async fn fifty_concurrent_requests_start_one_execution(pool: PgPool) {
     let (app, state) = setup(pool.clone()).await;
     let bearer = format!("Bearer {}", token(&state, "admin@contmax.com.br").await);
-    let body = json!({"tenant_id": org(&pool, "contmax").await, "provider_slug": "acessorias"})
-        .to_string();
+    let body =
+        json!({"tenant_id": common::org(&pool, "contmax").await, "provider_slug": "acessorias"})
+            .to_string();
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let (app, bearer, body) = (app.clone(), bearer.clone(), body.clone());
@@ -267,7 +261,7 @@ async fn wait_true_answers_with_the_finished_run(pool: PgPool) {
     let (app, state) = setup(pool.clone()).await;
     demo::add_local_http_provider(&pool).await.unwrap();
     let addr = sandbox::spawn().await.unwrap();
-    let contmax = org(&pool, "contmax").await;
+    let contmax = common::org(&pool, "contmax").await;
     demo::add_local_http_integration(&pool, contmax, &format!("http://{addr}/s/ok"))
         .await
         .unwrap();

@@ -2,6 +2,8 @@
 //! with SIGKILL mid-run, and two workers sharing the work. The provider's sandbox runs in
 //! this test process; the workers reach it over real HTTP.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -102,18 +104,10 @@ async fn wait_until(
     }
 }
 
-async fn org(pool: &PgPool, slug: &str) -> Uuid {
-    sqlx::query_scalar("select id from public.organizacoes where slug = $1")
-        .bind(slug)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn a_worker_killed_mid_run_is_detected_and_the_run_retried(pool: PgPool) {
     let sandbox = setup(&pool).await;
-    let tenant = org(&pool, "contmax").await;
+    let tenant = common::org(&pool, "contmax").await;
     // Three pages of 1.5 s each.
     demo::add_local_http_integration(&pool, tenant, &format!("http://{sandbox}/s/slow-1500"))
         .await

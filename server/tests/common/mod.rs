@@ -46,3 +46,12 @@ pub async fn body_text(res: axum::response::Response) -> String {
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
     String::from_utf8_lossy(&bytes).into_owned()
 }
+
+/// The id of an organization by slug.
+pub async fn org(pool: &PgPool, slug: &str) -> uuid::Uuid {
+    sqlx::query_scalar("select id from public.organizacoes where slug = $1")
+        .bind(slug)
+        .fetch_one(pool)
+        .await
+        .expect("organization exists")
+}
