@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod history;
 pub mod integrations;
 pub mod metrics;
 pub mod portal;

@@ -40,11 +40,12 @@ pub async fn summary(
     provider_slug: Option<&str>,
     days: i32,
 ) -> Result<Summary> {
+    let keys = crate::history::tenant_keys(tx, tenant_id).await?;
     let r = sqlx::query!(
         r#"with last_attempts as (
              select distinct on (execution_id) status, execution_time_ms
              from public.integration_logs
-             where tenant_id = $1::uuid::text
+             where tenant_id = any($1::text[])
                and ($2::text is null or provider_slug = $2)
                and created_at >= now() - make_interval(days => $3)
              order by execution_id, attempt desc
@@ -57,7 +58,7 @@ pub async fn summary(
                   percentile_cont(0.95) within group (order by execution_time_ms) as p95_ms
            from last_attempts
            where status <> 'running'"#,
-        tenant_id,
+        &keys,
         provider_slug,
         days
     )
@@ -83,11 +84,12 @@ pub async fn per_day(
     provider_slug: Option<&str>,
     days: i32,
 ) -> Result<Vec<Day>> {
+    let keys = crate::history::tenant_keys(tx, tenant_id).await?;
     let rows = sqlx::query!(
         r#"with last_attempts as (
              select distinct on (execution_id) status, execution_time_ms, created_at
              from public.integration_logs
-             where tenant_id = $1::uuid::text
+             where tenant_id = any($1::text[])
                and ($2::text is null or provider_slug = $2)
                and created_at >= now() - make_interval(days => $3)
              order by execution_id, attempt desc
@@ -101,7 +103,7 @@ pub async fn per_day(
            where status <> 'running'
            group by 1
            order by 1"#,
-        tenant_id,
+        &keys,
         provider_slug,
         days
     )
@@ -117,4 +119,15 @@ pub async fn per_day(
             avg_ms: r.avg_ms,
         })
         .collect())
+}
+
+/// How many of the tenant's enabled integrations ended their last run with an error.
+pub async fn failing_now(tx: &mut Transaction<'static, Postgres>, tenant_id: Uuid) -> Result<i64> {
+    Ok(sqlx::query_scalar!(
+        r#"select count(*) as "n!" from public.tenant_integrations
+           where tenant_id = $1 and is_enabled and last_status = 'error'"#,
+        tenant_id
+    )
+    .fetch_one(&mut **tx)
+    .await?)
 }

@@ -121,11 +121,12 @@ async fn metrics_scans_use_the_tenant_time_index(pool: PgPool) {
     let plan: Vec<String> = sqlx::query_scalar(
         r#"explain select distinct on (execution_id) status, execution_time_ms
            from public.integration_logs
-           where tenant_id = $1 and ($2::text is null or provider_slug = $2)
+           where tenant_id = any($1::text[])
+             and ($2::text is null or provider_slug = $2)
              and created_at >= now() - make_interval(days => 30)
            order by execution_id, attempt desc"#,
     )
-    .bind(&tenant)
+    .bind(vec![tenant.clone(), "contmax".to_owned()])
     .bind("acessorias")
     .fetch_all(&pool)
     .await

@@ -4,12 +4,16 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod history;
 pub mod integrations;
 pub mod modules;
 pub mod run;
 pub mod session;
 pub mod time;
 
+pub use history::{
+    duration_pt, percent_pt, AttemptDetail, HistoryPage, HistoryQuery, HistoryRow, MetricsView,
+};
 pub use integrations::{category_label, IntegrationSummary};
 pub use modules::{module_route, ModuleCard};
 pub use run::Trigger;

@@ -1,0 +1,276 @@
+//! The history of one tenant integration (`integration_logs`, read as the caller):
+//! keyset pages with filters, and the attempts of one execution.
+//!
+//! Old rows may carry the tenant's slug instead of its id in `tenant_id` (one old job wrote
+//! them); both forms are matched with an `in` list, which the
+//! `(tenant_id, provider_slug, created_at desc)` index still serves.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::{Error, Result};
+use model::history::{DEFAULT_PAGE_SIZE, PAGE_SIZES};
+use model::{AttemptDetail, HistoryPage, HistoryQuery, HistoryRow};
+
+/// The values `integration_logs.tenant_id` may hold for a tenant: its id, and its slug
+/// (old rows). Bound as an array so the planner sees both and uses the tenant index.
+pub async fn tenant_keys(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+) -> Result<Vec<String>> {
+    let slug = sqlx::query_scalar!(
+        "select slug from public.organizacoes where id = $1",
+        tenant_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(std::iter::once(tenant_id.to_string()).chain(slug).collect())
+}
+
+/// Validated filters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filters {
+    pub status: Option<String>,
+    pub trigger: Option<String>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub page_size: i64,
+    pub before: Option<(DateTime<Utc>, Uuid)>,
+}
+
+fn blank(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl Filters {
+    /// Checks every field; the error names the field in pt-BR.
+    pub fn parse(q: &HistoryQuery) -> Result<Self> {
+        let status = match blank(&q.status) {
+            None => None,
+            Some(s @ ("running" | "success" | "partial" | "error")) => Some(s.to_owned()),
+            Some(_) => return Err(Error::Invalid("Status inválido.".into())),
+        };
+        let trigger = match blank(&q.trigger) {
+            None => None,
+            Some(t @ ("manual" | "api" | "schedule" | "webhook" | "retry")) => Some(t.to_owned()),
+            Some(_) => return Err(Error::Invalid("Origem inválida.".into())),
+        };
+        let date = |v: &Option<String>, what: &str| -> Result<Option<NaiveDate>> {
+            blank(v)
+                .map(|s| {
+                    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+                        Error::Invalid(format!("Data {what} inválida (use AAAA-MM-DD)."))
+                    })
+                })
+                .transpose()
+        };
+        let from = date(&q.from, "inicial")?;
+        let to = date(&q.to, "final")?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if f > t {
+                return Err(Error::Invalid(
+                    "A data inicial deve ser anterior à data final.".into(),
+                ));
+            }
+        }
+        let page_size = match blank(&q.page_size) {
+            None => DEFAULT_PAGE_SIZE,
+            Some(s) => match s.parse::<i64>() {
+                Ok(n) if PAGE_SIZES.contains(&n) => n,
+                _ => return Err(Error::Invalid("Tamanho de página inválido.".into())),
+            },
+        };
+        let before = blank(&q.before).map(parse_cursor).transpose()?;
+        Ok(Self {
+            status,
+            trigger,
+            from,
+            to,
+            page_size,
+            before,
+        })
+    }
+}
+
+/// `<microseconds since the epoch>_<row id>`.
+pub fn cursor(at: DateTime<Utc>, id: Uuid) -> String {
+    format!("{}_{id}", at.timestamp_micros())
+}
+
+fn parse_cursor(s: &str) -> Result<(DateTime<Utc>, Uuid)> {
+    let bad = || Error::Invalid("Página inválida.".into());
+    let (micros, id) = s.split_once('_').ok_or_else(bad)?;
+    let at = micros
+        .parse::<i64>()
+        .ok()
+        .and_then(DateTime::<Utc>::from_timestamp_micros)
+        .ok_or_else(bad)?;
+    let id = Uuid::parse_str(id).map_err(|_| bad())?;
+    Ok((at, id))
+}
+
+/// One page of attempts, newest first.
+pub async fn page(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    provider_slug: &str,
+    f: &Filters,
+) -> Result<HistoryPage> {
+    let (before_at, before_id) = match f.before {
+        Some((at, id)) => (Some(at), Some(id)),
+        None => (None, None),
+    };
+    let keys = crate::history::tenant_keys(tx, tenant_id).await?;
+    let mut rows = sqlx::query!(
+        r#"select l.id, l.execution_id as "execution_id!", l.attempt, l.status, l.trigger,
+                  l.created_at,
+                  extract(epoch from now() - l.created_at)::bigint as "seconds_ago!",
+                  l.execution_time_ms, l.total_processados, l.total_matched, l.total_failed,
+                  l.error_message
+           from public.integration_logs l
+           where l.tenant_id = any($1::text[])
+             and l.provider_slug = $2
+             and ($3::text is null or l.status = $3)
+             and ($4::text is null or l.trigger = $4)
+             and ($5::date is null or l.created_at >= $5::date)
+             and ($6::date is null or l.created_at < $6::date + 1)
+             and ($7::timestamptz is null or (l.created_at, l.id) < ($7, $8::uuid))
+           order by l.created_at desc, l.id desc
+           limit $9"#,
+        &keys,
+        provider_slug,
+        f.status,
+        f.trigger,
+        f.from,
+        f.to,
+        before_at,
+        before_id,
+        f.page_size + 1
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let more = rows.len() as i64 > f.page_size;
+    rows.truncate(usize::try_from(f.page_size).unwrap_or(0));
+    let next_before = if more {
+        rows.last().map(|r| cursor(r.created_at, r.id))
+    } else {
+        None
+    };
+    Ok(HistoryPage {
+        rows: rows
+            .into_iter()
+            .map(|r| HistoryRow {
+                id: r.id,
+                execution_id: r.execution_id,
+                attempt: r.attempt,
+                status: r.status,
+                trigger: r.trigger,
+                created_at: r
+                    .created_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                seconds_ago: r.seconds_ago,
+                execution_time_ms: r.execution_time_ms,
+                total_processados: r.total_processados,
+                total_matched: r.total_matched,
+                total_failed: r.total_failed,
+                error_message: r.error_message,
+            })
+            .collect(),
+        next_before,
+    })
+}
+
+/// The attempts of one execution of the tenant, first attempt first; empty when the caller
+/// cannot see it.
+pub async fn execution(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    execution_id: Uuid,
+) -> Result<Vec<AttemptDetail>> {
+    let keys = crate::history::tenant_keys(tx, tenant_id).await?;
+    let rows = sqlx::query!(
+        r#"select l.attempt, l.status, l.trigger, l.created_at, l.execution_time_ms,
+                  l.error_message, l.total_processados, l.total_created, l.total_updated,
+                  l.total_unchanged, l.total_failed, l.total_review, l.total_ignored,
+                  l.payload, l.response
+           from public.integration_logs l
+           where l.execution_id = $2
+             and l.tenant_id = any($1::text[])
+           order by l.attempt"#,
+        &keys,
+        execution_id
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let pretty = |v: Option<serde_json::Value>| {
+        v.filter(|v| !v.is_null())
+            .map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| AttemptDetail {
+            attempt: r.attempt,
+            status: r.status,
+            trigger: r.trigger,
+            created_at: r
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            execution_time_ms: r.execution_time_ms,
+            error_message: r.error_message,
+            total_processados: r.total_processados,
+            total_created: r.total_created,
+            total_updated: r.total_updated,
+            total_unchanged: r.total_unchanged,
+            total_failed: r.total_failed,
+            total_review: r.total_review,
+            total_ignored: r.total_ignored,
+            payload: pretty(r.payload),
+            response: pretty(r.response),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(f: impl FnOnce(&mut HistoryQuery)) -> HistoryQuery {
+        let mut q = HistoryQuery::default();
+        f(&mut q);
+        q
+    }
+
+    #[test]
+    fn filters_are_validated_field_by_field() {
+        let ok = Filters::parse(&HistoryQuery::default()).expect("empty is fine");
+        assert_eq!(ok.page_size, 25);
+        assert!(Filters::parse(&q(|q| q.status = Some("bogus".into()))).is_err());
+        assert!(Filters::parse(&q(|q| q.trigger = Some("cron".into()))).is_err());
+        assert!(Filters::parse(&q(|q| q.from = Some("31/12/2026".into()))).is_err());
+        assert!(Filters::parse(&q(|q| q.page_size = Some("7".into()))).is_err());
+        assert!(Filters::parse(&q(|q| q.before = Some("x_y".into()))).is_err());
+        let reversed = q(|q| {
+            q.from = Some("2026-11-20".into());
+            q.to = Some("2026-11-10".into());
+        });
+        assert!(Filters::parse(&reversed).is_err());
+        let fine = q(|q| {
+            q.status = Some(" error ".into());
+            q.page_size = Some("100".into());
+            q.from = Some("".into());
+        });
+        let f = Filters::parse(&fine).expect("valid");
+        assert_eq!(
+            (f.status.as_deref(), f.page_size, f.from),
+            (Some("error"), 100, None)
+        );
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        let at = DateTime::<Utc>::from_timestamp_micros(1_764_000_000_123_456).expect("time");
+        let id = Uuid::from_u128(42);
+        assert_eq!(parse_cursor(&cursor(at, id)).expect("parses"), (at, id));
+    }
+}
