@@ -6,13 +6,16 @@ pub mod pages;
 pub mod session;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod use_integrations;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
-use pages::{integracoes::IntegracoesPage, login::LoginPage, portal::PortalHome};
+use pages::{
+    integracao::IntegracaoPage, integracoes::IntegracoesPage, login::LoginPage, portal::PortalHome,
+};
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -49,6 +52,7 @@ pub fn App() -> impl IntoView {
                 // anonymous visitor gets a real 302 to the login page, even without JavaScript.
                 <Route path=path!("/") view=PortalHome ssr=SsrMode::Async/>
                 <Route path=path!("/integracoes") view=IntegracoesPage ssr=SsrMode::Async/>
+                <Route path=path!("/integracoes/:slug") view=IntegracaoPage ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

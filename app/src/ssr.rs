@@ -89,3 +89,31 @@ pub fn set_cookie(value: &str) {
         response.append_header(http::header::SET_COOKIE, v);
     }
 }
+
+/// A transaction scoped to the caller, for the tenant chosen in the header: what the
+/// tenant's pages start with. No tenant chosen (a user without one) is a 404 in pt-BR.
+pub async fn tenant_scope() -> Result<
+    (
+        AppState,
+        model::SessionUser,
+        uuid::Uuid,
+        sqlx::Transaction<'static, sqlx::Postgres>,
+    ),
+    ServerFnError,
+> {
+    let (state, claims, user) = caller_session().await?;
+    let Some(tenant) = user.current_tenant.as_ref().map(|t| t.id) else {
+        return Err(fail(backend::Error::NotFound(
+            "Nenhuma organização escolhida.".into(),
+        )));
+    };
+    let tx = backend::scope::begin_as(&state.pool, &claims)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    Ok((state, user, tenant, tx))
+}
+
+/// Commits a tenant-scoped transaction, mapping the error.
+pub async fn commit(tx: sqlx::Transaction<'static, sqlx::Postgres>) -> Result<(), ServerFnError> {
+    tx.commit().await.map_err(|e| fail(e.into()))
+}

@@ -59,3 +59,33 @@ pub async fn set_enabled(
         )),
     }
 }
+
+/// One integration of a tenant with what its page shows besides the summary.
+pub async fn detail(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    slug: &str,
+) -> crate::Result<(
+    IntegrationSummary,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+)> {
+    let summary = list_for_tenant(tx, tenant_id)
+        .await?
+        .into_iter()
+        .find(|i| i.slug == slug)
+        .ok_or_else(|| {
+            crate::Error::NotFound("Integração não encontrada nesta organização.".into())
+        })?;
+    let extra = sqlx::query!(
+        r#"select p.description, ti.schedule, ti.last_error
+           from public.tenant_integrations ti
+           left join public.integration_providers p on p.id = ti.provider_id
+           where ti.id = $1"#,
+        summary.id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((summary, extra.description, extra.schedule, extra.last_error))
+}

@@ -5,6 +5,7 @@
 //! `authenticated` role, so that row-level security decides what the caller sees.
 
 pub mod auth;
+pub mod charts;
 pub mod db;
 pub mod demo;
 pub mod engine;

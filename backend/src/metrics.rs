@@ -131,3 +131,19 @@ pub async fn failing_now(tx: &mut Transaction<'static, Postgres>, tenant_id: Uui
     .fetch_one(&mut **tx)
     .await?)
 }
+
+impl Summary {
+    /// As the pages show it.
+    pub fn view(&self, days: i32) -> model::MetricsView {
+        model::MetricsView {
+            days,
+            runs: self.runs,
+            success: self.success,
+            partial: self.partial,
+            error: self.error,
+            success_rate: self.success_rate,
+            avg_ms: self.avg_ms,
+            p95_ms: self.p95_ms,
+        }
+    }
+}

@@ -114,3 +114,23 @@ mod tests {
         assert_eq!(duration_pt(None), "—");
     }
 }
+
+/// The metrics panel of `/integracoes`: the tenant's last 30 days.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TenantMetrics {
+    pub metrics: MetricsView,
+    /// Enabled integrations whose last run ended in error.
+    pub failing_now: i64,
+}
+
+/// The head of `/integracoes/:slug`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntegrationDetail {
+    pub summary: crate::IntegrationSummary,
+    pub description: Option<String>,
+    pub schedule: Option<String>,
+    pub last_error: Option<String>,
+    pub metrics: MetricsView,
+    /// The 30-day chart, SVG drawn on the server.
+    pub chart_svg: Option<String>,
+}

@@ -12,11 +12,12 @@ pub mod session;
 pub mod time;
 
 pub use history::{
-    duration_pt, percent_pt, AttemptDetail, HistoryPage, HistoryQuery, HistoryRow, MetricsView,
+    duration_pt, percent_pt, AttemptDetail, HistoryPage, HistoryQuery, HistoryRow,
+    IntegrationDetail, MetricsView, TenantMetrics,
 };
 pub use integrations::{category_label, IntegrationSummary};
 pub use modules::{module_route, ModuleCard};
-pub use run::Trigger;
+pub use run::{trigger_label, Trigger};
 pub use session::{SessionUser, TenantRef};
 pub use time::relative_time_pt;
 

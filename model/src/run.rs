@@ -24,3 +24,15 @@ impl Trigger {
         }
     }
 }
+
+/// The pt-BR label of a stored trigger.
+pub fn trigger_label(trigger: &str) -> &str {
+    match trigger {
+        "manual" => "Manual",
+        "api" => "API",
+        "schedule" => "Agendada",
+        "webhook" => "Webhook",
+        "retry" => "Nova tentativa",
+        other => other,
+    }
+}

@@ -69,8 +69,15 @@ const SERVER_FNS: &[(&str, &str)] = &[
         "slug=acessorias&enabled=false",
     ),
     ("/api/run-integration", "slug=acessorias"),
+    ("/api/tenant-metrics", ""),
+    ("/api/integration-detail", "slug=acessorias"),
+    ("/api/integration-history", "slug=acessorias"),
+    (
+        "/api/execution-attempts",
+        "execution_id=00000000-0000-0000-0000-000000000000",
+    ),
 ];
-const PAGES: &[&str] = &["/", "/integracoes"];
+const PAGES: &[&str] = &["/", "/integracoes", "/integracoes/acessorias"];
 
 async fn snapshot(pool: &PgPool) -> String {
     sqlx::query_scalar(
@@ -172,6 +179,50 @@ async fn every_endpoint_refuses_every_bad_caller_and_changes_nothing(pool: PgPoo
         );
         cells += 1;
     }
+    // Contmax's executions: not in a P&G user's history, and not openable by id.
+    let contmax_runs: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "select execution_id from integration_logs where tenant_id in ($1::text, 'contmax')",
+    )
+    .bind(contmax_id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        !contmax_runs.is_empty(),
+        "the fresh install has Contmax logs"
+    );
+    let res = app
+        .clone()
+        .oneshot(common::post_form(
+            "/api/integration-history",
+            Some(&token),
+            Some("portal_tenant=contmax"),
+            "slug=acessorias",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = common::body_text(res).await;
+    for id in &contmax_runs {
+        assert!(
+            !body.contains(&id.to_string()),
+            "history leaked {id}: {body}"
+        );
+    }
+    cells += 1;
+    let res = app
+        .clone()
+        .oneshot(common::post_form(
+            "/api/execution-attempts",
+            Some(&token),
+            Some("portal_tenant=contmax"),
+            &format!("execution_id={}", contmax_runs[0]),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    cells += 1;
+
     for path in PAGES {
         let res = app
             .clone()

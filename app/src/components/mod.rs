@@ -3,10 +3,12 @@
 pub mod header;
 pub mod require_user;
 pub mod status;
+pub mod toast;
 
 pub use header::AppHeader;
 pub use require_user::RequireUser;
 pub use status::{ErrorBox, StatusBadge};
+pub use toast::{push_toast, Toasts};
 
 use leptos::prelude::ServerFnError;
 

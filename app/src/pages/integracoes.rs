@@ -1,85 +1,20 @@
-//! `/integracoes` (seed: Integracoes.tsx): the integrations of the current tenant.
+//! `/integracoes` (seed: Integracoes.tsx): the integrations of the current tenant, their
+//! 30-day metrics, and *Executar* with live status.
+
+use std::collections::HashMap;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use model::{category_label, relative_time_pt, IntegrationSummary, RunStatus, SessionUser};
+use model::{
+    category_label, duration_pt, percent_pt, relative_time_pt, IntegrationSummary, RunStatus,
+    SessionUser,
+};
 
-use crate::components::{error_text, AppHeader, ErrorBox, RequireUser, StatusBadge};
-
-/// The integrations of the tenant chosen in the header, read under row-level security.
-#[server(endpoint = "list-integrations")]
-pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, ServerFnError> {
-    use crate::ssr;
-    let (state, claims, user) = ssr::caller_session().await?;
-    let Some(tenant) = user.current_tenant else {
-        return Ok(Vec::new());
-    };
-    let mut tx = backend::scope::begin_as(&state.pool, &claims)
-        .await
-        .map_err(|e| ssr::fail(e.into()))?;
-    let list = backend::integrations::list_for_tenant(&mut tx, tenant.id)
-        .await
-        .map_err(|e| ssr::fail(e.into()))?;
-    tx.commit().await.map_err(|e| ssr::fail(e.into()))?;
-    Ok(list)
-}
-
-/// Turns an integration of the current tenant on or off (tenant admins and global admins).
-#[server(endpoint = "set-integration-enabled")]
-pub async fn set_integration_enabled(slug: String, enabled: bool) -> Result<(), ServerFnError> {
-    use crate::ssr;
-    let (state, claims, user) = ssr::caller_session().await?;
-    let tenant = match (&user.current_tenant, user.can_configure()) {
-        (Some(t), true) => t.id,
-        _ => {
-            return Err(ssr::fail(backend::Error::Forbidden(
-                "Apenas administradores da organização podem ativar ou desativar integrações."
-                    .into(),
-            )))
-        }
-    };
-    let mut tx = backend::scope::begin_as(&state.pool, &claims)
-        .await
-        .map_err(|e| ssr::fail(e.into()))?;
-    backend::integrations::set_enabled(&mut tx, tenant, &slug, enabled)
-        .await
-        .map_err(ssr::fail)?;
-    tx.commit().await.map_err(|e| ssr::fail(e.into()))?;
-    Ok(())
-}
-
-/// *Executar*: starts a run of an integration of the current tenant through the
-/// orchestrator (any member may run; a disabled or running integration is refused with
-/// 409). Returns the execution id.
-#[server(endpoint = "run-integration")]
-pub async fn run_integration(slug: String) -> Result<String, ServerFnError> {
-    use crate::ssr;
-    use backend::runs::Claim;
-    let (state, claims, user) = ssr::caller_session().await?;
-    let Some(tenant) = user.current_tenant else {
-        return Err(ssr::fail(backend::Error::NotFound(
-            "Escolha uma organização para executar integrações.".into(),
-        )));
-    };
-    let mut tx = backend::scope::begin_as(&state.pool, &claims)
-        .await
-        .map_err(|e| ssr::fail(e.into()))?;
-    let claim = backend::engine::start_run(&mut tx, tenant.id, &slug, model::Trigger::Manual)
-        .await
-        .map_err(ssr::fail)?;
-    match claim {
-        Claim::Started(id) => {
-            tx.commit().await.map_err(|e| ssr::fail(e.into()))?;
-            Ok(id.to_string())
-        }
-        Claim::AlreadyRunning(_) => Err(ssr::fail(backend::Error::Conflict(
-            "A integração já está em execução.".into(),
-        ))),
-    }
-}
-
-/// How often the page looks again while a run is going.
-const POLL_MS: u64 = 2000;
+use crate::components::{error_text, AppHeader, ErrorBox, RequireUser, StatusBadge, Toasts};
+use crate::use_integrations::{
+    any_running, list_integrations, load_tenant_metrics, poll_while, RunIntegration,
+    SetIntegrationEnabled,
+};
 
 #[component]
 pub fn IntegracoesPage() -> impl IntoView {
@@ -91,32 +26,66 @@ pub fn IntegracoesPage() -> impl IntoView {
     }
 }
 
+/// The toast said when a run that the page saw going has ended.
+fn ended_message(name: &str, status: Option<RunStatus>) -> Option<String> {
+    match status? {
+        RunStatus::Success => Some(format!("{name}: execução concluída com sucesso.")),
+        RunStatus::Partial => Some(format!(
+            "{name}: execução concluída com falhas em alguns registros."
+        )),
+        RunStatus::Error => Some(format!("{name}: a execução terminou com erro.")),
+        RunStatus::Running => None,
+    }
+}
+
 #[component]
 fn Integracoes(user: SessionUser) -> impl IntoView {
     let toggle = ServerAction::<SetIntegrationEnabled>::new();
     let run = ServerAction::<RunIntegration>::new();
-    let poll = RwSignal::new(0u32);
+    let tick = RwSignal::new(0u32);
     let list = Resource::new(
-        move || (toggle.version().get(), run.version().get(), poll.get()),
+        move || (toggle.version().get(), run.version().get(), tick.get()),
         |_| list_integrations(),
     );
+    let metrics = Resource::new(
+        move || {
+            (
+                run.version().get(),
+                list.get().map(|r| r.ok().map(|l| any_running(&l))),
+            )
+        },
+        |_| load_tenant_metrics(),
+    );
     let can_configure = user.can_configure();
-    // While a run is going, look again every two seconds (in the browser only).
-    let any_running = Memo::new(move |_| {
+    let running = Memo::new(move |_| {
         list.get()
             .and_then(Result::ok)
-            .is_some_and(|items| items.iter().any(|i| i.status() == Some(RunStatus::Running)))
+            .is_some_and(|items| any_running(&items))
     });
+    poll_while(running, tick);
+
+    // A toast when a run the page saw going has ended.
+    let toasts = RwSignal::new(Vec::<(u32, String)>::new());
+    let seen = StoredValue::new(HashMap::<String, Option<RunStatus>>::new());
     Effect::new(move |_| {
-        if any_running.get() {
-            if let Ok(handle) = set_interval_with_handle(
-                move || poll.update(|n| *n = n.wrapping_add(1)),
-                std::time::Duration::from_millis(POLL_MS),
-            ) {
-                on_cleanup(move || handle.clear());
+        let Some(Ok(items)) = list.get() else { return };
+        let mut ended = Vec::new();
+        seen.update_value(|seen| {
+            for i in &items {
+                let now = i.status();
+                if seen.get(&i.slug).copied().flatten() == Some(RunStatus::Running)
+                    && now != Some(RunStatus::Running)
+                {
+                    ended.extend(ended_message(&i.name, now));
+                }
+                seen.insert(i.slug.clone(), now);
             }
+        });
+        for message in ended {
+            crate::components::push_toast(toasts, message);
         }
     });
+
     view! {
         <AppHeader user/>
         <main class="page">
@@ -126,6 +95,14 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                 <span>"Integrações"</span>
             </nav>
             <h1>"Integrações"</h1>
+            <Transition fallback=|| view! { <p class="loading" role="status">"Carregando métricas…"</p> }>
+                {move || Suspend::new(async move {
+                    match metrics.await {
+                        Ok(m) => view! { <MetricsPanel m/> }.into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
+                    }
+                })}
+            </Transition>
             {move || {
                 toggle
                     .value()
@@ -162,7 +139,38 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                     }
                 })}
             </Transition>
+            <Toasts toasts/>
         </main>
+    }
+}
+
+/// The tenant's last 30 days in four numbers.
+#[component]
+fn MetricsPanel(m: model::TenantMetrics) -> impl IntoView {
+    let failing_class = if m.failing_now > 0 {
+        "metric metric-alert"
+    } else {
+        "metric"
+    };
+    view! {
+        <section class="metrics" aria-label="Métricas dos últimos 30 dias">
+            <div class="metric">
+                <span class="metric-value" data-testid="metric-success-rate">{percent_pt(m.metrics.success_rate)}</span>
+                <span class="metric-label">"Taxa de sucesso (30 dias)"</span>
+            </div>
+            <div class="metric">
+                <span class="metric-value">{duration_pt(m.metrics.avg_ms)}</span>
+                <span class="metric-label">"Tempo médio"</span>
+            </div>
+            <div class="metric">
+                <span class="metric-value" data-testid="metric-runs">{m.metrics.runs}</span>
+                <span class="metric-label">"Execuções"</span>
+            </div>
+            <div class=failing_class>
+                <span class="metric-value" data-testid="metric-failing">{m.failing_now}</span>
+                <span class="metric-label">"Com erro agora"</span>
+            </div>
+        </section>
     }
 }
 
@@ -173,13 +181,12 @@ fn IntegrationCard(
     run: ServerAction<RunIntegration>,
     can_configure: bool,
 ) -> impl IntoView {
-    let running = item.status() == Some(RunStatus::Running);
     let status = item.status();
+    let running = status == Some(RunStatus::Running);
     let enabled = item.is_enabled;
     let slug = item.slug.clone();
     let name = item.name.clone();
-    let run_slug = item.slug.clone();
-    let run_label = format!("Executar {}", item.name);
+    let detail = format!("/integracoes/{}", item.slug);
     let category = item
         .category
         .as_deref()
@@ -193,39 +200,52 @@ fn IntegrationCard(
         .into_any(),
         _ => view! { <span>"—"</span> }.into_any(),
     };
+    let toggle_form = can_configure.then(|| {
+        let slug = slug.clone();
+        let label = format!(
+            "{} {}",
+            if enabled { "Desativar" } else { "Ativar" },
+            item.name
+        );
+        view! {
+            <ActionForm action=toggle>
+                <input type="hidden" name="slug" value=slug/>
+                <input type="hidden" name="enabled" value=(!enabled).to_string()/>
+                <button
+                    type="submit"
+                    class="btn btn-small"
+                    disabled=move || toggle.pending().get()
+                    aria-label=label
+                >
+                    {if enabled { "Desativar" } else { "Ativar" }}
+                </button>
+            </ActionForm>
+        }
+    });
     view! {
         <li class="integration-card" data-slug=item.slug.clone()>
             <div class="card-head">
-                <h2>{item.name.clone()}</h2>
-                <StatusBadge status disabled=!item.is_enabled/>
+                <h2><a href=detail.clone()>{name.clone()}</a></h2>
+                <StatusBadge status disabled=!enabled/>
             </div>
             <p class="muted">{category}</p>
             <p class="last-run">"Última execução: " {last_run}</p>
-            <ActionForm action=run attr:class="card-actions">
-                <input type="hidden" name="slug" value=run_slug/>
-                <button
-                    type="submit"
-                    class="btn btn-small btn-primary"
-                    disabled=move || !enabled || running || run.pending().get()
-                    aria-label=run_label
-                >
-                    {if running { "Executando…" } else { "Executar" }}
-                </button>
-            </ActionForm>
-            {can_configure.then(|| view! {
-                <ActionForm action=toggle attr:class="card-actions">
-                    <input type="hidden" name="slug" value=slug.clone()/>
-                    <input type="hidden" name="enabled" value=(!enabled).to_string()/>
+            <div class="card-actions">
+                <ActionForm action=run>
+                    <input type="hidden" name="slug" value=slug/>
                     <button
                         type="submit"
-                        class="btn btn-small"
-                        disabled=move || toggle.pending().get()
-                        aria-label=format!("{} {}", if enabled { "Desativar" } else { "Ativar" }, name)
+                        class="btn btn-small btn-primary"
+                        disabled=move || !enabled || running || run.pending().get()
+                        aria-label=format!("Executar {name}")
                     >
-                        {if enabled { "Desativar" } else { "Ativar" }}
+                        {if running { "Executando…" } else { "Executar" }}
                     </button>
                 </ActionForm>
-            })}
+                <a class="btn btn-small" href=format!("{detail}#configuracao") aria-label=format!("Configurar {}", item.name)>"Configurar"</a>
+                <a class="btn btn-small" href=format!("{detail}#historico") aria-label=format!("Logs de {}", item.name)>"Logs"</a>
+                {toggle_form}
+            </div>
         </li>
     }
 }

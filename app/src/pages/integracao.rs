@@ -1,0 +1,479 @@
+//! `/integracoes/:slug` (seed: IntegracaoDetalhe.tsx): one integration's status, metrics
+//! and 30-day chart, its history with filters and keyset pages, and the attempts of one
+//! execution in a drawer. Reads work without JavaScript (filters are a GET form, pages
+//! and the drawer are links); actions need hydration.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use model::{
+    duration_pt, percent_pt, relative_time_pt, trigger_label, AttemptDetail, HistoryQuery,
+    IntegrationDetail, RunStatus, SessionUser,
+};
+
+use crate::components::{error_text, AppHeader, ErrorBox, RequireUser, StatusBadge};
+use crate::use_integrations::{
+    execution_attempts, integration_history, load_integration_detail, poll_while, RunIntegration,
+    SetIntegrationEnabled,
+};
+
+#[component]
+pub fn IntegracaoPage() -> impl IntoView {
+    view! {
+        <Title text="Integração · Portal Contmax"/>
+        <RequireUser let:user>
+            <Detalhe user/>
+        </RequireUser>
+    }
+}
+
+/// The page's query string: filters (pt-BR names), page cursor and open execution.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct PageQuery {
+    history: HistoryQuery,
+    execucao: Option<String>,
+}
+
+impl PageQuery {
+    /// A link to this page with these parameters (empty ones left out).
+    fn href(&self, slug: &str) -> String {
+        let h = &self.history;
+        let pairs = [
+            ("status", &h.status),
+            ("origem", &h.trigger),
+            ("de", &h.from),
+            ("ate", &h.to),
+            ("por_pagina", &h.page_size),
+            ("antes", &h.before),
+            ("execucao", &self.execucao),
+        ];
+        let qs: Vec<String> = pairs
+            .iter()
+            .filter_map(|(k, v)| {
+                v.as_deref()
+                    .filter(|v| !v.is_empty())
+                    .map(|v| format!("{k}={}", encode(v)))
+            })
+            .collect();
+        if qs.is_empty() {
+            format!("/integracoes/{slug}")
+        } else {
+            format!("/integracoes/{slug}?{}", qs.join("&"))
+        }
+    }
+}
+
+/// Query-string encoding for the few characters our values can hold.
+fn encode(v: &str) -> String {
+    v.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c.to_string()
+            } else {
+                format!("%{:02X}", c as u32 & 0xff)
+            }
+        })
+        .collect()
+}
+
+#[component]
+fn Detalhe(user: SessionUser) -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let slug = Memo::new(move |_| params.read().get("slug").unwrap_or_default());
+    let page_query = Memo::new(move |_| {
+        let q = query.read();
+        PageQuery {
+            history: HistoryQuery {
+                status: q.get("status"),
+                trigger: q.get("origem"),
+                from: q.get("de"),
+                to: q.get("ate"),
+                page_size: q.get("por_pagina"),
+                before: q.get("antes"),
+            },
+            execucao: q.get("execucao").filter(|e| !e.is_empty()),
+        }
+    });
+    let run = ServerAction::<RunIntegration>::new();
+    let toggle = ServerAction::<SetIntegrationEnabled>::new();
+    let tick = RwSignal::new(0u32);
+    let changes = move || (run.version().get(), toggle.version().get(), tick.get());
+    let detail = Resource::new(
+        move || (slug.get(), changes()),
+        |(slug, _)| load_integration_detail(slug),
+    );
+    let history = Resource::new(
+        move || (slug.get(), page_query.get().history, changes()),
+        |(slug, q, _)| {
+            integration_history(
+                slug,
+                q.status,
+                q.trigger,
+                q.from,
+                q.to,
+                q.page_size,
+                q.before,
+            )
+        },
+    );
+    let attempts = Resource::new(
+        move || (page_query.get().execucao, changes()),
+        |(id, _)| async move {
+            match id {
+                Some(id) => execution_attempts(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+    let running = Memo::new(move |_| {
+        detail
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|d| d.summary.status() == Some(RunStatus::Running))
+    });
+    poll_while(running, tick);
+    let can_configure = user.can_configure();
+
+    view! {
+        <AppHeader user/>
+        <main class="page">
+            <Transition fallback=|| view! { <p class="loading" role="status">"Carregando integração…"</p> }>
+                {move || Suspend::new(async move {
+                    match detail.await {
+                        Ok(d) => view! { <Head d run toggle can_configure/> }.into_any(),
+                        Err(e) => view! {
+                            <nav class="breadcrumb" aria-label="Navegação">
+                                <a href="/">"Início"</a>
+                                <span aria-hidden="true">" / "</span>
+                                <a href="/integracoes">"Integrações"</a>
+                            </nav>
+                            <ErrorBox message=error_text(&e)/>
+                        }
+                        .into_any(),
+                    }
+                })}
+            </Transition>
+            {move || run.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
+            <section id="historico" class="history" aria-labelledby="historico-titulo">
+                <h2 id="historico-titulo">"Histórico de execuções"</h2>
+                <Filters slug page_query/>
+                <Transition fallback=|| view! { <p class="loading" role="status">"Carregando histórico…"</p> }>
+                    {move || Suspend::new(async move {
+                        let slug = slug.get_untracked();
+                        let pq = page_query.get_untracked();
+                        match history.await {
+                            Ok(page) if page.rows.is_empty() => view! {
+                                <p class="empty">"Nenhuma execução encontrada com estes filtros."</p>
+                            }
+                            .into_any(),
+                            Ok(page) => view! { <HistoryTable page slug pq/> }.into_any(),
+                            Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let slug = slug.get_untracked();
+                    let pq = page_query.get_untracked();
+                    match attempts.await {
+                        Ok(Some(list)) => view! { <Drawer list slug pq run/> }.into_any(),
+                        Ok(None) => ().into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </main>
+    }
+}
+
+#[component]
+fn Head(
+    d: IntegrationDetail,
+    run: ServerAction<RunIntegration>,
+    toggle: ServerAction<SetIntegrationEnabled>,
+    can_configure: bool,
+) -> impl IntoView {
+    let s = d.summary.clone();
+    let status = s.status();
+    let running = status == Some(RunStatus::Running);
+    let enabled = s.is_enabled;
+    let last_run = match (s.last_run_seconds_ago, s.last_run.clone()) {
+        (Some(secs), Some(exact)) => view! {
+            <time datetime=exact.clone() title=exact>{relative_time_pt(secs)}</time>
+        }
+        .into_any(),
+        _ => view! { <span>"—"</span> }.into_any(),
+    };
+    let m = d.metrics.clone();
+    let toggle_form = can_configure.then(|| {
+        let slug = s.slug.clone();
+        view! {
+            <ActionForm action=toggle>
+                <input type="hidden" name="slug" value=slug/>
+                <input type="hidden" name="enabled" value=(!enabled).to_string()/>
+                <button type="submit" class="btn" disabled=move || toggle.pending().get()>
+                    {if enabled { "Desativar" } else { "Ativar" }}
+                </button>
+            </ActionForm>
+        }
+    });
+    view! {
+        <Title text=format!("{} · Integrações · Portal Contmax", s.name)/>
+        <nav class="breadcrumb" aria-label="Navegação">
+            <a href="/">"Início"</a>
+            <span aria-hidden="true">" / "</span>
+            <a href="/integracoes">"Integrações"</a>
+            <span aria-hidden="true">" / "</span>
+            <span>{s.name.clone()}</span>
+        </nav>
+        <div class="detail-head" data-slug=s.slug.clone()>
+            <h1>{s.name.clone()}</h1>
+            <StatusBadge status disabled=!enabled/>
+        </div>
+        {d.description.clone().map(|t| view! { <p class="muted">{t}</p> })}
+        <p class="last-run">"Última execução: " {last_run}</p>
+        {d.last_error.clone().filter(|_| status == Some(RunStatus::Error)).map(|e| view! {
+            <p class="last-error" data-testid="last-error">"Último erro: " {e}</p>
+        })}
+        <div class="card-actions">
+            <ActionForm action=run>
+                <input type="hidden" name="slug" value=s.slug.clone()/>
+                <button
+                    type="submit"
+                    class="btn btn-primary"
+                    disabled=move || !enabled || running || run.pending().get()
+                >
+                    {if running { "Executando…" } else { "Executar" }}
+                </button>
+            </ActionForm>
+            {toggle_form}
+        </div>
+        <section class="metrics" aria-label="Métricas dos últimos 30 dias">
+            <div class="metric">
+                <span class="metric-value">{percent_pt(m.success_rate)}</span>
+                <span class="metric-label">"Taxa de sucesso (30 dias)"</span>
+            </div>
+            <div class="metric">
+                <span class="metric-value">{duration_pt(m.avg_ms)}</span>
+                <span class="metric-label">"Tempo médio"</span>
+            </div>
+            <div class="metric">
+                <span class="metric-value">{duration_pt(m.p95_ms)}</span>
+                <span class="metric-label">"Tempo p95"</span>
+            </div>
+            <div class="metric">
+                <span class="metric-value" data-testid="detail-runs">{m.runs}</span>
+                <span class="metric-label">"Execuções"</span>
+            </div>
+        </section>
+        {d.chart_svg.clone().map(|svg| view! {
+            <figure class="chart">
+                <div class="chart-svg" role="img" aria-label="Execuções por dia nos últimos 30 dias, por status, e o tempo médio" inner_html=svg></div>
+                <figcaption>"Execuções por dia (sucesso, parcial, erro) e tempo médio, últimos 30 dias"</figcaption>
+            </figure>
+        })}
+        <section id="configuracao" class="config" aria-labelledby="configuracao-titulo">
+            <h2 id="configuracao-titulo">"Configuração"</h2>
+            <p>
+                "Agendamento: "
+                <strong>{d.schedule.clone().unwrap_or_else(|| "sem agendamento".into())}</strong>
+            </p>
+        </section>
+    }
+}
+
+#[component]
+fn Filters(slug: Memo<String>, page_query: Memo<PageQuery>) -> impl IntoView {
+    let h = move || page_query.get().history;
+    let selected =
+        move |v: &str, f: &dyn Fn(&HistoryQuery) -> Option<String>| f(&h()).as_deref() == Some(v);
+    view! {
+        <Form method="GET" action=move || format!("/integracoes/{}", slug.get()) attr:class="filters">
+            <label>
+                "Status"
+                <select name="status">
+                    <option value="">"Todos"</option>
+                    {[("success", "Sucesso"), ("partial", "Parcial"), ("error", "Erro"), ("running", "Executando")]
+                        .into_iter()
+                        .map(|(v, l)| view! { <option value=v selected=move || selected(v, &|q| q.status.clone())>{l}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "Origem"
+                <select name="origem">
+                    <option value="">"Todas"</option>
+                    {["manual", "api", "schedule", "webhook", "retry"]
+                        .into_iter()
+                        .map(|v| view! { <option value=v selected=move || selected(v, &|q| q.trigger.clone())>{trigger_label(v).to_owned()}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <label>
+                "De"
+                <input type="date" name="de" prop:value=move || h().from.unwrap_or_default()/>
+            </label>
+            <label>
+                "Até"
+                <input type="date" name="ate" prop:value=move || h().to.unwrap_or_default()/>
+            </label>
+            <label>
+                "Por página"
+                <select name="por_pagina">
+                    {model::history::PAGE_SIZES
+                        .into_iter()
+                        .map(|n| {
+                            let v = n.to_string();
+                            let is = move || {
+                                h().page_size.as_deref().unwrap_or("25") == n.to_string()
+                            };
+                            view! { <option value=v.clone() selected=is>{v.clone()}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="btn btn-small btn-primary">"Filtrar"</button>
+            <a class="btn btn-small" href=move || format!("/integracoes/{}#historico", slug.get())>"Limpar"</a>
+        </Form>
+    }
+}
+
+#[component]
+fn HistoryTable(page: model::HistoryPage, slug: String, pq: PageQuery) -> impl IntoView {
+    let first = PageQuery {
+        history: HistoryQuery {
+            before: None,
+            ..pq.history.clone()
+        },
+        execucao: None,
+    };
+    let next = page.next_before.clone().map(|cursor| PageQuery {
+        history: HistoryQuery {
+            before: Some(cursor),
+            ..pq.history.clone()
+        },
+        execucao: None,
+    });
+    let on_later_page = pq.history.before.is_some();
+    let rows = page
+        .rows
+        .into_iter()
+        .map(|r| {
+            let open = PageQuery {
+                execucao: Some(r.execution_id.to_string()),
+                ..pq.clone()
+            }
+            .href(&slug);
+            let status = RunStatus::parse(&r.status);
+            view! {
+                <tr data-status=r.status.clone()>
+                    <td><time datetime=r.created_at.clone() title=r.created_at.clone()>{relative_time_pt(r.seconds_ago)}</time></td>
+                    <td><StatusBadge status/></td>
+                    <td>{trigger_label(&r.trigger).to_owned()}</td>
+                    <td class="num">{r.attempt}</td>
+                    <td class="num">{duration_pt(r.execution_time_ms.map(f64::from))}</td>
+                    <td class="num">{r.total_processados}</td>
+                    <td class="num">{r.total_matched}</td>
+                    <td class="num">{r.total_failed}</td>
+                    <td class="error-cell">{r.error_message.clone().unwrap_or_default()}</td>
+                    <td><a href=open aria-label=format!("Detalhes da execução de {}", r.created_at)>"Detalhes"</a></td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-wrap">
+            <table class="history-table">
+                <caption class="visually-hidden">"Execuções, da mais recente para a mais antiga"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"Quando"</th>
+                        <th scope="col">"Status"</th>
+                        <th scope="col">"Origem"</th>
+                        <th scope="col">"Tentativa"</th>
+                        <th scope="col">"Duração"</th>
+                        <th scope="col">"Processados"</th>
+                        <th scope="col">"Correspondidos"</th>
+                        <th scope="col">"Falhas"</th>
+                        <th scope="col">"Erro"</th>
+                        <th scope="col"><span class="visually-hidden">"Ações"</span></th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+        <nav class="pager" aria-label="Páginas do histórico">
+            {on_later_page.then(|| view! { <a class="btn btn-small" href=first.href(&slug)>"Primeira página"</a> })}
+            {next.map(|n| view! { <a class="btn btn-small" rel="next" href=n.href(&slug)>"Próxima página"</a> })}
+        </nav>
+    }
+}
+
+#[component]
+fn Drawer(
+    list: Vec<AttemptDetail>,
+    slug: String,
+    pq: PageQuery,
+    run: ServerAction<RunIntegration>,
+) -> impl IntoView {
+    let close = PageQuery {
+        execucao: None,
+        ..pq
+    }
+    .href(&slug);
+    let failed = list.last().is_some_and(|a| a.status == "error");
+    let attempts = list
+        .into_iter()
+        .map(|a| {
+            let status = RunStatus::parse(&a.status);
+            view! {
+                <li class="attempt">
+                    <h3>
+                        {format!("Tentativa {}", a.attempt)} " "
+                        <StatusBadge status/>
+                    </h3>
+                    <p class="muted">
+                        {trigger_label(&a.trigger).to_owned()} " · "
+                        <time datetime=a.created_at.clone()>{a.created_at.clone()}</time> " · "
+                        {duration_pt(a.execution_time_ms.map(f64::from))}
+                    </p>
+                    {a.error_message.clone().map(|e| view! { <p class="last-error">{e}</p> })}
+                    <p>
+                        {format!(
+                            "Processados {} · criados {} · atualizados {} · sem alteração {} · falhas {} · revisão {} · ignorados {}",
+                            a.total_processados, a.total_created, a.total_updated, a.total_unchanged,
+                            a.total_failed, a.total_review, a.total_ignored
+                        )}
+                    </p>
+                    {a.payload.clone().map(|p| view! {
+                        <details><summary>"Requisição (dados sensíveis ocultos)"</summary><pre>{p}</pre></details>
+                    })}
+                    {a.response.clone().map(|p| view! {
+                        <details><summary>"Resposta (dados sensíveis ocultos)"</summary><pre>{p}</pre></details>
+                    })}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <aside class="drawer" role="dialog" aria-modal="false" aria-labelledby="drawer-titulo">
+            <div class="drawer-head">
+                <h2 id="drawer-titulo">"Detalhes da execução"</h2>
+                <a class="btn btn-small" href=close>"Fechar"</a>
+            </div>
+            <ol class="attempts">{attempts}</ol>
+            {failed.then(|| view! {
+                <ActionForm action=run>
+                    <input type="hidden" name="slug" value=slug.clone()/>
+                    <input type="hidden" name="retry" value="true"/>
+                    <button type="submit" class="btn btn-primary" disabled=move || run.pending().get()>
+                        "Tentar novamente"
+                    </button>
+                </ActionForm>
+            })}
+        </aside>
+    }
+}

@@ -1,0 +1,191 @@
+//! The integrations of the current tenant, as every page reads and changes them (the
+//! seed's `useIntegrations` hook): the server functions, and `use_live_list`, which keeps
+//! a list fresh while a run is going.
+
+use leptos::prelude::*;
+use model::{
+    AttemptDetail, HistoryPage, HistoryQuery, IntegrationDetail, IntegrationSummary, RunStatus,
+    TenantMetrics,
+};
+
+#[cfg(feature = "ssr")]
+use crate::ssr;
+
+/// How often a page looks again while a run is going.
+pub const POLL_MS: u64 = 2000;
+/// The metrics window.
+pub const METRICS_DAYS: i32 = 30;
+
+/// The integrations of the tenant chosen in the header, read under row-level security.
+#[server(endpoint = "list-integrations")]
+pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, ServerFnError> {
+    let (state, claims, user) = ssr::caller_session().await?;
+    let Some(tenant) = user.current_tenant else {
+        return Ok(Vec::new());
+    };
+    let mut tx = backend::scope::begin_as(&state.pool, &claims)
+        .await
+        .map_err(|e| ssr::fail(e.into()))?;
+    let list = backend::integrations::list_for_tenant(&mut tx, tenant.id)
+        .await
+        .map_err(|e| ssr::fail(e.into()))?;
+    ssr::commit(tx).await?;
+    Ok(list)
+}
+
+/// Turns an integration of the current tenant on or off (tenant admins and global admins).
+#[server(endpoint = "set-integration-enabled")]
+pub async fn set_integration_enabled(slug: String, enabled: bool) -> Result<(), ServerFnError> {
+    let (state, claims, user) = ssr::caller_session().await?;
+    let tenant = match (&user.current_tenant, user.can_configure()) {
+        (Some(t), true) => t.id,
+        _ => {
+            return Err(ssr::fail(backend::Error::Forbidden(
+                "Apenas administradores da organização podem ativar ou desativar integrações."
+                    .into(),
+            )))
+        }
+    };
+    let mut tx = backend::scope::begin_as(&state.pool, &claims)
+        .await
+        .map_err(|e| ssr::fail(e.into()))?;
+    backend::integrations::set_enabled(&mut tx, tenant, &slug, enabled)
+        .await
+        .map_err(ssr::fail)?;
+    ssr::commit(tx).await
+}
+
+/// *Executar* (and *Tentar novamente*, with `retry`): starts a run of an integration of the
+/// current tenant through the orchestrator. Any member may run; a disabled or running
+/// integration is refused with 409. Returns the execution id.
+#[server(endpoint = "run-integration")]
+pub async fn run_integration(slug: String, retry: Option<bool>) -> Result<String, ServerFnError> {
+    use backend::runs::Claim;
+    let (_, _, tenant, mut tx) = ssr::tenant_scope().await?;
+    let trigger = if retry.unwrap_or(false) {
+        model::Trigger::Retry
+    } else {
+        model::Trigger::Manual
+    };
+    match backend::engine::start_run(&mut tx, tenant, &slug, trigger)
+        .await
+        .map_err(ssr::fail)?
+    {
+        Claim::Started(id) => {
+            ssr::commit(tx).await?;
+            Ok(id.to_string())
+        }
+        Claim::AlreadyRunning(_) => Err(ssr::fail(backend::Error::Conflict(
+            "A integração já está em execução.".into(),
+        ))),
+    }
+}
+
+/// The metrics panel of `/integracoes`.
+#[server(endpoint = "tenant-metrics")]
+pub async fn load_tenant_metrics() -> Result<TenantMetrics, ServerFnError> {
+    let (_, _, tenant, mut tx) = ssr::tenant_scope().await?;
+    let summary = backend::metrics::summary(&mut tx, tenant, None, METRICS_DAYS)
+        .await
+        .map_err(ssr::fail)?;
+    let failing_now = backend::metrics::failing_now(&mut tx, tenant)
+        .await
+        .map_err(ssr::fail)?;
+    ssr::commit(tx).await?;
+    Ok(TenantMetrics {
+        metrics: summary.view(METRICS_DAYS),
+        failing_now,
+    })
+}
+
+/// The head of `/integracoes/:slug`: the integration, its 30-day metrics and chart.
+#[server(endpoint = "integration-detail")]
+pub async fn load_integration_detail(slug: String) -> Result<IntegrationDetail, ServerFnError> {
+    let (_, _, tenant, mut tx) = ssr::tenant_scope().await?;
+    let (summary, description, schedule, last_error) =
+        backend::integrations::detail(&mut tx, tenant, &slug)
+            .await
+            .map_err(ssr::fail)?;
+    let metrics = backend::metrics::summary(&mut tx, tenant, Some(&slug), METRICS_DAYS)
+        .await
+        .map_err(ssr::fail)?;
+    let per_day = backend::metrics::per_day(&mut tx, tenant, Some(&slug), METRICS_DAYS)
+        .await
+        .map_err(ssr::fail)?;
+    ssr::commit(tx).await?;
+    let today = chrono::Utc::now().date_naive();
+    Ok(IntegrationDetail {
+        summary,
+        description,
+        schedule,
+        last_error,
+        metrics: metrics.view(METRICS_DAYS),
+        chart_svg: backend::charts::runs_per_day_svg(&per_day, i64::from(METRICS_DAYS), today),
+    })
+}
+
+/// A page of the integration's history; bad filters get a 422 with a pt-BR message.
+#[server(endpoint = "integration-history")]
+pub async fn integration_history(
+    slug: String,
+    status: Option<String>,
+    trigger: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page_size: Option<String>,
+    before: Option<String>,
+) -> Result<HistoryPage, ServerFnError> {
+    let query = HistoryQuery {
+        status,
+        trigger,
+        from,
+        to,
+        page_size,
+        before,
+    };
+    let filters = backend::history::Filters::parse(&query).map_err(ssr::fail)?;
+    let (_, _, tenant, mut tx) = ssr::tenant_scope().await?;
+    let page = backend::history::page(&mut tx, tenant, &slug, &filters)
+        .await
+        .map_err(ssr::fail)?;
+    ssr::commit(tx).await?;
+    Ok(page)
+}
+
+/// The attempts of one execution of the current tenant.
+#[server(endpoint = "execution-attempts")]
+pub async fn execution_attempts(execution_id: String) -> Result<Vec<AttemptDetail>, ServerFnError> {
+    let id = uuid::Uuid::parse_str(execution_id.trim())
+        .map_err(|_| ssr::fail(backend::Error::Invalid("Execução inválida.".into())))?;
+    let (_, _, tenant, mut tx) = ssr::tenant_scope().await?;
+    let attempts = backend::history::execution(&mut tx, tenant, id)
+        .await
+        .map_err(ssr::fail)?;
+    ssr::commit(tx).await?;
+    if attempts.is_empty() {
+        return Err(ssr::fail(backend::Error::NotFound(
+            "Execução não encontrada.".into(),
+        )));
+    }
+    Ok(attempts)
+}
+
+/// Whether any of `items` is running.
+pub fn any_running(items: &[IntegrationSummary]) -> bool {
+    items.iter().any(|i| i.status() == Some(RunStatus::Running))
+}
+
+/// Bumps `tick` every [`POLL_MS`] while `running` holds (in the browser only: effects do
+/// not run on the server). Resources that read `tick` refetch.
+pub fn poll_while(running: Memo<bool>, tick: RwSignal<u32>) {
+    Effect::new(move |_| {
+        if running.get() {
+            if let Ok(handle) = set_interval_with_handle(
+                move || tick.update(|n| *n = n.wrapping_add(1)),
+                std::time::Duration::from_millis(POLL_MS),
+            ) {
+                on_cleanup(move || handle.clear());
+            }
+        }
+    });
+}
