@@ -11,8 +11,8 @@ eval "$(scripts/db.sh postgres)"
 BASE="${DATABASE_URL%/*}"
 psql "$BASE/postgres" -qtA -v ON_ERROR_STOP=1 -c "drop database if exists $DB with (force)" -c "create database $DB"
 
-mkdir -p end2end/test-results
-LOG=end2end/test-results/server.log
+# Outside test-results/, which Playwright empties when it starts.
+LOG=end2end/server.log
 DATABASE_URL="$BASE/$DB" DEMO_SEED=1 JWT_SECRET="e2e-$(date +%s%N)-secret-of-enough-length" \
   LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_OUTPUT_NAME=portal \
   RUST_LOG=info "$TARGET_DIR/release/server" >"$LOG" 2>&1 &
@@ -28,6 +28,18 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 curl -fsS "http://127.0.0.1:$PORT/healthz" >/dev/null || { cat "$LOG" >&2; exit 1; }
+# History the tests page through (130 rows for P&G).
+psql "$BASE/$DB" -qtA -v ON_ERROR_STOP=1 -f end2end/fixtures/history.sql >/dev/null
 
 cd end2end
-BASE_URL="http://127.0.0.1:$PORT" npx playwright test
+status=0
+BASE_URL="http://127.0.0.1:$PORT" npx playwright test || status=$?
+cd ..
+# A panic inside server rendering leaves a response unfinished rather than failing loudly:
+# any panic in the server's log fails the run.
+if grep -q "panicked" "$LOG"; then
+  grep -B2 -A12 "panicked" "$LOG" | head -60 >&2
+  echo "the server panicked during the end-to-end tests (log: $LOG)" >&2
+  status=1
+fi
+exit $status

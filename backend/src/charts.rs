@@ -7,11 +7,12 @@ use chrono::{Duration, NaiveDate};
 
 use crate::metrics::Day;
 
-/// Palette indexes of the default theme: 1 green, 2 yellow, 3 red, 0 blue.
-const GREEN: usize = 1;
-const YELLOW: usize = 2;
-const RED: usize = 3;
-const BLUE: usize = 0;
+/// The series' colors, the status badges' (style/main.css) in a chart's strength.
+const PALETTE: [&str; 4] = ["#2e9d55", "#d9a400", "#c62828", "#0b5cab"];
+const GREEN: usize = 0;
+const YELLOW: usize = 1;
+const RED: usize = 2;
+const BLUE: usize = 3;
 
 /// The SVG of the last `days` days up to `today` (UTC), or `None` when charts-rs fails.
 pub fn runs_per_day_svg(per_day: &[Day], days: i64, today: NaiveDate) -> Option<String> {
@@ -46,6 +47,7 @@ pub fn runs_per_day_svg(per_day: &[Day], days: i64, today: NaiveDate) -> Option<
         .map(|d| d.format("%d/%m").to_string())
         .collect();
     let mut chart = BarChart::new(vec![success, partial, error, avg], labels);
+    chart.base.series.colors = PALETTE.iter().map(|c| (*c).into()).collect();
     chart.base.width = 720.0;
     chart.base.height = 300.0;
     chart.svg().ok()

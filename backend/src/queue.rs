@@ -79,9 +79,11 @@ impl TaskHandler for RunIntegration {
     }
 }
 
-/// Enqueues the schedules that are due (cron: every minute).
+/// Enqueues the schedules that are due (cron: every minute). graphile's crontab sends a
+/// `null` payload (or an object with its `_cron` details when it backfills), so the
+/// payload is whatever JSON came.
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct ScheduleTick {}
+pub struct ScheduleTick(pub Option<serde_json::Value>);
 
 impl TaskHandler for ScheduleTick {
     const IDENTIFIER: &'static str = "schedule_tick";
@@ -100,9 +102,9 @@ impl TaskHandler for ScheduleTick {
     }
 }
 
-/// The retention job (cron: daily).
+/// The retention job (cron: daily); its payload is ignored, like [`ScheduleTick`]'s.
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct PurgeOldLogs {}
+pub struct PurgeOldLogs(pub Option<serde_json::Value>);
 
 impl TaskHandler for PurgeOldLogs {
     const IDENTIFIER: &'static str = "purge_old_logs";
@@ -168,4 +170,32 @@ pub async fn run_worker(engine: Engine, concurrency: usize) -> crate::Result<()>
     };
     reaper.abort();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cron_payloads_deserialize_whatever_graphile_sends() {
+        for payload in [
+            "null",
+            "{}",
+            r#"{"_cron": {"ts": "2026-11-29T02:10:00Z", "backfilled": false}}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<ScheduleTick>(payload).is_ok(),
+                "{payload}"
+            );
+            assert!(
+                serde_json::from_str::<PurgeOldLogs>(payload).is_ok(),
+                "{payload}"
+            );
+        }
+        let job: RunIntegration = serde_json::from_str(
+            r#"{"execution_id": "00000000-0000-0000-0000-000000000001", "attempt": 2}"#,
+        )
+        .expect("run job");
+        assert_eq!(job.attempt, 2);
+    }
 }

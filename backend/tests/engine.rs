@@ -549,3 +549,44 @@ async fn a_panicking_provider_ends_its_run_as_an_error(pool: PgPool) {
     );
     assert_eq!(rig.last_status().await.0.as_deref(), Some("error"));
 }
+
+/// The queue's `schedule_tick` job (what graphile's crontab enqueues every minute, with a
+/// `null` payload) starts a due schedule through a real worker.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn the_schedule_tick_job_runs_a_due_schedule(pool: PgPool) {
+    let rig = rig(pool, "ok", fast()).await;
+    sqlx::query(
+        "update public.tenant_integrations set schedule = '15m', schedule_last_at = now() - interval '1 hour'
+         where tenant_id = $1 and provider = 'local-http'",
+    )
+    .bind(rig.tenant)
+    .execute(&rig.pool)
+    .await
+    .unwrap();
+    rig.spawn_worker();
+    sqlx::query("select graphile_worker.add_job('schedule_tick', null)")
+        .execute(&rig.pool)
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let id = loop {
+        let found: Option<Uuid> = sqlx::query_scalar(
+            "select execution_id from public.integration_logs
+             where tenant_id = $1::text and provider_slug = 'local-http' and trigger = 'schedule'",
+        )
+        .bind(rig.tenant)
+        .fetch_optional(&rig.pool)
+        .await
+        .unwrap();
+        if let Some(id) = found {
+            break id;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the tick started nothing"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let rows = rig.finished(id).await;
+    assert_eq!(rows.last().map(|r| r.status.as_str()), Some("success"));
+}

@@ -117,5 +117,18 @@ test("Executar runs an integration: the badge turns running, then success, witho
   await expect(card.locator(".badge")).toHaveText("Sucesso", { timeout: 20_000 });
   await expect(run).toBeEnabled();
   await expect(card.locator(".last-run time")).toBeVisible();
+  await expect(page.locator(".toast")).toContainText("Teste local (HTTP): execução concluída com sucesso.");
+
+  // Its history has the new run on top; its drawer shows what was sent, secrets hidden.
+  await card.getByRole("link", { name: "Logs de Teste local (HTTP)" }).click();
+  await expect(page).toHaveURL(/\/integracoes\/local-http/);
+  const first = page.locator(".history-table tbody tr").first();
+  await expect(first).toHaveAttribute("data-status", "success");
+  await expect(first.locator("td").nth(2)).toHaveText("Manual");
+  await first.getByRole("link", { name: /Detalhes/ }).click();
+  const drawer = page.getByRole("dialog", { name: "Detalhes da execução" });
+  await expect(drawer).toContainText("Tentativa 1");
+  await drawer.getByText("Resposta (dados sensíveis ocultos)").click();
+  await expect(drawer.locator("pre").last()).toContainText("[redacted]");
   expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
 });

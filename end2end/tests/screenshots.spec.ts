@@ -21,5 +21,12 @@ for (const [name, width, height] of [
     await page.goto("/integracoes");
     await expect(page.getByRole("heading", { name: "Integrações", level: 1 })).toBeVisible();
     await page.screenshot({ path: `screenshots/integracoes-${name}.png`, fullPage: true });
+
+    await page.goto("/integracoes/local-http");
+    await expect(page.getByRole("heading", { name: "Teste local (HTTP)", level: 1 })).toBeVisible();
+    await expect(page.locator(".chart svg")).toBeVisible();
+    await page.screenshot({ path: `screenshots/integracao-${name}.png`, fullPage: true });
+    const detailOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(detailOverflow, "no horizontal scroll on the detail page").toBeLessThanOrEqual(0);
   });
 }

@@ -292,37 +292,37 @@ fn Filters(slug: Memo<String>, page_query: Memo<PageQuery>) -> impl IntoView {
         move |v: &str, f: &dyn Fn(&HistoryQuery) -> Option<String>| f(&h()).as_deref() == Some(v);
     view! {
         <Form method="GET" action=move || format!("/integracoes/{}", slug.get()) attr:class="filters">
-            <label>
-                "Status"
-                <select name="status">
+            <div class="filter">
+                <label for="filtro-status">"Status"</label>
+                <select id="filtro-status" name="status">
                     <option value="">"Todos"</option>
                     {[("success", "Sucesso"), ("partial", "Parcial"), ("error", "Erro"), ("running", "Executando")]
                         .into_iter()
                         .map(|(v, l)| view! { <option value=v selected=move || selected(v, &|q| q.status.clone())>{l}</option> })
                         .collect_view()}
                 </select>
-            </label>
-            <label>
-                "Origem"
-                <select name="origem">
+            </div>
+            <div class="filter">
+                <label for="filtro-origem">"Origem"</label>
+                <select id="filtro-origem" name="origem">
                     <option value="">"Todas"</option>
                     {["manual", "api", "schedule", "webhook", "retry"]
                         .into_iter()
                         .map(|v| view! { <option value=v selected=move || selected(v, &|q| q.trigger.clone())>{trigger_label(v).to_owned()}</option> })
                         .collect_view()}
                 </select>
-            </label>
-            <label>
-                "De"
-                <input type="date" name="de" prop:value=move || h().from.unwrap_or_default()/>
-            </label>
-            <label>
-                "Até"
-                <input type="date" name="ate" prop:value=move || h().to.unwrap_or_default()/>
-            </label>
-            <label>
-                "Por página"
-                <select name="por_pagina">
+            </div>
+            <div class="filter">
+                <label for="filtro-de">"De"</label>
+                <input id="filtro-de" type="date" name="de" value=move || h().from.unwrap_or_default()/>
+            </div>
+            <div class="filter">
+                <label for="filtro-ate">"Até"</label>
+                <input id="filtro-ate" type="date" name="ate" value=move || h().to.unwrap_or_default()/>
+            </div>
+            <div class="filter">
+                <label for="filtro-por-pagina">"Por página"</label>
+                <select id="filtro-por-pagina" name="por_pagina">
                     {model::history::PAGE_SIZES
                         .into_iter()
                         .map(|n| {
@@ -334,7 +334,7 @@ fn Filters(slug: Memo<String>, page_query: Memo<PageQuery>) -> impl IntoView {
                         })
                         .collect_view()}
                 </select>
-            </label>
+            </div>
             <button type="submit" class="btn btn-small btn-primary">"Filtrar"</button>
             <a class="btn btn-small" href=move || format!("/integracoes/{}#historico", slug.get())>"Limpar"</a>
         </Form>

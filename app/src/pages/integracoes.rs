@@ -47,13 +47,10 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
         move || (toggle.version().get(), run.version().get(), tick.get()),
         |_| list_integrations(),
     );
+    // Keyed on signals only: a resource whose key reads another resource can be asked
+    // for its key after the page's owner is gone during server rendering.
     let metrics = Resource::new(
-        move || {
-            (
-                run.version().get(),
-                list.get().map(|r| r.ok().map(|l| any_running(&l))),
-            )
-        },
+        move || (run.version().get(), tick.get()),
         |_| load_tenant_metrics(),
     );
     let can_configure = user.can_configure();
