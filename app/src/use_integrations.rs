@@ -4,8 +4,7 @@
 
 use leptos::prelude::*;
 use model::{
-    AttemptDetail, HistoryPage, HistoryQuery, IntegrationDetail, IntegrationSummary, RunStatus,
-    TenantMetrics,
+    AttemptDetail, HistoryPage, IntegrationDetail, IntegrationSummary, RunStatus, TenantMetrics,
 };
 
 #[cfg(feature = "ssr")]
@@ -135,7 +134,7 @@ pub async fn integration_history(
     page_size: Option<String>,
     before: Option<String>,
 ) -> Result<HistoryPage, ServerFnError> {
-    let query = HistoryQuery {
+    let query = model::HistoryQuery {
         status,
         trigger,
         from,
@@ -188,4 +187,44 @@ pub fn poll_while(running: Memo<bool>, tick: RwSignal<u32>) {
             }
         }
     });
+}
+
+/// The configuration form of an integration of the current tenant (read-only for staff).
+#[server(endpoint = "config-form")]
+pub async fn load_config_form(slug: String) -> Result<model::ConfigForm, ServerFnError> {
+    let (_, user, tenant, mut tx) = ssr::tenant_scope().await?;
+    let form = backend::config_form::form(&mut tx, tenant, &slug, user.can_configure())
+        .await
+        .map_err(ssr::fail)?;
+    ssr::commit(tx).await?;
+    Ok(form)
+}
+
+/// Saves the configuration form (tenant admins): the values in `config[<key>]`, the
+/// schedule. Field errors come back in the outcome (nothing is saved then).
+#[server(endpoint = "save-config")]
+pub async fn save_integration_config(
+    slug: String,
+    config: Option<std::collections::HashMap<String, String>>,
+    schedule: Option<String>,
+) -> Result<model::SaveOutcome, ServerFnError> {
+    let (_, user, tenant, mut tx) = ssr::tenant_scope().await?;
+    if !user.can_configure() {
+        return Err(ssr::fail(backend::Error::Forbidden(
+            "Apenas administradores da organização podem alterar a configuração.".into(),
+        )));
+    }
+    let outcome = backend::config_form::save(
+        &mut tx,
+        tenant,
+        &slug,
+        &config.unwrap_or_default(),
+        schedule.as_deref(),
+    )
+    .await
+    .map_err(ssr::fail)?;
+    if outcome.saved {
+        ssr::commit(tx).await?;
+    }
+    Ok(outcome)
 }

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod charts;
+pub mod config_form;
 pub mod db;
 pub mod demo;
 pub mod engine;

@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod config;
 pub mod history;
 pub mod integrations;
 pub mod modules;
@@ -11,6 +12,7 @@ pub mod run;
 pub mod session;
 pub mod time;
 
+pub use config::{ConfigField, ConfigForm, FieldError, FieldKind, SaveOutcome};
 pub use history::{
     duration_pt, percent_pt, AttemptDetail, HistoryPage, HistoryQuery, HistoryRow,
     IntegrationDetail, MetricsView, TenantMetrics,

@@ -76,6 +76,11 @@ const SERVER_FNS: &[(&str, &str)] = &[
         "/api/execution-attempts",
         "execution_id=00000000-0000-0000-0000-000000000000",
     ),
+    ("/api/config-form", "slug=acessorias"),
+    (
+        "/api/save-config",
+        "slug=acessorias&config[base_url]=https%3A%2F%2Fevil.test",
+    ),
 ];
 const PAGES: &[&str] = &["/", "/integracoes", "/integracoes/acessorias"];
 
@@ -258,6 +263,18 @@ async fn every_endpoint_refuses_every_bad_caller_and_changes_nothing(pool: PgPoo
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
     let body = common::body_text(res).await;
     assert!(body.contains("Apenas administradores"), "{body}");
+    cells += 1;
+    let res = app
+        .clone()
+        .oneshot(common::post_form(
+            "/api/save-config",
+            Some(&token),
+            None,
+            "slug=acessorias&config[base_url]=https%3A%2F%2Fevil.test",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
     cells += 1;
 
     assert_eq!(
