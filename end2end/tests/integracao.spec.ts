@@ -70,3 +70,54 @@ test("bad filters get a clear pt-BR error", async ({ page, allowedErrors }) => {
   await login(page, "admin@pg.com.br", "/integracoes/acessorias?de=2026-12-31&ate=2026-01-01");
   await expect(page.getByRole("alert")).toContainText("A data inicial deve ser anterior à data final.");
 });
+
+test("the configuration form: a bad URL gets a field error, a good one saves; staff see it read-only", async ({ page }) => {
+  await login(page, "admin@pg.com.br", "/integracoes/acessorias");
+  await expect(page).toHaveURL(/\/integracoes\/acessorias$/);
+  await hydrated(page);
+  const url = page.getByLabel("URL da API *");
+  await url.fill("isto não é uma URL");
+  await page.getByRole("button", { name: "Salvar configuração" }).click();
+  await expect(page.locator("#cfg-base_url-error")).toHaveText(/Informe uma URL válida/);
+  await expect(url).toHaveAttribute("aria-invalid", "true");
+  // The secret field never shows a value.
+  await expect(page.locator('[data-field="api_token"]')).toContainText("não configurado");
+  await expect(page.locator('[data-field="api_token"] input')).toHaveCount(0);
+
+  await url.fill("https://api.acessorias.example");
+  await page.getByLabel("Agendamento").fill("2h");
+  await page.getByRole("button", { name: "Salvar configuração" }).click();
+  await expect(page.getByText("Configuração salva.")).toBeVisible();
+  await page.reload();
+  await expect(page.getByLabel("URL da API *")).toHaveValue("https://api.acessorias.example");
+  await expect(page.getByLabel("Agendamento")).toHaveValue("2h");
+
+  await page.getByRole("button", { name: "Sair" }).click();
+  await login(page, "equipe@pg.com.br", "/integracoes/acessorias");
+  await expect(page).toHaveURL(/\/integracoes\/acessorias$/);
+  await expect(page.getByLabel("URL da API *")).toBeDisabled();
+  await expect(page.getByRole("button", { name: "Salvar configuração" })).toHaveCount(0);
+  await expect(page.getByText("Somente administradores da organização podem alterar a configuração.")).toBeVisible();
+});
+
+test("turning an integration off disables Executar and the API answers 409", async ({ page }) => {
+  await login(page, "admin@contmax.com.br", "/integracoes/local-http");
+  await expect(page).toHaveURL(/\/integracoes\/local-http$/);
+  await hydrated(page);
+  await page.getByRole("button", { name: "Desativar" }).click();
+  await expect(page.locator(".detail-head .badge")).toHaveText("Desativada");
+  await expect(page.getByRole("button", { name: "Executar" })).toBeDisabled();
+
+  // The same session calls the public API (the browser's cookie is the Bearer here).
+  const session = await page.request.post("/api/get-session", { form: {} });
+  const user = await session.json();
+  const tenantId = user.current_tenant.id;
+  const res = await page.request.post("/functions/v1/run-integration", {
+    data: { tenant_id: tenantId, provider_slug: "local-http" },
+  });
+  expect(res.status()).toBe(409);
+  expect((await res.json()).error).toContain("desativada");
+
+  await page.getByRole("button", { name: "Ativar" }).click();
+  await expect(page.getByRole("button", { name: "Executar" })).toBeEnabled();
+});

@@ -129,6 +129,13 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
             }
         },
     );
+    // Every resource of the page is created here, at the top, never inside a Suspense's
+    // children: hydration matches the server's serialized resources by creation order.
+    let save = ServerAction::<SaveIntegrationConfig>::new();
+    let config = Resource::new(
+        move || (slug.get(), save.version().get()),
+        |(slug, _)| load_config_form(slug),
+    );
     let running = Memo::new(move |_| {
         detail
             .get()
@@ -158,6 +165,7 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
                 })}
             </Transition>
             {move || run.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
+            <ConfigSection slug config save/>
             <section id="historico" class="history" aria-labelledby="historico-titulo">
                 <h2 id="historico-titulo">"Histórico de execuções"</h2>
                 <Filters slug page_query/>
@@ -210,7 +218,6 @@ fn Head(
         _ => view! { <span>"—"</span> }.into_any(),
     };
     let m = d.metrics.clone();
-    let config_slug = s.slug.clone();
     let toggle_form = can_configure.then(|| {
         let slug = s.slug.clone();
         view! {
@@ -278,7 +285,6 @@ fn Head(
                 <figcaption>"Execuções por dia (sucesso, parcial, erro) e tempo médio, últimos 30 dias"</figcaption>
             </figure>
         })}
-        <ConfigSection slug=config_slug/>
     }
 }
 
@@ -479,15 +485,12 @@ fn Drawer(
 /// admins, read-only for staff; secrets only say whether they are set; the server's
 /// validation errors show on their fields.
 #[component]
-fn ConfigSection(slug: String) -> impl IntoView {
-    let save = ServerAction::<SaveIntegrationConfig>::new();
-    let form = Resource::new(
-        {
-            let slug = slug.clone();
-            move || (slug.clone(), save.version().get())
-        },
-        |(slug, _)| load_config_form(slug),
-    );
+fn ConfigSection(
+    slug: Memo<String>,
+    config: Resource<Result<model::ConfigForm, ServerFnError>>,
+    save: ServerAction<SaveIntegrationConfig>,
+) -> impl IntoView {
+    let form = config;
     let outcome = move || save.value().get().and_then(Result::ok);
     let error = move |field: &str| outcome().and_then(|o: SaveOutcome| o.error_for(field));
     view! {
@@ -500,7 +503,7 @@ fn ConfigSection(slug: String) -> impl IntoView {
             })}
             <Transition fallback=|| view! { <p class="loading" role="status">"Carregando configuração…"</p> }>
                 {move || {
-                    let slug = slug.clone();
+                    let slug = slug.get_untracked();
                     Suspend::new(async move {
                         match form.await {
                             Ok(f) => {
