@@ -20,7 +20,13 @@ pub async fn list_for_tenant(
                   ti.is_enabled,
                   ti.last_status,
                   to_char(ti.last_run at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as last_run,
-                  extract(epoch from now() - ti.last_run)::bigint as last_run_seconds_ago
+                  extract(epoch from now() - ti.last_run)::bigint as last_run_seconds_ago,
+                  (select l.progress from public.integration_logs l
+                   where ti.last_status = 'running'
+                     and l.tenant_id = ti.tenant_id::text
+                     and l.provider_slug = coalesce(p.slug, ti.provider)
+                     and l.status = 'running'
+                   order by l.created_at desc limit 1) as progress
            from public.tenant_integrations ti
            left join public.integration_providers p on p.id = ti.provider_id
            where ti.tenant_id = $1

@@ -19,6 +19,8 @@ pub struct IntegrationSummary {
     /// Seconds between the last run and the moment the server answered. Computed once on
     /// the server so that server rendering and hydration show the same words.
     pub last_run_seconds_ago: Option<i64>,
+    /// Progress (0..100) of the running attempt, when its provider reports one.
+    pub progress: Option<i32>,
 }
 
 impl IntegrationSummary {

@@ -227,6 +227,12 @@ fn IntegrationCard(
             </div>
             <p class="muted">{category}</p>
             <p class="last-run">"Última execução: " {last_run}</p>
+            {item.progress.filter(|_| running).map(|p| view! {
+                <div class="progress">
+                    <progress max="100" value=p.to_string() aria-label=format!("Progresso de {}", item.name)></progress>
+                    <span>{format!("{p}%")}</span>
+                </div>
+            })}
             <div class="card-actions">
                 <ActionForm action=run>
                     <input type="hidden" name="slug" value=slug/>
