@@ -132,3 +132,15 @@ test("Executar runs an integration: the badge turns running, then success, witho
   await expect(drawer.locator("pre").last()).toContainText("[redacted]");
   expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
 });
+
+test("a P&G user never sees Contmax's runs, even with a forged tenant cookie", async ({ page, context }) => {
+  // Contmax ran its local-http integration in the test above; P&G never did.
+  await login(page, "admin@pg.com.br", "/integracoes");
+  await expect(page).toHaveURL(/\/integracoes$/);
+  const url = new URL(page.url());
+  await context.addCookies([{ name: "portal_tenant", value: "contmax", domain: url.hostname, path: "/" }]);
+  await page.goto("/integracoes/local-http");
+  await expect(page.getByTestId("current-tenant")).toHaveText("P&G");
+  await expect(page.getByText("Nenhuma execução encontrada com estes filtros.")).toBeVisible();
+  await expect(page.getByTestId("detail-runs")).toHaveText("0");
+});
