@@ -92,7 +92,7 @@ pub async fn load_tenant_metrics() -> Result<TenantMetrics, ServerFnError> {
         .map_err(ssr::fail)?;
     ssr::commit(tx).await?;
     Ok(TenantMetrics {
-        metrics: summary.view(METRICS_DAYS),
+        metrics: summary,
         failing_now,
     })
 }
@@ -118,7 +118,7 @@ pub async fn load_integration_detail(slug: String) -> Result<IntegrationDetail, 
         description,
         schedule,
         last_error,
-        metrics: metrics.view(METRICS_DAYS),
+        metrics,
         chart_svg: backend::charts::runs_per_day_svg(&per_day, i64::from(METRICS_DAYS), today),
     })
 }

@@ -11,19 +11,7 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::Result;
-
-/// Over the last `days` days, per integration (`provider_slug = Some`) or per tenant.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Summary {
-    pub runs: i64,
-    pub success: i64,
-    pub partial: i64,
-    pub error: i64,
-    /// success / finished runs, 0..=1; `None` without finished runs.
-    pub success_rate: Option<f64>,
-    pub avg_ms: Option<f64>,
-    pub p95_ms: Option<f64>,
-}
+use model::MetricsView;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Day {
@@ -39,7 +27,7 @@ pub async fn summary(
     tenant_id: Uuid,
     provider_slug: Option<&str>,
     days: i32,
-) -> Result<Summary> {
+) -> Result<MetricsView> {
     let keys = crate::history::tenant_keys(tx, tenant_id).await?;
     let r = sqlx::query!(
         r#"with last_attempts as (
@@ -65,7 +53,8 @@ pub async fn summary(
     .fetch_one(&mut **tx)
     .await?;
     let finished = r.success + r.partial + r.error;
-    Ok(Summary {
+    Ok(MetricsView {
+        days,
         runs: r.runs,
         success: r.success,
         partial: r.partial,
@@ -130,20 +119,4 @@ pub async fn failing_now(tx: &mut Transaction<'static, Postgres>, tenant_id: Uui
     )
     .fetch_one(&mut **tx)
     .await?)
-}
-
-impl Summary {
-    /// As the pages show it.
-    pub fn view(&self, days: i32) -> model::MetricsView {
-        model::MetricsView {
-            days,
-            runs: self.runs,
-            success: self.success,
-            partial: self.partial,
-            error: self.error,
-            success_rate: self.success_rate,
-            avg_ms: self.avg_ms,
-            p95_ms: self.p95_ms,
-        }
-    }
 }
