@@ -63,15 +63,7 @@ pub fn fail(e: backend::Error) -> ServerFnError {
             response.set_status(code);
         }
     }
-    match &e {
-        backend::Error::Database(inner) => {
-            tracing::error!(error = %inner, "database error in a server function");
-        }
-        backend::Error::Internal(inner) => {
-            tracing::error!(error = %inner, "internal error in a server function");
-        }
-        _ => {}
-    }
+    e.log_if_internal("server function");
     ServerFnError::new(e.to_string())
 }
 

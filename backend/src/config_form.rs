@@ -214,18 +214,15 @@ pub fn validate(schema: &Value, instance: &Value) -> Vec<FieldError> {
         .collect()
 }
 
-/// The schema and the non-secret config of one tenant integration (the old `base_url`
-/// column fills in when the config has none).
+/// The schema and the non-secret config of one tenant integration
+/// ([`crate::integrations::effective_config`]).
 async fn load(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
     slug: &str,
 ) -> Result<(Uuid, Value, Value, Option<String>)> {
     let row = sqlx::query!(
-        r#"select t.id, p.config_schema,
-                  case when t.config ? 'base_url' then t.config
-                       else t.config || jsonb_build_object('base_url', t.base_url) end as "config!",
-                  t.schedule
+        r#"select t.id, p.config_schema, t.config, t.base_url, t.schedule
            from public.tenant_integrations t
            join public.integration_providers p on p.id = t.provider_id
            where t.tenant_id = $1 and p.slug = $2"#,
@@ -235,7 +232,8 @@ async fn load(
     .fetch_optional(&mut **tx)
     .await?
     .ok_or_else(|| Error::NotFound("Integração não encontrada nesta organização.".into()))?;
-    Ok((row.id, row.config_schema, row.config, row.schedule))
+    let config = crate::integrations::effective_config(row.config, &row.base_url);
+    Ok((row.id, row.config_schema, config, row.schedule))
 }
 
 /// The form as the caller may see it.
@@ -291,9 +289,9 @@ pub async fn save(
     };
     // Keys the form does not show (none today) survive a save.
     if let Some(old) = old.as_object() {
+        let shown: Vec<&String> = props(&schema).into_iter().map(|(k, _)| k).collect();
         for (k, v) in old {
-            let known = props(&schema).iter().any(|(key, _)| *key == k);
-            if !known {
+            if !shown.contains(&k) {
                 config.insert(k.clone(), v.clone());
             }
         }

@@ -288,11 +288,8 @@ impl Engine {
         };
         let tenant_id = Uuid::parse_str(&row.tenant_id)
             .map_err(|_| Error::Invalid("tenant_id inválido no registro de execução".into()))?;
-        let config = sqlx::query_scalar!(
-            // The old `base_url` column fills in when the config has none.
-            r#"select case when t.config ? 'base_url' then t.config
-                           else t.config || jsonb_build_object('base_url', t.base_url) end
-                      as "config!"
+        let config = sqlx::query!(
+            r#"select t.config, t.base_url
                from public.tenant_integrations t
                join public.integration_providers p on p.id = t.provider_id
                where t.tenant_id = $1 and p.slug = $2"#,
@@ -301,6 +298,7 @@ impl Engine {
         )
         .fetch_optional(&mut *tx)
         .await?
+        .map(|t| crate::integrations::effective_config(t.config, &t.base_url))
         .unwrap_or_default();
         tx.commit().await?;
         Ok(Some(Attempt {
@@ -437,33 +435,25 @@ impl Engine {
             .execute(&mut *tx)
             .await?;
             enqueue(&mut tx, execution_id, attempt + 1, Some(run_at)).await?;
-            if let Some(t) = tenant_id {
-                sqlx::query!(
-                    r#"update public.tenant_integrations t set last_error = $3
-                       from public.integration_providers p
-                       where p.id = t.provider_id and t.tenant_id = $1 and p.slug = $2"#,
-                    t,
-                    row.provider_slug,
-                    shown_error
-                )
-                .execute(&mut *tx)
-                .await?;
-            }
             tracing::info!(%execution_id, attempt, ?delay, "attempt failed; retry queued");
-        } else if let Some(t) = tenant_id {
+        } else {
+            tracing::info!(%execution_id, attempt, status, "run ended");
+        }
+        // `last_error` follows every attempt; `last_status` changes only when the run ends
+        // (while a retry waits it stays `running`).
+        if let Some(t) = tenant_id {
             sqlx::query!(
                 r#"update public.tenant_integrations t
-                   set last_status = $3, last_error = $4
+                   set last_status = coalesce($3, t.last_status), last_error = $4
                    from public.integration_providers p
                    where p.id = t.provider_id and t.tenant_id = $1 and p.slug = $2"#,
                 t,
                 row.provider_slug,
-                status,
+                retry.is_none().then_some(status),
                 shown_error
             )
             .execute(&mut *tx)
             .await?;
-            tracing::info!(%execution_id, attempt, status, "run ended");
         }
         tx.commit().await?;
         Ok(())

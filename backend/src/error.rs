@@ -43,4 +43,14 @@ impl Error {
             Error::Database(_) | Error::Internal(_) => 500,
         }
     }
+
+    /// Logs what a 500 hides from the caller (the driver's or the queue's text); the
+    /// caller only ever sees the generic pt-BR message. `context` names the entry point.
+    pub fn log_if_internal(&self, context: &str) {
+        match self {
+            Error::Database(inner) => tracing::error!(error = %inner, context, "database error"),
+            Error::Internal(inner) => tracing::error!(error = %inner, context, "internal error"),
+            _ => {}
+        }
+    }
 }

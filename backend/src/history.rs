@@ -110,6 +110,11 @@ fn parse_cursor(s: &str) -> Result<(DateTime<Utc>, Uuid)> {
     Ok((at, id))
 }
 
+/// A time as the pages show it: RFC 3339 in UTC, to the second.
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
 /// One page of attempts, newest first.
 pub async fn page(
     tx: &mut Transaction<'static, Postgres>,
@@ -166,9 +171,7 @@ pub async fn page(
                 attempt: r.attempt,
                 status: r.status,
                 trigger: r.trigger,
-                created_at: r
-                    .created_at
-                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                created_at: rfc3339(r.created_at),
                 seconds_ago: r.seconds_ago,
                 execution_time_ms: r.execution_time_ms,
                 total_processados: r.total_processados,
@@ -213,9 +216,7 @@ pub async fn execution(
             attempt: r.attempt,
             status: r.status,
             trigger: r.trigger,
-            created_at: r
-                .created_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            created_at: rfc3339(r.created_at),
             execution_time_ms: r.execution_time_ms,
             error_message: r.error_message,
             total_processados: r.total_processados,

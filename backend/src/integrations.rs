@@ -5,6 +5,20 @@ use uuid::Uuid;
 
 use model::IntegrationSummary;
 
+/// A tenant integration's settings as providers and the form see them: its `config`, with
+/// the old `base_url` column filling in when the config has none (rows from before the
+/// module keep their URL there).
+pub fn effective_config(config: serde_json::Value, base_url: &str) -> serde_json::Value {
+    match config {
+        serde_json::Value::Object(mut map) => {
+            map.entry("base_url")
+                .or_insert_with(|| serde_json::Value::String(base_url.to_owned()));
+            serde_json::Value::Object(map)
+        }
+        _ => serde_json::json!({ "base_url": base_url }),
+    }
+}
+
 /// The integrations of one tenant with their catalog entry. Old rows without a
 /// `provider_id` still show, under their `provider` text.
 pub async fn list_for_tenant(
@@ -94,4 +108,22 @@ pub async fn detail(
     .fetch_one(&mut **tx)
     .await?;
     Ok((summary, extra.description, extra.schedule, extra.last_error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::effective_config;
+    use serde_json::json;
+
+    #[test]
+    fn the_old_base_url_fills_in_only_when_the_config_has_none() {
+        assert_eq!(
+            effective_config(json!({"x": 1}), "https://old.test"),
+            json!({"x": 1, "base_url": "https://old.test"})
+        );
+        assert_eq!(
+            effective_config(json!({"base_url": "https://new.test"}), "https://old.test"),
+            json!({"base_url": "https://new.test"})
+        );
+    }
 }

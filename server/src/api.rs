@@ -46,11 +46,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 fn from_backend(e: Error) -> Response {
-    match &e {
-        Error::Database(inner) => tracing::error!(error = %inner, "run-integration"),
-        Error::Internal(inner) => tracing::error!(error = %inner, "run-integration"),
-        _ => {}
-    }
+    e.log_if_internal("run-integration");
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     error(status, &e.to_string())
 }
