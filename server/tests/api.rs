@@ -23,15 +23,6 @@ async fn setup(pool: PgPool) -> (axum::Router, AppState) {
     common::router_for(pool, SECRET).await
 }
 
-async fn token(state: &AppState, email: &str) -> String {
-    let id: Uuid = sqlx::query_scalar("select id from auth.users where email = $1")
-        .bind(email)
-        .fetch_one(&state.pool)
-        .await
-        .unwrap();
-    state.jwt.issue(id, email).unwrap()
-}
-
 fn post(path: &str, auth: Option<&str>, body: &str) -> Request<Body> {
     let mut req = Request::post(path).header(header::CONTENT_TYPE, "application/json");
     if let Some(a) = auth {
@@ -64,7 +55,10 @@ async fn log_count(pool: &PgPool) -> i64 {
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn a_member_starts_a_run_and_a_second_request_gets_409_with_its_id(pool: PgPool) {
     let (app, state) = setup(pool.clone()).await;
-    let bearer = format!("Bearer {}", token(&state, "equipe@contmax.com.br").await);
+    let bearer = format!(
+        "Bearer {}",
+        common::token_for(&state, "equipe@contmax.com.br").await
+    );
     let body =
         json!({"tenant_id": common::org(&pool, "contmax").await, "provider_slug": "acessorias"})
             .to_string();
@@ -98,7 +92,10 @@ async fn a_member_starts_a_run_and_a_second_request_gets_409_with_its_id(pool: P
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn malformed_bodies_get_400_with_field_errors(pool: PgPool) {
     let (app, state) = setup(pool.clone()).await;
-    let bearer = format!("Bearer {}", token(&state, "admin@contmax.com.br").await);
+    let bearer = format!(
+        "Bearer {}",
+        common::token_for(&state, "admin@contmax.com.br").await
+    );
     let (status, v) = call(&app, PATH, Some(&bearer), "{not json").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(v["error"].as_str().is_some_and(|e| e.contains("JSON")));
@@ -176,7 +173,10 @@ async fn anonymous_and_forged_callers_get_401_and_change_nothing(pool: PgPool) {
 async fn another_tenants_user_gets_403_unknown_gets_404_disabled_gets_409(pool: PgPool) {
     let (app, state) = setup(pool.clone()).await;
     let contmax = common::org(&pool, "contmax").await;
-    let pg_admin = format!("Bearer {}", token(&state, "admin@pg.com.br").await);
+    let pg_admin = format!(
+        "Bearer {}",
+        common::token_for(&state, "admin@pg.com.br").await
+    );
     let body = json!({"tenant_id": contmax, "provider_slug": "acessorias"}).to_string();
     let (status, _) = call(&app, PATH, Some(&pg_admin), &body).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -193,7 +193,10 @@ async fn another_tenants_user_gets_403_unknown_gets_404_disabled_gets_409(pool: 
         "a tenant that does not exist is not yours either"
     );
 
-    let admin = format!("Bearer {}", token(&state, "admin@contmax.com.br").await);
+    let admin = format!(
+        "Bearer {}",
+        common::token_for(&state, "admin@contmax.com.br").await
+    );
     let (status, v) = call(
         &app,
         PATH,
@@ -230,7 +233,10 @@ async fn another_tenants_user_gets_403_unknown_gets_404_disabled_gets_409(pool: 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn fifty_concurrent_requests_start_one_execution(pool: PgPool) {
     let (app, state) = setup(pool.clone()).await;
-    let bearer = format!("Bearer {}", token(&state, "admin@contmax.com.br").await);
+    let bearer = format!(
+        "Bearer {}",
+        common::token_for(&state, "admin@contmax.com.br").await
+    );
     let body =
         json!({"tenant_id": common::org(&pool, "contmax").await, "provider_slug": "acessorias"})
             .to_string();
@@ -275,7 +281,10 @@ async fn wait_true_answers_with_the_finished_run(pool: PgPool) {
     );
     tokio::spawn(queue::run_worker(engine, 2));
 
-    let bearer = format!("Bearer {}", token(&state, "equipe@contmax.com.br").await);
+    let bearer = format!(
+        "Bearer {}",
+        common::token_for(&state, "equipe@contmax.com.br").await
+    );
     let body = json!({"tenant_id": contmax, "provider_slug": local_http::SLUG}).to_string();
     let (status, v) = call(&app, &format!("{PATH}?wait=true"), Some(&bearer), &body).await;
     assert_eq!(status, StatusCode::OK, "{v}");

@@ -22,12 +22,7 @@ async fn base_url(pool: &PgPool) -> (String, serde_json::Value) {
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn a_bad_url_gets_a_field_error_and_a_good_one_saves(pool: PgPool) {
     let (app, state) = common::router_for(pool.clone(), SECRET).await;
-    let id: uuid::Uuid =
-        sqlx::query_scalar("select id from auth.users where email = 'admin@pg.com.br'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    let token = state.jwt.issue(id, "admin@pg.com.br").unwrap();
+    let token = common::token_for(&state, "admin@pg.com.br").await;
     let before = base_url(&pool).await;
 
     let res = app

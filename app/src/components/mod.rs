@@ -7,7 +7,7 @@ pub mod toast;
 
 pub use header::AppHeader;
 pub use require_user::RequireUser;
-pub use status::{ErrorBox, StatusBadge};
+pub use status::{Ago, ErrorBox, Metric, StatusBadge};
 pub use toast::{push_toast, Toasts};
 
 use leptos::prelude::ServerFnError;

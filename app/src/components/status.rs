@@ -27,3 +27,32 @@ pub fn ErrorBox(message: String) -> impl IntoView {
         </div>
     }
 }
+
+/// A past moment in pt-BR words ("há 5 minutos"), the exact time on hover; "—" when there
+/// is none. The seconds come from the server so both renderings say the same words.
+#[component]
+pub fn Ago(seconds: Option<i64>, exact: Option<String>) -> impl IntoView {
+    match (seconds, exact) {
+        (Some(secs), Some(exact)) => view! {
+            <time datetime=exact.clone() title=exact>{model::relative_time_pt(secs)}</time>
+        }
+        .into_any(),
+        _ => view! { <span>"—"</span> }.into_any(),
+    }
+}
+
+/// One number of a metrics panel, with its label.
+#[component]
+pub fn Metric(
+    value: String,
+    label: &'static str,
+    #[prop(optional)] testid: Option<&'static str>,
+    #[prop(optional)] alert: bool,
+) -> impl IntoView {
+    view! {
+        <div class=if alert { "metric metric-alert" } else { "metric" }>
+            <span class="metric-value" data-testid=testid>{value}</span>
+            <span class="metric-label">{label}</span>
+        </div>
+    }
+}

@@ -8,12 +8,13 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use model::{
-    duration_pt, percent_pt, relative_time_pt, trigger_label, AttemptDetail, HistoryQuery,
-    IntegrationDetail, RunStatus, SessionUser,
+    duration_pt, percent_pt, trigger_label, AttemptDetail, HistoryQuery, IntegrationDetail,
+    RunStatus, SessionUser,
 };
 use model::{ConfigField, FieldKind, SaveOutcome};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use crate::components::{error_text, AppHeader, ErrorBox, RequireUser, StatusBadge};
+use crate::components::{error_text, Ago, AppHeader, ErrorBox, Metric, RequireUser, StatusBadge};
 use crate::use_integrations::{
     execution_attempts, integration_history, load_integration_detail, poll_while, RunIntegration,
     SetIntegrationEnabled,
@@ -66,17 +67,11 @@ impl PageQuery {
     }
 }
 
-/// Query-string encoding for the few characters our values can hold.
+/// What a query-string value keeps as is: letters, digits and `-_.` (cursors, dates, ids).
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
+
 fn encode(v: &str) -> String {
-    v.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
-                c.to_string()
-            } else {
-                format!("%{:02X}", c as u32 & 0xff)
-            }
-        })
-        .collect()
+    utf8_percent_encode(v, QUERY_VALUE).to_string()
 }
 
 #[component]
@@ -210,13 +205,6 @@ fn Head(
     let status = s.status();
     let running = status == Some(RunStatus::Running);
     let enabled = s.is_enabled;
-    let last_run = match (s.last_run_seconds_ago, s.last_run.clone()) {
-        (Some(secs), Some(exact)) => view! {
-            <time datetime=exact.clone() title=exact>{relative_time_pt(secs)}</time>
-        }
-        .into_any(),
-        _ => view! { <span>"—"</span> }.into_any(),
-    };
     let m = d.metrics.clone();
     let toggle_form = can_configure.then(|| {
         let slug = s.slug.clone();
@@ -244,7 +232,7 @@ fn Head(
             <StatusBadge status disabled=!enabled/>
         </div>
         {d.description.clone().map(|t| view! { <p class="muted">{t}</p> })}
-        <p class="last-run">"Última execução: " {last_run}</p>
+        <p class="last-run">"Última execução: " <Ago seconds=s.last_run_seconds_ago exact=s.last_run.clone()/></p>
         {d.last_error.clone().filter(|_| status == Some(RunStatus::Error)).map(|e| view! {
             <p class="last-error" data-testid="last-error">"Último erro: " {e}</p>
         })}
@@ -262,22 +250,10 @@ fn Head(
             {toggle_form}
         </div>
         <section class="metrics" aria-label="Métricas dos últimos 30 dias">
-            <div class="metric">
-                <span class="metric-value">{percent_pt(m.success_rate)}</span>
-                <span class="metric-label">"Taxa de sucesso (30 dias)"</span>
-            </div>
-            <div class="metric">
-                <span class="metric-value">{duration_pt(m.avg_ms)}</span>
-                <span class="metric-label">"Tempo médio"</span>
-            </div>
-            <div class="metric">
-                <span class="metric-value">{duration_pt(m.p95_ms)}</span>
-                <span class="metric-label">"Tempo p95"</span>
-            </div>
-            <div class="metric">
-                <span class="metric-value" data-testid="detail-runs">{m.runs}</span>
-                <span class="metric-label">"Execuções"</span>
-            </div>
+            <Metric value=percent_pt(m.success_rate) label="Taxa de sucesso (30 dias)"/>
+            <Metric value=duration_pt(m.avg_ms) label="Tempo médio"/>
+            <Metric value=duration_pt(m.p95_ms) label="Tempo p95"/>
+            <Metric value=m.runs.to_string() label="Execuções" testid="detail-runs"/>
         </section>
         {d.chart_svg.clone().map(|svg| view! {
             <figure class="chart">
@@ -373,7 +349,7 @@ fn HistoryTable(page: model::HistoryPage, slug: String, pq: PageQuery) -> impl I
             let status = RunStatus::parse(&r.status);
             view! {
                 <tr data-status=r.status.clone()>
-                    <td><time datetime=r.created_at.clone() title=r.created_at.clone()>{relative_time_pt(r.seconds_ago)}</time></td>
+                    <td><Ago seconds=Some(r.seconds_ago) exact=Some(r.created_at.clone())/></td>
                     <td><StatusBadge status/></td>
                     <td>{trigger_label(&r.trigger).to_owned()}</td>
                     <td class="num">{r.attempt}</td>

@@ -5,12 +5,11 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use model::{
-    category_label, duration_pt, percent_pt, relative_time_pt, IntegrationSummary, RunStatus,
-    SessionUser,
-};
+use model::{category_label, duration_pt, percent_pt, IntegrationSummary, RunStatus, SessionUser};
 
-use crate::components::{error_text, AppHeader, ErrorBox, RequireUser, StatusBadge, Toasts};
+use crate::components::{
+    error_text, Ago, AppHeader, ErrorBox, Metric, RequireUser, StatusBadge, Toasts,
+};
 use crate::use_integrations::{
     any_running, list_integrations, load_tenant_metrics, poll_while, RunIntegration,
     SetIntegrationEnabled,
@@ -144,29 +143,12 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
 /// The tenant's last 30 days in four numbers.
 #[component]
 fn MetricsPanel(m: model::TenantMetrics) -> impl IntoView {
-    let failing_class = if m.failing_now > 0 {
-        "metric metric-alert"
-    } else {
-        "metric"
-    };
     view! {
         <section class="metrics" aria-label="Métricas dos últimos 30 dias">
-            <div class="metric">
-                <span class="metric-value" data-testid="metric-success-rate">{percent_pt(m.metrics.success_rate)}</span>
-                <span class="metric-label">"Taxa de sucesso (30 dias)"</span>
-            </div>
-            <div class="metric">
-                <span class="metric-value">{duration_pt(m.metrics.avg_ms)}</span>
-                <span class="metric-label">"Tempo médio"</span>
-            </div>
-            <div class="metric">
-                <span class="metric-value" data-testid="metric-runs">{m.metrics.runs}</span>
-                <span class="metric-label">"Execuções"</span>
-            </div>
-            <div class=failing_class>
-                <span class="metric-value" data-testid="metric-failing">{m.failing_now}</span>
-                <span class="metric-label">"Com erro agora"</span>
-            </div>
+            <Metric value=percent_pt(m.metrics.success_rate) label="Taxa de sucesso (30 dias)" testid="metric-success-rate"/>
+            <Metric value=duration_pt(m.metrics.avg_ms) label="Tempo médio"/>
+            <Metric value=m.metrics.runs.to_string() label="Execuções" testid="metric-runs"/>
+            <Metric value=m.failing_now.to_string() label="Com erro agora" testid="metric-failing" alert={m.failing_now > 0}/>
         </section>
     }
 }
@@ -190,13 +172,6 @@ fn IntegrationCard(
         .map(category_label)
         .unwrap_or("—")
         .to_owned();
-    let last_run = match (item.last_run_seconds_ago, item.last_run.clone()) {
-        (Some(secs), Some(exact)) => view! {
-            <time datetime=exact.clone() title=exact>{relative_time_pt(secs)}</time>
-        }
-        .into_any(),
-        _ => view! { <span>"—"</span> }.into_any(),
-    };
     let toggle_form = can_configure.then(|| {
         let slug = slug.clone();
         let label = format!(
@@ -226,7 +201,7 @@ fn IntegrationCard(
                 <StatusBadge status disabled=!enabled/>
             </div>
             <p class="muted">{category}</p>
-            <p class="last-run">"Última execução: " {last_run}</p>
+            <p class="last-run">"Última execução: " <Ago seconds=item.last_run_seconds_ago exact=item.last_run.clone()/></p>
             {item.progress.filter(|_| running).map(|p| view! {
                 <div class="progress">
                     <progress max="100" value=p.to_string() aria-label=format!("Progresso de {}", item.name)></progress>
