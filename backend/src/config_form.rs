@@ -260,7 +260,7 @@ pub async fn save(
     submitted: &HashMap<String, String>,
     schedule: Option<&str>,
 ) -> Result<SaveOutcome> {
-    let (id, schema, old, _) = load(tx, tenant_id, slug).await?;
+    let (id, schema, old, current_schedule) = load(tx, tenant_id, slug).await?;
     let mut errors = Vec::new();
     let config = match coerce(&schema, submitted) {
         Ok(c) => {
@@ -302,14 +302,11 @@ pub async fn save(
         .map(str::to_owned);
     let n = sqlx::query!(
         r#"update public.tenant_integrations
-           set config = $2, base_url = coalesce($3, base_url),
-               schedule = $4,
-               schedule_last_at = case when $4::text is distinct from schedule then now() else schedule_last_at end
+           set config = $2, base_url = coalesce($3, base_url)
            where id = $1"#,
         id,
         Value::Object(config),
-        base_url,
-        schedule
+        base_url
     )
     .execute(&mut **tx)
     .await?
@@ -318,6 +315,10 @@ pub async fn save(
         return Err(Error::Forbidden(
             "Apenas administradores da organização podem alterar a configuração.".into(),
         ));
+    }
+    // The schedule goes through the one place that writes it (and restarts its clock).
+    if schedule != current_schedule.as_deref() {
+        crate::schedule::set_schedule(tx, tenant_id, slug, schedule).await?;
     }
     Ok(SaveOutcome {
         saved: true,
