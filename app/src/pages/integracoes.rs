@@ -46,10 +46,13 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
         move || (toggle.version().get(), run.version().get(), tick.get()),
         |_| list_integrations(),
     );
-    // Keyed on signals only: a resource whose key reads another resource can be asked
-    // for its key after the page's owner is gone during server rendering.
+    // The numbers change when a run ends, not at every poll: `runs_ended` is bumped by
+    // the effect below that sees runs end. Keyed on signals only: a resource whose key
+    // reads another resource can be asked for its key after the page's owner is gone
+    // during server rendering.
+    let runs_ended = RwSignal::new(0u32);
     let metrics = Resource::new(
-        move || (run.version().get(), tick.get()),
+        move || (run.version().get(), runs_ended.get()),
         |_| load_tenant_metrics(),
     );
     let can_configure = user.can_configure();
@@ -77,6 +80,9 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                 seen.insert(i.slug.clone(), now);
             }
         });
+        if !ended.is_empty() {
+            runs_ended.update(|n| *n = n.wrapping_add(1));
+        }
         for message in ended {
             crate::components::push_toast(toasts, message);
         }
