@@ -109,3 +109,12 @@ pub async fn tenant_scope() -> Result<
 pub async fn commit(tx: sqlx::Transaction<'static, sqlx::Postgres>) -> Result<(), ServerFnError> {
     tx.commit().await.map_err(|e| fail(e.into()))
 }
+
+/// The caller as the audit trail records them: from the portal (UI), with this request's id.
+pub async fn actor(user: &model::SessionUser) -> backend::audit::Actor {
+    let request_id = headers()
+        .await
+        .ok()
+        .and_then(|h| backend::audit::request_id(&h));
+    backend::audit::Actor::user(user, backend::audit::Source::Ui, request_id)
+}

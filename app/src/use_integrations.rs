@@ -45,10 +45,11 @@ pub async fn set_integration_enabled(slug: String, enabled: bool) -> Result<(), 
             )))
         }
     };
+    let actor = ssr::actor(&user).await;
     let mut tx = backend::scope::begin_as(&state.pool, &claims)
         .await
         .map_err(|e| ssr::fail(e.into()))?;
-    backend::integrations::set_enabled(&mut tx, tenant, &slug, enabled)
+    backend::integrations::set_enabled(&mut tx, tenant, &slug, enabled, &actor)
         .await
         .map_err(ssr::fail)?;
     ssr::commit(tx).await
@@ -60,7 +61,7 @@ pub async fn set_integration_enabled(slug: String, enabled: bool) -> Result<(), 
 #[server(endpoint = "run-integration")]
 pub async fn run_integration(slug: String, retry: Option<bool>) -> Result<String, ServerFnError> {
     use backend::runs::Claim;
-    let (_, _, tenant, mut tx) = ssr::tenant_scope().await?;
+    let (_, user, tenant, mut tx) = ssr::tenant_scope().await?;
     let trigger = if retry.unwrap_or(false) {
         model::Trigger::Retry
     } else {
@@ -71,6 +72,17 @@ pub async fn run_integration(slug: String, retry: Option<bool>) -> Result<String
         .map_err(ssr::fail)?
     {
         Claim::Started(id) => {
+            let actor = ssr::actor(&user).await;
+            backend::audit::record(
+                &mut tx,
+                &actor,
+                tenant,
+                Some(&slug),
+                backend::audit::Action::RunRequested,
+                serde_json::json!({"execution_id": id}),
+            )
+            .await
+            .map_err(ssr::fail)?;
             ssr::commit(tx).await?;
             Ok(id.to_string())
         }
@@ -214,12 +226,14 @@ pub async fn save_integration_config(
             "Apenas administradores da organização podem alterar a configuração.".into(),
         )));
     }
+    let actor = ssr::actor(&user).await;
     let outcome = backend::config_form::save(
         &mut tx,
         tenant,
         &slug,
         &config.unwrap_or_default(),
         schedule.as_deref(),
+        &actor,
     )
     .await
     .map_err(ssr::fail)?;

@@ -35,9 +35,24 @@ pub fn runs_per_day_svg(per_day: &[Day], days: i64, today: NaiveDate) -> Option<
     for s in [&mut success, &mut partial, &mut error] {
         s.stack = Some("execucoes".into());
     }
+    // Both axes get integer ticks (counts are whole; charts-rs writes decimals with a
+    // point, which pt-BR does not use): the same number of steps, each a whole number. The
+    // time is in seconds from 10 s up, else in milliseconds.
+    let totals = column(&|d| (d.success + d.partial + d.error) as f32);
+    let max_runs = totals.iter().copied().fold(0.0_f32, f32::max);
+    let max_avg_ms = per_day
+        .iter()
+        .filter_map(|d| d.avg_ms)
+        .fold(0.0_f64, f64::max);
+    let (unit_label, divisor) = if max_avg_ms >= 10_000.0 {
+        ("Tempo médio (s)", 1000.0)
+    } else {
+        ("Tempo médio (ms)", 1.0)
+    };
+    let steps = integer_steps(max_runs);
     let mut avg = series(
-        "Tempo médio (s)",
-        column(&|d| d.avg_ms.map_or(0.0, |ms| (ms / 1000.0) as f32)),
+        unit_label,
+        column(&|d| d.avg_ms.map_or(0.0, |ms| (ms / divisor).round() as f32)),
         BLUE,
     );
     avg.category = Some(SeriesCategory::Line);
@@ -50,7 +65,26 @@ pub fn runs_per_day_svg(per_day: &[Day], days: i64, today: NaiveDate) -> Option<
     chart.base.series.colors = PALETTE.iter().map(|c| (*c).into()).collect();
     chart.base.width = 720.0;
     chart.base.height = 300.0;
+    let mut runs_axis = chart.y_axis_configs[0].clone();
+    runs_axis.min = Some(0.0);
+    runs_axis.max = Some(axis_max(max_runs, steps));
+    runs_axis.split_number = steps;
+    let mut time_axis = runs_axis.clone();
+    time_axis.max = Some(axis_max((max_avg_ms / divisor).ceil() as f32, steps));
+    chart.y_axis_configs = vec![runs_axis, time_axis];
     chart.svg().ok()
+}
+
+/// How many steps an axis from 0 to `max` gets: one per unit up to 5, else 5.
+fn integer_steps(max: f32) -> usize {
+    (max.ceil() as usize).clamp(1, 5)
+}
+
+/// The top of an axis from 0 with `steps` whole steps that reaches `max`.
+fn axis_max(max: f32, steps: usize) -> f32 {
+    let steps = steps.max(1) as f32;
+    let step = (max.max(1.0) / steps).ceil();
+    step * steps
 }
 
 #[cfg(test)]
@@ -73,11 +107,31 @@ mod tests {
             "Sucesso",
             "Parcial",
             "Erro",
-            "Tempo médio (s)",
+            "Tempo médio (ms)",
             "31/10",
             "29/11",
         ] {
             assert!(svg.contains(label), "missing {label}");
+        }
+    }
+
+    #[test]
+    fn axes_have_whole_steps() {
+        assert_eq!((integer_steps(1.0), axis_max(1.0, 1)), (1, 1.0));
+        assert_eq!((integer_steps(3.0), axis_max(3.0, 3)), (3, 3.0));
+        assert_eq!((integer_steps(12.0), axis_max(12.0, 5)), (5, 15.0));
+        assert_eq!(axis_max(0.0, 1), 1.0);
+        let today = NaiveDate::from_ymd_opt(2026, 11, 29).expect("date");
+        let per_day = vec![Day {
+            day: today,
+            success: 1,
+            partial: 0,
+            error: 0,
+            avg_ms: Some(1234.0),
+        }];
+        let svg = runs_per_day_svg(&per_day, 30, today).expect("svg");
+        for fraction in [">0.2<", ">0.4<", ">1.2<"] {
+            assert!(!svg.contains(fraction), "fractional tick {fraction}");
         }
     }
 }

@@ -3,8 +3,9 @@
 //! on), each error on its field in pt-BR.
 //!
 //! Fields the schema marks `"secret": true` are never read from or written to `config`:
-//! the form only says whether one is set. (Their encrypted storage is a later issue; until
-//! then none is set.)
+//! they live in the vault ([`crate::vault`]) and the form only says whether, when and by
+//! whom one was set ([`SecretState`]). A secret listed in `required` must be set before the
+//! integration can be turned on; JSON Schema validation of `config` leaves secrets out.
 
 use std::collections::HashMap;
 
@@ -12,9 +13,10 @@ use serde_json::{Map, Value};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
+use crate::audit::{self, Action, Actor};
 use crate::schedule::Schedule;
 use crate::{Error, Result};
-use model::{ConfigField, ConfigForm, FieldError, FieldKind, SaveOutcome};
+use model::{ConfigField, ConfigForm, FieldError, FieldKind, SaveOutcome, SecretState};
 
 fn props(schema: &Value) -> Vec<(&String, &Value)> {
     schema
@@ -66,8 +68,52 @@ fn shown(v: &Value) -> String {
     }
 }
 
-/// The form of `schema` filled with `config` (secrets only as set / not set).
-pub fn fields(schema: &Value, config: &Value) -> Vec<ConfigField> {
+/// A secret field of a schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretField {
+    pub key: String,
+    pub title: String,
+    pub required: bool,
+}
+
+/// The schema's secret fields, in its order.
+pub fn secret_fields(schema: &Value) -> Vec<SecretField> {
+    let req = required(schema);
+    props(schema)
+        .into_iter()
+        .filter(|(_, p)| is_secret(p))
+        .map(|(k, p)| SecretField {
+            key: k.clone(),
+            title: p
+                .get("title")
+                .and_then(Value::as_str)
+                .unwrap_or(k)
+                .to_owned(),
+            required: req.contains(&k.as_str()),
+        })
+        .collect()
+}
+
+/// The schema `config` is validated against: the same, without its secret fields (they
+/// never are in `config`).
+pub fn schema_without_secrets(schema: &Value) -> Value {
+    let secrets: Vec<String> = secret_fields(schema).into_iter().map(|f| f.key).collect();
+    let mut out = schema.clone();
+    if let Some(p) = out.get_mut("properties").and_then(Value::as_object_mut) {
+        p.retain(|k, _| !secrets.contains(k));
+    }
+    if let Some(r) = out.get_mut("required").and_then(Value::as_array_mut) {
+        r.retain(|k| k.as_str().is_none_or(|k| !secrets.iter().any(|s| s == k)));
+    }
+    out
+}
+
+/// The form of `schema` filled with `config`; secrets only as their [`SecretState`].
+pub fn fields(
+    schema: &Value,
+    config: &Value,
+    secrets: &HashMap<String, SecretState>,
+) -> Vec<ConfigField> {
     let req = required(schema);
     props(schema)
         .into_iter()
@@ -101,7 +147,11 @@ pub fn fields(schema: &Value, config: &Value) -> Vec<ConfigField> {
                     .map(str::to_owned),
                 secret,
                 value,
-                secret_set: false,
+                secret_state: if secret {
+                    secrets.get(key).cloned().unwrap_or_default()
+                } else {
+                    SecretState::NotSet
+                },
             }
         })
         .collect()
@@ -164,9 +214,10 @@ pub fn coerce(
 /// field it concerns.
 pub fn validate(schema: &Value, instance: &Value) -> Vec<FieldError> {
     use jsonschema::error::ValidationErrorKind as K;
+    let schema = schema_without_secrets(schema);
     let validator = match jsonschema::options()
         .should_validate_formats(true)
-        .build(schema)
+        .build(&schema)
     {
         Ok(v) => v,
         Err(e) => {
@@ -214,17 +265,27 @@ pub fn validate(schema: &Value, instance: &Value) -> Vec<FieldError> {
         .collect()
 }
 
+/// One tenant integration as the form needs it, read as the caller.
+struct Loaded {
+    id: Uuid,
+    schema: Value,
+    config: Value,
+    schedule: Option<String>,
+    tenant_slug: String,
+}
+
 /// The schema and the non-secret config of one tenant integration
 /// ([`crate::integrations::effective_config`]).
 async fn load(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
     slug: &str,
-) -> Result<(Uuid, Value, Value, Option<String>)> {
+) -> Result<Loaded> {
     let row = sqlx::query!(
-        r#"select t.id, p.config_schema, t.config, t.base_url, t.schedule
+        r#"select t.id, p.config_schema, t.config, t.base_url, t.schedule, o.slug as tenant_slug
            from public.tenant_integrations t
            join public.integration_providers p on p.id = t.provider_id
+           join public.organizacoes o on o.id = t.tenant_id
            where t.tenant_id = $1 and p.slug = $2"#,
         tenant_id,
         slug
@@ -232,8 +293,48 @@ async fn load(
     .fetch_optional(&mut **tx)
     .await?
     .ok_or_else(|| Error::NotFound("Integração não encontrada nesta organização.".into()))?;
-    let config = crate::integrations::effective_config(row.config, &row.base_url);
-    Ok((row.id, row.config_schema, config, row.schedule))
+    Ok(Loaded {
+        id: row.id,
+        config: crate::integrations::effective_config(row.config, &row.base_url),
+        schema: row.config_schema,
+        schedule: row.schedule,
+        tenant_slug: row.tenant_slug,
+    })
+}
+
+/// A time as the form shows it: Brasília time (UTC−3, no daylight saving since 2019).
+fn brasilia(t: chrono::DateTime<chrono::Utc>) -> String {
+    let offset = chrono::FixedOffset::west_opt(3 * 3600).unwrap_or_else(|| unreachable!());
+    t.with_timezone(&offset)
+        .format("%d/%m/%Y %H:%M")
+        .to_string()
+}
+
+/// What the form may say of each secret field: set in the vault (when, by whom), set by
+/// the environment, or not set.
+async fn secret_states(
+    tx: &mut Transaction<'static, Postgres>,
+    l: &Loaded,
+    provider_slug: &str,
+) -> Result<HashMap<String, SecretState>> {
+    let stored = crate::vault::store::list(tx, l.id).await?;
+    let mut out = HashMap::new();
+    for f in secret_fields(&l.schema) {
+        let state = match stored.iter().find(|s| s.field == f.key) {
+            Some(s) => SecretState::Set {
+                at: brasilia(s.set_at),
+                by: s.set_by_name.clone(),
+            },
+            None if crate::vault::store::from_env(provider_slug, &l.tenant_slug, &f.key)
+                .is_some() =>
+            {
+                SecretState::FromEnv
+            }
+            None => SecretState::NotSet,
+        };
+        out.insert(f.key, state);
+    }
+    Ok(out)
 }
 
 /// The form as the caller may see it.
@@ -243,24 +344,66 @@ pub async fn form(
     slug: &str,
     editable: bool,
 ) -> Result<ConfigForm> {
-    let (_, schema, config, schedule) = load(tx, tenant_id, slug).await?;
+    let l = load(tx, tenant_id, slug).await?;
+    let states = secret_states(tx, &l, slug).await?;
     Ok(ConfigForm {
-        fields: fields(&schema, &config),
-        schedule,
+        fields: fields(&l.schema, &l.config, &states),
+        schedule: l.schedule,
         editable,
     })
 }
 
+/// What is still missing before the integration can be turned on: the titles of required
+/// settings that are empty or invalid and of required secrets that are not set.
+pub async fn missing_requirements(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    slug: &str,
+) -> Result<Vec<String>> {
+    let l = load(tx, tenant_id, slug).await?;
+    let mut missing: Vec<String> = Vec::new();
+    let title = |key: &str| {
+        l.schema
+            .get("properties")
+            .and_then(|p| p.get(key))
+            .and_then(|p| p.get("title"))
+            .and_then(Value::as_str)
+            .unwrap_or(key)
+            .to_owned()
+    };
+    for e in validate(&l.schema, &l.config) {
+        let t = title(&e.field);
+        if !missing.contains(&t) {
+            missing.push(t);
+        }
+    }
+    let states = secret_states(tx, &l, slug).await?;
+    for f in secret_fields(&l.schema).into_iter().filter(|f| f.required) {
+        if !states.get(&f.key).is_some_and(SecretState::is_set) {
+            missing.push(f.title);
+        }
+    }
+    Ok(missing)
+}
+
 /// Validates and saves the submitted form in the caller's transaction (row-level security
-/// lets only admins write). Nothing is written when any field is wrong.
+/// lets only admins write), and records what changed in the audit trail. Nothing is
+/// written when any field is wrong.
 pub async fn save(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
     slug: &str,
     submitted: &HashMap<String, String>,
     schedule: Option<&str>,
+    actor: &Actor,
 ) -> Result<SaveOutcome> {
-    let (id, schema, old, current_schedule) = load(tx, tenant_id, slug).await?;
+    let Loaded {
+        id,
+        schema,
+        config: old,
+        schedule: current_schedule,
+        ..
+    } = load(tx, tenant_id, slug).await?;
     let mut errors = Vec::new();
     let config = match coerce(&schema, submitted) {
         Ok(c) => {
@@ -287,7 +430,7 @@ pub async fn save(
             errors,
         });
     };
-    // Keys the form does not show (none today) survive a save.
+    // Keys the form does not show (none today) survive a save; secrets never enter config.
     if let Some(old) = old.as_object() {
         let shown: Vec<&String> = props(&schema).into_iter().map(|(k, _)| k).collect();
         for (k, v) in old {
@@ -300,12 +443,13 @@ pub async fn save(
         .get("base_url")
         .and_then(Value::as_str)
         .map(str::to_owned);
+    let new = Value::Object(config);
     let n = sqlx::query!(
         r#"update public.tenant_integrations
            set config = $2, base_url = coalesce($3, base_url)
            where id = $1"#,
         id,
-        Value::Object(config),
+        new,
         base_url
     )
     .execute(&mut **tx)
@@ -316,9 +460,30 @@ pub async fn save(
             "Apenas administradores da organização podem alterar a configuração.".into(),
         ));
     }
+    let changes = audit::config_changes(&schema, &old, &new);
+    if changes["changes"].as_array().is_some_and(|c| !c.is_empty()) {
+        audit::record(
+            tx,
+            actor,
+            tenant_id,
+            Some(slug),
+            Action::ConfigChanged,
+            changes,
+        )
+        .await?;
+    }
     // The schedule goes through the one place that writes it (and restarts its clock).
     if schedule != current_schedule.as_deref() {
         crate::schedule::set_schedule(tx, tenant_id, slug, schedule).await?;
+        audit::record(
+            tx,
+            actor,
+            tenant_id,
+            Some(slug),
+            Action::ScheduleChanged,
+            serde_json::json!({"before": current_schedule, "after": schedule}),
+        )
+        .await?;
     }
     Ok(SaveOutcome {
         saved: true,
@@ -368,9 +533,18 @@ mod tests {
 
     #[test]
     fn the_form_follows_the_schema_and_hides_secrets() {
+        let mut states = HashMap::new();
+        states.insert(
+            "api_token".to_owned(),
+            SecretState::Set {
+                at: "29/11/2026 10:00".into(),
+                by: Some("Ana".into()),
+            },
+        );
         let f = fields(
             &schema(),
             &json!({"base_url": "https://x.test", "api_token": "segredo"}),
+            &states,
         );
         let by = |k: &str| f.iter().find(|x| x.key == k).expect(k).clone();
         assert_eq!(by("base_url").kind, FieldKind::Url);
@@ -393,6 +567,27 @@ mod tests {
             by("api_token").value,
             None,
             "a secret never leaves with a value"
+        );
+        assert_eq!(
+            by("api_token").secret_state.label(),
+            "configurado em 29/11/2026 10:00 por Ana"
+        );
+        assert_eq!(by("base_url").secret_state, SecretState::NotSet);
+    }
+
+    #[test]
+    fn required_secrets_do_not_fail_config_validation() {
+        let s = json!({"type": "object", "required": ["base_url", "api_token"],
+            "properties": {"base_url": {"type": "string"},
+                           "api_token": {"type": "string", "secret": true, "title": "Token"}}});
+        assert!(validate(&s, &json!({"base_url": "https://x"})).is_empty());
+        assert_eq!(
+            secret_fields(&s),
+            vec![SecretField {
+                key: "api_token".into(),
+                title: "Token".into(),
+                required: true
+            }]
         );
     }
 

@@ -114,10 +114,11 @@ pub async fn add_local_http_provider(pool: &PgPool) -> Result<()> {
            values ('Teste local (HTTP)', $1,
                    'Provedor de demonstração: faz chamadas HTTP reais ao sandbox local.',
                    'fiscal',
-                   '{"type": "object", "required": ["base_url"],
+                   '{"type": "object", "required": ["base_url", "api_token"],
                      "properties": {
                        "base_url": {"type": "string", "format": "uri", "title": "URL do sandbox"},
-                       "api_token": {"type": "string", "title": "Token", "secret": true}}}'::jsonb)
+                       "api_token": {"type": "string", "title": "Token da API", "secret": true,
+                                     "description": "O sandbox aceita tokens que começam com sbx_."}}}'::jsonb)
            on conflict (slug) do nothing"#,
         crate::providers::local_http::SLUG
     )
@@ -126,10 +127,15 @@ pub async fn add_local_http_provider(pool: &PgPool) -> Result<()> {
     Ok(())
 }
 
+/// The token the demo and the tests keep in the vault for the sandbox.
+pub const SANDBOX_TOKEN: &str = "sbx_demo_token";
+
 /// Gives a tenant the `local-http` integration, enabled, pointing at `base_url` (updated
-/// when it exists: the demo's sandbox gets a new port at every start).
+/// when it exists: the demo's sandbox gets a new port at every start), with
+/// [`SANDBOX_TOKEN`] in the vault unless a token is set already.
 pub async fn add_local_http_integration(
     pool: &PgPool,
+    keyring: &crate::vault::Keyring,
     tenant_id: uuid::Uuid,
     base_url: &str,
 ) -> Result<()> {
@@ -147,19 +153,49 @@ pub async fn add_local_http_integration(
     )
     .execute(pool)
     .await?;
+    let mut tx = crate::scope::begin_service(pool).await?;
+    let id = sqlx::query_scalar!(
+        r#"select t.id from public.tenant_integrations t
+           join public.integration_providers p on p.id = t.provider_id
+           where t.tenant_id = $1 and p.slug = $2"#,
+        tenant_id,
+        crate::providers::local_http::SLUG
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let has_token = crate::vault::store::list(&mut tx, id)
+        .await?
+        .iter()
+        .any(|s| s.field == crate::providers::local_http::TOKEN_FIELD);
+    if !has_token {
+        crate::vault::store::put(
+            &mut tx,
+            keyring,
+            id,
+            crate::providers::local_http::TOKEN_FIELD,
+            &secrecy::SecretString::from(SANDBOX_TOKEN.to_owned()),
+            &crate::audit::Actor::system(crate::audit::Source::System),
+        )
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
 /// Demo mode: the sandbox provider for every demo tenant, served by the sandbox at `addr`.
 /// Its scenario `slow-700` takes about two seconds, so a run is seen going.
-pub async fn seed_sandbox(pool: &PgPool, addr: std::net::SocketAddr) -> Result<()> {
+pub async fn seed_sandbox(
+    pool: &PgPool,
+    keyring: &crate::vault::Keyring,
+    addr: std::net::SocketAddr,
+) -> Result<()> {
     add_local_http_provider(pool).await?;
     let tenants =
         sqlx::query_scalar!("select id from public.organizacoes where slug in ('contmax', 'pg')")
             .fetch_all(pool)
             .await?;
     for t in tenants {
-        add_local_http_integration(pool, t, &format!("http://{addr}/s/slow-700")).await?;
+        add_local_http_integration(pool, keyring, t, &format!("http://{addr}/s/slow-700")).await?;
     }
     Ok(())
 }

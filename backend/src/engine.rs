@@ -19,7 +19,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::providers::{Outcome, Progress, ProviderError, Registry, RunContext};
+use crate::providers::{Outcome, Progress, ProviderError, Registry, RunContext, Secrets};
 use crate::redact::sanitise;
 use crate::runs::{self, Claim};
 use crate::scope::begin_service;
@@ -146,6 +146,8 @@ pub struct Engine {
     pub shutdown: CancellationToken,
     /// `host:pid`, written on the attempts this process runs.
     pub worker_id: String,
+    /// Decrypts the tenants' credentials for their runs.
+    pub keyring: Arc<crate::vault::Keyring>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -171,23 +173,24 @@ struct Attempt {
     tenant_id: Uuid,
     provider_slug: String,
     config: serde_json::Value,
+    secrets: Secrets,
 }
 
 /// How an attempt ended, for [`Engine::conclude`].
 pub type AttemptResult = std::result::Result<Outcome, ProviderError>;
 
 impl Engine {
-    pub fn new(pool: PgPool, registry: Registry, config: EngineConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .user_agent("portal-contmax-integracoes")
-            .build()
-            .unwrap_or_default();
+    pub fn new(
+        pool: PgPool,
+        registry: Registry,
+        keyring: Arc<crate::vault::Keyring>,
+        config: EngineConfig,
+    ) -> Self {
         Self {
             pool,
             registry: Arc::new(registry),
-            http,
+            http: crate::providers::http_client(),
+            keyring,
             config: Arc::new(config),
             shutdown: CancellationToken::new(),
             worker_id: format!(
@@ -229,6 +232,7 @@ impl Engine {
                     execution_id,
                     attempt,
                     config: a.config.clone(),
+                    secrets: a.secrets.clone(),
                     http: self.http.clone(),
                     cancel: cancel.clone(),
                     progress: progress.clone(),
@@ -254,6 +258,15 @@ impl Engine {
                     () = cancel.cancelled() => Err(ProviderError::Cancelled),
                 };
                 cancel.cancel();
+                // A provider that echoes a credential back (in an error text, a payload or a
+                // response) must not get it stored or logged: scrub every value first.
+                let r = r
+                    .map(|mut o| {
+                        o.payload = a.secrets.scrub_json(&o.payload);
+                        o.response = a.secrets.scrub_json(&o.response);
+                        o
+                    })
+                    .map_err(|e| a.secrets.scrub_error(e));
                 // A shutdown is not the run's fault: it goes back to the queue.
                 match r {
                     Err(ProviderError::Cancelled) if self.shutdown.is_cancelled() => {
@@ -288,23 +301,15 @@ impl Engine {
         };
         let tenant_id = Uuid::parse_str(&row.tenant_id)
             .map_err(|_| Error::Invalid("tenant_id inválido no registro de execução".into()))?;
-        let config = sqlx::query!(
-            r#"select t.config, t.base_url
-               from public.tenant_integrations t
-               join public.integration_providers p on p.id = t.provider_id
-               where t.tenant_id = $1 and p.slug = $2"#,
-            tenant_id,
-            row.provider_slug
-        )
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|t| crate::integrations::effective_config(t.config, &t.base_url))
-        .unwrap_or_default();
+        let inputs =
+            crate::vault::run_inputs(&mut tx, &self.keyring, tenant_id, &row.provider_slug).await?;
         tx.commit().await?;
+        let (config, secrets) = inputs.map(|i| (i.config, i.secrets)).unwrap_or_default();
         Ok(Some(Attempt {
             tenant_id,
             provider_slug: row.provider_slug,
             config,
+            secrets,
         }))
     }
 

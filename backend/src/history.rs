@@ -111,7 +111,7 @@ fn parse_cursor(s: &str) -> Result<(DateTime<Utc>, Uuid)> {
 }
 
 /// A time as the pages show it: RFC 3339 in UTC, to the second.
-fn rfc3339(t: DateTime<Utc>) -> String {
+pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 

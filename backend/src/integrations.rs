@@ -51,15 +51,27 @@ pub async fn list_for_tenant(
     .await
 }
 
-/// Turns one of the tenant's integrations on or off. Returns `NotFound` when the tenant has
-/// no such integration (or the caller may not see it). Row-level security lets only tenant
-/// admins and global admins change a row; the handler checks the role first to answer 403.
+/// Turns one of the tenant's integrations on or off, and records it in the audit trail.
+/// Turning on needs the required settings and credentials (409 in pt-BR naming what is
+/// missing). Returns `NotFound` when the tenant has no such integration (or the caller may
+/// not see it). Row-level security lets only tenant admins and global admins change a row;
+/// the handler checks the role first to answer 403.
 pub async fn set_enabled(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
     slug: &str,
     enabled: bool,
+    actor: &crate::audit::Actor,
 ) -> crate::Result<()> {
+    if enabled {
+        let missing = crate::config_form::missing_requirements(tx, tenant_id, slug).await?;
+        if !missing.is_empty() {
+            return Err(crate::Error::Conflict(format!(
+                "Configure antes de ativar: {}.",
+                missing.join(", ")
+            )));
+        }
+    }
     let updated = sqlx::query_scalar!(
         r#"update public.tenant_integrations ti
            set is_enabled = $3
@@ -72,12 +84,110 @@ pub async fn set_enabled(
     )
     .fetch_optional(&mut **tx)
     .await?;
-    match updated {
-        Some(_) => Ok(()),
-        None => Err(crate::Error::NotFound(
+    if updated.is_none() {
+        return Err(crate::Error::NotFound(
             "Integração não encontrada nesta organização.".into(),
-        )),
+        ));
     }
+    let action = if enabled {
+        crate::audit::Action::Enabled
+    } else {
+        crate::audit::Action::Disabled
+    };
+    crate::audit::record(
+        tx,
+        actor,
+        tenant_id,
+        Some(slug),
+        action,
+        serde_json::json!({}),
+    )
+    .await
+}
+
+/// The catalog's providers the tenant does not have yet (what *Adicionar integração*
+/// offers), as the caller sees the catalog.
+pub async fn addable(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+) -> crate::Result<Vec<model::CatalogProvider>> {
+    Ok(sqlx::query_as!(
+        model::CatalogProvider,
+        r#"select p.slug, p.name, p.category, p.description
+           from public.integration_providers p
+           where not exists (select 1 from public.tenant_integrations t
+                             where t.tenant_id = $1
+                               and (t.provider_id = p.id or t.provider = p.slug))
+           order by p.name"#,
+        tenant_id
+    )
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// *Adicionar*: gives the tenant one integration of the catalog, turned off until it is
+/// configured, and records it. 409 when the tenant has it already; RLS lets only tenant
+/// admins and global admins insert.
+pub async fn add(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    slug: &str,
+    actor: &crate::audit::Actor,
+) -> crate::Result<()> {
+    let provider = sqlx::query!(
+        r#"select id, config_schema from public.integration_providers where slug = $1"#,
+        slug
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| crate::Error::NotFound("Provedor não encontrado no catálogo.".into()))?;
+    // The defaults of the schema (the API's usual URL) fill the new configuration.
+    let mut config = serde_json::Map::new();
+    if let Some(props) = provider
+        .config_schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+    {
+        for (k, p) in props {
+            let secret = p.get("secret").and_then(serde_json::Value::as_bool) == Some(true);
+            if let (false, Some(d)) = (secret, p.get("default")) {
+                config.insert(k.clone(), d.clone());
+            }
+        }
+    }
+    let base_url = config
+        .get("base_url")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("")
+        .to_owned();
+    let inserted = sqlx::query_scalar!(
+        r#"insert into public.tenant_integrations
+             (tenant_id, provider, provider_id, base_url, is_enabled, config)
+           values ($1, $2, $3, $4, false, $5)
+           on conflict do nothing
+           returning id"#,
+        tenant_id,
+        slug,
+        provider.id,
+        base_url,
+        serde_json::Value::Object(config)
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    if inserted.is_none() {
+        return Err(crate::Error::Conflict(
+            "Esta organização já tem esta integração.".into(),
+        ));
+    }
+    crate::audit::record(
+        tx,
+        actor,
+        tenant_id,
+        Some(slug),
+        crate::audit::Action::IntegrationAdded,
+        serde_json::json!({}),
+    )
+    .await
 }
 
 /// One integration of a tenant with what its page shows besides the summary.

@@ -4,9 +4,12 @@
 //! inside [`scope::begin_as`]: a transaction that first sets the caller's JWT claims and the
 //! `authenticated` role, so that row-level security decides what the caller sees.
 
+pub mod audit;
 pub mod auth;
 pub mod charts;
 pub mod config_form;
+pub mod connection;
+pub mod credentials;
 pub mod db;
 pub mod demo;
 pub mod engine;
@@ -22,25 +25,51 @@ pub mod runs;
 pub mod sandbox;
 pub mod schedule;
 pub mod scope;
+pub mod vault;
 
 pub use error::{Error, Result};
 
 use std::sync::Arc;
 
-/// What the HTTP layer and the server functions share: the pool and the token keys.
+/// What the HTTP layer and the server functions share: the pool, the token keys, the
+/// vault's keys, the provider plugins (for *Testar conexão*) and the rate limiters.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: sqlx::PgPool,
     pub jwt: Arc<auth::JwtKeys>,
     pub login_limiter: Arc<auth::LoginLimiter>,
+    pub keyring: Arc<vault::Keyring>,
+    pub registry: Arc<providers::Registry>,
+    pub http: reqwest::Client,
+    pub check_limiter: Arc<connection::CheckLimiter>,
 }
 
 impl AppState {
-    pub fn new(pool: sqlx::PgPool, jwt_secret: &[u8]) -> Self {
+    pub fn new(
+        pool: sqlx::PgPool,
+        jwt_secret: &[u8],
+        keyring: Arc<vault::Keyring>,
+        registry: Arc<providers::Registry>,
+    ) -> Self {
         Self {
             pool,
             jwt: Arc::new(auth::JwtKeys::from_secret(jwt_secret)),
             login_limiter: Arc::new(auth::LoginLimiter::default()),
+            keyring,
+            registry,
+            http: providers::http_client(),
+            check_limiter: Arc::new(connection::CheckLimiter::default()),
+        }
+    }
+
+    /// *Testar conexão* with this state's parts.
+    pub fn tester(&self) -> connection::Tester<'_> {
+        connection::Tester {
+            pool: &self.pool,
+            keyring: &self.keyring,
+            registry: &self.registry,
+            http: &self.http,
+            limiter: &self.check_limiter,
         }
     }
 }

@@ -9,7 +9,13 @@
 //!   429 with `Retry-After: 1`), then as `ok`;
 //! - `slow-<ms>`: as `ok`, each page after `<ms>` milliseconds;
 //! - `hang`: never answers (until the client gives up);
-//! - `auth`: 401; `garbage`: 200 with a body that is not JSON.
+//! - `auth`: 401; `garbage`: 200 with a body that is not JSON;
+//! - `echo`: page 1 names a record after the caller's token, page 2 answers 422 with the
+//!   token in its error (a provider that echoes credentials, for the canary tests).
+//!
+//! Every scenario wants `Authorization: Bearer sbx_<anything>` ([`TOKEN_PREFIX`]) and
+//! answers 401 "token inválido" otherwise, like a real API with a wrong token. The
+//! authorizations received can be read back through [`AuthLog`] (tests).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -42,36 +48,89 @@ impl Calls {
     }
 }
 
+/// Tokens the sandbox accepts start with this.
+pub const TOKEN_PREFIX: &str = "sbx_";
+
+/// The `Authorization` headers the sandbox received, in order (tests check what the
+/// provider sent).
+#[derive(Clone, Default)]
+pub struct AuthLog(Arc<Mutex<Vec<String>>>);
+
+impl AuthLog {
+    pub fn seen(&self) -> Vec<String> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+    fn push(&self, v: String) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).push(v);
+    }
+}
+
+#[derive(Clone, Default)]
+struct SandboxState {
+    calls: Calls,
+    auth: AuthLog,
+}
+
 #[derive(Deserialize)]
 struct PageQuery {
     page: Option<u32>,
 }
 
-/// The sandbox's routes.
-pub fn router() -> Router {
+/// The sandbox's routes, recording authorizations into `auth`.
+pub fn router(auth: AuthLog) -> Router {
     Router::new()
         .route("/s/{scenario}/records", get(records))
-        .with_state(Calls::default())
+        .with_state(SandboxState {
+            calls: Calls::default(),
+            auth,
+        })
 }
 
 /// Serves the sandbox on 127.0.0.1 at a free port, in the background; returns its address.
 pub async fn spawn() -> std::io::Result<SocketAddr> {
+    spawn_recording().await.map(|(addr, _)| addr)
+}
+
+/// [`spawn`], and the log of the authorizations it receives.
+pub async fn spawn_recording() -> std::io::Result<(SocketAddr, AuthLog)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    let auth = AuthLog::default();
+    let app = router(auth.clone());
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router()).await {
+        if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "sandbox server stopped");
         }
     });
-    Ok(addr)
+    Ok((addr, auth))
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"error": "token inválido"})),
+    )
+        .into_response()
 }
 
 async fn records(
-    State(calls): State<Calls>,
+    State(SandboxState { calls, auth }): State<SandboxState>,
     Path(scenario): Path<String>,
     Query(q): Query<PageQuery>,
     headers: HeaderMap,
 ) -> Response {
+    let authorization = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    auth.push(authorization.clone());
+    let Some(token) = authorization
+        .strip_prefix("Bearer ")
+        .filter(|t| t.starts_with(TOKEN_PREFIX))
+    else {
+        return unauthorized();
+    };
     let execution = headers
         .get("x-execution-id")
         .and_then(|v| v.to_str().ok())
@@ -82,6 +141,17 @@ async fn records(
     match parts.as_slice() {
         ["ok"] => page_body(page, false),
         ["partial"] => page_body(page, true),
+        ["echo"] if page == 1 => Json(json!({
+            "data": [{"id": 1, "nome": format!("Empresa do token {token}"), "acao": "created"}],
+            "page": 1,
+            "total_pages": 2,
+        }))
+        .into_response(),
+        ["echo"] => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({"error": format!("o token {token} não tem acesso à página {page}")})),
+        )
+            .into_response(),
         ["auth"] => (
             StatusCode::UNAUTHORIZED,
             Json(json!({"error": "invalid token"})),

@@ -61,3 +61,31 @@ pub async fn is_tenant_member(
     .fetch_one(&mut **tx)
     .await
 }
+
+/// Switches a transaction that runs as a caller to `service_role` for the statements that
+/// only the server may make (the vault, the audit trail), after the caller's own checks
+/// ran under row-level security. Returns what [`restore_role`] needs to switch back.
+/// Transaction-local like [`begin_as`]: a rollback or commit ends it either way.
+pub async fn elevate(tx: &mut Transaction<'static, Postgres>) -> sqlx::Result<String> {
+    let previous: String = sqlx::query_scalar(
+        "select case when current_user = session_user then 'none' else current_user::text end",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query("select set_config('role', 'service_role', true)")
+        .execute(&mut **tx)
+        .await?;
+    Ok(previous)
+}
+
+/// Undoes [`elevate`].
+pub async fn restore_role(
+    tx: &mut Transaction<'static, Postgres>,
+    previous: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("select set_config('role', $1, true)")
+        .bind(previous)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

@@ -56,7 +56,7 @@ async fn rig(test_pool: PgPool, scenario: &str, config: EngineConfig) -> Rig {
     let sandbox = sandbox::spawn().await.expect("sandbox");
     let tenant = common::org_id(&pool, "contmax").await;
     point_at(&pool, tenant, sandbox, scenario).await;
-    let engine = Engine::new(pool.clone(), Registry::standard(true), config);
+    let engine = Engine::new(pool.clone(), Registry::standard(true), keyring(), config);
     Rig {
         pool,
         engine,
@@ -65,10 +65,25 @@ async fn rig(test_pool: PgPool, scenario: &str, config: EngineConfig) -> Rig {
     }
 }
 
+/// One vault key for every engine in this file (the rigs' workers decrypt what
+/// `point_at` stored).
+fn keyring() -> std::sync::Arc<backend::vault::Keyring> {
+    static KEYRING: std::sync::OnceLock<std::sync::Arc<backend::vault::Keyring>> =
+        std::sync::OnceLock::new();
+    KEYRING
+        .get_or_init(|| std::sync::Arc::new(backend::vault::Keyring::ephemeral()))
+        .clone()
+}
+
 async fn point_at(pool: &PgPool, tenant: Uuid, sandbox: SocketAddr, scenario: &str) {
-    demo::add_local_http_integration(pool, tenant, &format!("http://{sandbox}/s/{scenario}"))
-        .await
-        .expect("integration");
+    demo::add_local_http_integration(
+        pool,
+        &keyring(),
+        tenant,
+        &format!("http://{sandbox}/s/{scenario}"),
+    )
+    .await
+    .expect("integration");
 }
 
 impl Rig {
@@ -538,7 +553,7 @@ async fn a_panicking_provider_ends_its_run_as_an_error(pool: PgPool) {
     let mut rig = rig(pool, "ok", fast()).await;
     let mut registry = Registry::standard(true);
     registry.register(std::sync::Arc::new(Panicking));
-    rig.engine = Engine::new(rig.pool.clone(), registry, fast());
+    rig.engine = Engine::new(rig.pool.clone(), registry, keyring(), fast());
     rig.spawn_worker();
     let id = rig.start().await;
     let rows = rig.finished(id).await;

@@ -8,7 +8,13 @@ test("every page hydrates cleanly", async ({ page }) => {
   await login(page, "admin@contmax.com.br");
   await expect(page.getByRole("list", { name: "Módulos do portal" })).toBeVisible();
   for (let i = 0; i < 3; i++) {
-    for (const path of ["/", "/integracoes", "/integracoes/local-http", "/integracoes/acessorias"]) {
+    for (const path of [
+      "/",
+      "/integracoes",
+      "/integracoes/local-http",
+      "/integracoes/acessorias",
+      "/integracoes/auditoria",
+    ]) {
       await page.goto(path);
       await hydrated(page);
     }

@@ -80,9 +80,10 @@ test("the configuration form: a bad URL gets a field error, a good one saves; st
   await page.getByRole("button", { name: "Salvar configuração" }).click();
   await expect(page.locator("#cfg-base_url-error")).toHaveText(/Informe uma URL válida/);
   await expect(url).toHaveAttribute("aria-invalid", "true");
-  // The secret field never shows a value.
+  // The credential never shows a value: a state and an empty password input.
   await expect(page.locator('[data-field="api_token"]')).toContainText("não configurado");
-  await expect(page.locator('[data-field="api_token"] input')).toHaveCount(0);
+  await expect(page.locator('[data-field="api_token"] input[type="password"]')).toHaveValue("");
+  await expect(page.locator('[data-field="api_token"] input:not([type="password"]):not([type="hidden"])')).toHaveCount(0);
 
   await url.fill("https://api.acessorias.example");
   await page.getByLabel("Agendamento").fill("2h");

@@ -31,7 +31,36 @@ pub struct ConfigField {
     /// Never sent to the browser with a value: only whether it is set.
     pub secret: bool,
     pub value: Option<String>,
-    pub secret_set: bool,
+    /// For a secret field: whether, when and by whom it was set.
+    pub secret_state: SecretState,
+}
+
+/// What the form may say about a secret field (never its value).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub enum SecretState {
+    #[default]
+    NotSet,
+    /// In the vault: when (pt-BR, Brasília time) and by whom.
+    Set { at: String, by: Option<String> },
+    /// Not in the vault, but the operator set `INTEGRATION_SECRET__…` on the server.
+    FromEnv,
+}
+
+impl SecretState {
+    pub fn is_set(&self) -> bool {
+        !matches!(self, SecretState::NotSet)
+    }
+
+    /// pt-BR: "configurado em 29/11/2026 10:31 por Ana", "definido pelo ambiente",
+    /// "não configurado".
+    pub fn label(&self) -> String {
+        match self {
+            SecretState::NotSet => "não configurado".into(),
+            SecretState::FromEnv => "definido pelo ambiente".into(),
+            SecretState::Set { at, by: Some(by) } => format!("configurado em {at} por {by}"),
+            SecretState::Set { at, by: None } => format!("configurado em {at}"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -63,4 +92,13 @@ impl SaveOutcome {
             .find(|e| e.field == field)
             .map(|e| e.message.clone())
     }
+}
+
+/// The answer of *Testar conexão*.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ConnectionCheck {
+    pub ok: bool,
+    /// pt-BR: "Conexão OK (120 ms)" or what is wrong.
+    pub message: String,
+    pub elapsed_ms: u64,
 }

@@ -38,3 +38,12 @@ pub fn category_label(category: &str) -> &str {
         other => other,
     }
 }
+
+/// A provider of the catalog, as *Adicionar integração* offers it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CatalogProvider {
+    pub slug: String,
+    pub name: String,
+    pub category: String,
+    pub description: Option<String>,
+}

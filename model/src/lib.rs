@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod audit;
 pub mod config;
 pub mod history;
 pub mod integrations;
@@ -12,12 +13,18 @@ pub mod run;
 pub mod session;
 pub mod time;
 
-pub use config::{ConfigField, ConfigForm, FieldError, FieldKind, SaveOutcome};
+pub use audit::{
+    audit_action_label, audit_source_label, AuditEntry, AuditPage, AuditPerson, AuditQuery,
+    AUDIT_ACTIONS,
+};
+pub use config::{
+    ConfigField, ConfigForm, ConnectionCheck, FieldError, FieldKind, SaveOutcome, SecretState,
+};
 pub use history::{
     duration_pt, percent_pt, AttemptDetail, HistoryPage, HistoryQuery, HistoryRow,
     IntegrationDetail, MetricsView, TenantMetrics,
 };
-pub use integrations::{category_label, IntegrationSummary};
+pub use integrations::{category_label, CatalogProvider, IntegrationSummary};
 pub use modules::{module_route, ModuleCard};
 pub use run::{trigger_label, Trigger};
 pub use session::{SessionUser, TenantRef};

@@ -1,5 +1,8 @@
 //! The public REST API: `POST /functions/v1/run-integration`, the old Edge Function's
-//! contract, on top of the same orchestrator as the *Executar* button.
+//! contract, on top of the same orchestrator as the *Executar* button, and
+//! `POST /functions/v1/test-connection` (*Testar conexão*: same body; 200
+//! `{"ok", "message", "elapsed_ms"}`, 403 unless a tenant admin, 404, 429 when repeated
+//! too fast; never starts a sync).
 //!
 //! - body `{"tenant_id": uuid, "provider_slug": text}`, `Authorization: Bearer <JWT>`;
 //! - 202 `{"execution_id"}`; with `?wait=true` the finished attempt (200) or, when the
@@ -20,6 +23,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
+use backend::audit::{self, Action, Actor, Source};
 use backend::engine::start_run;
 use backend::runs::Claim;
 use backend::scope::begin_as;
@@ -32,6 +36,7 @@ pub const MAX_WAIT: Duration = Duration::from_secs(30);
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/functions/v1/run-integration", post(run_integration))
+        .route("/functions/v1/test-connection", post(test_connection))
         .with_state(state)
 }
 
@@ -134,6 +139,26 @@ async fn run_integration(
         Err(e) => return from_backend(e),
     };
     let execution_id = match claim {
+        Claim::Started(id) => {
+            let recorded = async {
+                let actor =
+                    Actor::from_claims(&mut tx, &claims, Source::Api, audit::request_id(&headers))
+                        .await?;
+                audit::record(
+                    &mut tx,
+                    &actor,
+                    tenant_id,
+                    Some(&slug),
+                    Action::RunRequested,
+                    json!({"execution_id": id}),
+                )
+                .await
+            };
+            if let Err(e) = recorded.await {
+                return from_backend(e);
+            }
+            id
+        }
         Claim::AlreadyRunning(id) => {
             return (
                 StatusCode::CONFLICT,
@@ -144,7 +169,6 @@ async fn run_integration(
             )
                 .into_response()
         }
-        Claim::Started(id) => id,
     };
     if let Err(e) = tx.commit().await {
         return from_backend(e.into());
@@ -163,6 +187,46 @@ async fn run_integration(
             Json(json!({ "execution_id": execution_id, "status": "running" })),
         )
             .into_response(),
+        Err(e) => from_backend(e),
+    }
+}
+
+/// `POST /functions/v1/test-connection`: *Testar conexão* for API clients.
+async fn test_connection(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let claims = match backend::auth::caller(&state.jwt, &headers) {
+        Ok(c) => c,
+        Err(e) => return from_backend(e),
+    };
+    let (tenant_id, slug) = match parse_body(&body) {
+        Ok(v) => v,
+        Err(body) => return (StatusCode::BAD_REQUEST, Json(body)).into_response(),
+    };
+    let actor = {
+        let mut tx = match begin_as(&state.pool, &claims).await {
+            Ok(tx) => tx,
+            Err(e) => return from_backend(e.into()),
+        };
+        match backend::scope::is_tenant_member(&mut tx, tenant_id).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return error(
+                    StatusCode::FORBIDDEN,
+                    "Você não tem acesso a esta organização.",
+                )
+            }
+            Err(e) => return from_backend(e.into()),
+        }
+        match Actor::from_claims(&mut tx, &claims, Source::Api, audit::request_id(&headers)).await {
+            Ok(a) => a,
+            Err(e) => return from_backend(e),
+        }
+    };
+    match state.tester().run(&claims, &actor, tenant_id, &slug).await {
+        Ok(check) => (StatusCode::OK, Json(check)).into_response(),
         Err(e) => from_backend(e),
     }
 }

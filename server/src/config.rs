@@ -17,6 +17,8 @@ pub struct Config {
     /// Jobs one worker runs at once (WORKER_CONCURRENCY, default 4).
     pub worker_concurrency: usize,
     pub engine: EngineConfig,
+    /// The vault's keys (INTEGRATIONS_ENCRYPTION_KEY, or a development key under .data/).
+    pub keyring: std::sync::Arc<backend::vault::Keyring>,
 }
 
 /// What this process does: serve HTTP, run queue jobs, or both (`--role`, default `all`).
@@ -143,8 +145,60 @@ impl Config {
                 .unwrap_or(4)
                 .clamp(1, 64),
             engine: engine_from_env()?,
+            keyring: std::sync::Arc::new(keyring_from_env()?),
         })
     }
+}
+
+/// Where the development encryption key is kept when INTEGRATIONS_ENCRYPTION_KEY is unset.
+pub const DEV_KEY_PATH: &str = ".data/integrations_encryption_key";
+
+/// The vault's keys: INTEGRATIONS_ENCRYPTION_KEY (one or more base64 keys of 32 bytes,
+/// comma-separated, the first encrypts), or else a development key generated once under
+/// `.data/` with mode 0600 (and a warning at every start).
+pub fn keyring_from_env() -> Result<backend::vault::Keyring> {
+    use backend::vault::Keyring;
+    match std::env::var("INTEGRATIONS_ENCRYPTION_KEY") {
+        Ok(v) => Keyring::parse(&secrecy::SecretString::from(v))
+            .map_err(|e| anyhow::anyhow!("INTEGRATIONS_ENCRYPTION_KEY: {e}")),
+        Err(_) => {
+            let path = Path::new(DEV_KEY_PATH);
+            let key = match std::fs::read_to_string(path) {
+                Ok(k) => secrecy::SecretString::from(k.trim().to_owned()),
+                Err(_) => {
+                    let key = Keyring::generate_key();
+                    write_private(path, secrecy::ExposeSecret::expose_secret(&key))?;
+                    key
+                }
+            };
+            let keyring =
+                Keyring::parse(&key).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            tracing::warn!(
+                key_id = keyring.current_id(),
+                "INTEGRATIONS_ENCRYPTION_KEY not set: credentials are encrypted with a development key kept in {} (set the variable in production)",
+                path.display()
+            );
+            Ok(keyring)
+        }
+    }
+}
+
+/// Writes a file only its owner may read (0600), creating its folder.
+fn write_private(path: &Path, content: &str) -> Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(content.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
 }
 
 /// A development secret, generated once and kept under `.data/` so sessions survive a

@@ -15,6 +15,11 @@ async fn main() -> anyhow::Result<()> {
         )
         .init();
 
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("secrets") {
+        return secrets_command(&args[1..]).await;
+    }
+
     let config = Config::from_env()?;
     let pool = db::connect(&config.database_url)
         .await
@@ -39,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
         let addr = sandbox::spawn().await.context("starting the sandbox")?;
         tracing::info!(%addr, "sandbox of the local-http provider listening");
         if config.demo_seed {
-            demo::seed_sandbox(&pool, addr).await?;
+            demo::seed_sandbox(&pool, &config.keyring, addr).await?;
         }
     }
 
@@ -48,7 +53,12 @@ async fn main() -> anyhow::Result<()> {
     if let Err(msg) = registry.check_catalog(&pool).await {
         anyhow::bail!("{msg}");
     }
-    let engine = Engine::new(pool.clone(), registry, config.engine.clone());
+    let engine = Engine::new(
+        pool.clone(),
+        registry,
+        config.keyring.clone(),
+        config.engine.clone(),
+    );
 
     let worker = if config.role.runs_jobs() {
         let engine = engine.clone();
@@ -69,7 +79,12 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("reading {leptos_config_path}"))?
             .leptos_options;
         let addr = leptos_options.site_addr;
-        let state = AppState::new(pool, config.jwt_secret.as_bytes());
+        let state = AppState::new(
+            pool,
+            config.jwt_secret.as_bytes(),
+            config.keyring.clone(),
+            engine.registry.clone(),
+        );
         let app = server::router(state, leptos_options);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -98,6 +113,38 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `server secrets rotate`: re-encrypts every credential under the newest key of
+/// INTEGRATIONS_ENCRYPTION_KEY and says how many; fails when some cannot be decrypted.
+async fn secrets_command(args: &[String]) -> anyhow::Result<()> {
+    if args.first().map(String::as_str) != Some("rotate") {
+        anyhow::bail!("usage: server secrets rotate");
+    }
+    let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
+    let keyring = server::config::keyring_from_env()?;
+    let pool = db::connect(&database_url)
+        .await
+        .context("connecting to DATABASE_URL")?;
+    db::migrate(&pool).await.context("applying migrations")?;
+    let r = backend::vault::store::rotate(&pool, &keyring).await?;
+    println!(
+        "{} credential(s) re-encrypted with key {}; {} already under it; {} could not be decrypted",
+        r.rotated,
+        keyring.current_id(),
+        r.current,
+        r.failed.len()
+    );
+    for (id, field, e) in &r.failed {
+        eprintln!("  tenant integration {id}, field {field}: {e}");
+    }
+    if r.failed.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "some credentials were not re-encrypted: keep their key configured, or set them again"
+        )
+    }
 }
 
 /// Ctrl-C or SIGTERM.

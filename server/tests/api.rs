@@ -268,12 +268,18 @@ async fn wait_true_answers_with_the_finished_run(pool: PgPool) {
     demo::add_local_http_provider(&pool).await.unwrap();
     let addr = sandbox::spawn().await.unwrap();
     let contmax = common::org(&pool, "contmax").await;
-    demo::add_local_http_integration(&pool, contmax, &format!("http://{addr}/s/ok"))
-        .await
-        .unwrap();
+    demo::add_local_http_integration(
+        &pool,
+        &state.keyring,
+        contmax,
+        &format!("http://{addr}/s/ok"),
+    )
+    .await
+    .unwrap();
     let engine = Engine::new(
         pool.clone(),
         Registry::standard(true),
+        state.keyring.clone(),
         EngineConfig {
             queue_poll_every: Duration::from_millis(200),
             ..EngineConfig::default()

@@ -141,7 +141,7 @@ async fn every_endpoint_refuses_every_bad_caller_and_changes_nothing(pool: PgPoo
 
     // A user of the other tenant: asking for Contmax through the tenant switch is refused,
     // and a forged tenant cookie is ignored (the data stays P&G's).
-    let state = AppState::new(pool.clone(), SECRET);
+    let state = common::state_for(pool.clone(), SECRET);
     let token = state
         .jwt
         .issue(user_id(&pool, "equipe@pg.com.br").await, "equipe@pg.com.br")

@@ -27,22 +27,20 @@ impl Drop for Worker {
     }
 }
 
-fn database_url(pool: &PgPool) -> String {
-    let o = pool.connect_options();
-    format!(
-        "postgres://{}@{}:{}/{}",
-        o.get_username(),
-        o.get_host(),
-        o.get_port(),
-        o.get_database().unwrap_or("postgres")
-    )
+/// The vault key the worker processes and the test share (32 bytes, base64).
+const WORKERS_KEY: &str = "d29ya2Vycy10ZXN0LWtleS0zMi1ieXRlcy1sb25nISE=";
+
+fn keyring() -> backend::vault::Keyring {
+    backend::vault::Keyring::parse(&secrecy::SecretString::from(WORKERS_KEY.to_owned()))
+        .expect("the test key")
 }
 
 fn spawn_worker(pool: &PgPool, concurrency: usize) -> Worker {
     let child = Command::new(env!("CARGO_BIN_EXE_server"))
         .args(["--role", "worker"])
-        .env("DATABASE_URL", database_url(pool))
+        .env("DATABASE_URL", common::database_url(pool))
         .env("JWT_SECRET", "workers-test-secret-workers-test-secret")
+        .env("INTEGRATIONS_ENCRYPTION_KEY", WORKERS_KEY)
         .env("PORTAL_SANDBOX", "1")
         .env("DEMO_SEED", "0")
         .env("WORKER_CONCURRENCY", concurrency.to_string())
@@ -109,9 +107,14 @@ async fn a_worker_killed_mid_run_is_detected_and_the_run_retried(pool: PgPool) {
     let sandbox = setup(&pool).await;
     let tenant = common::org(&pool, "contmax").await;
     // Three pages of 1.5 s each.
-    demo::add_local_http_integration(&pool, tenant, &format!("http://{sandbox}/s/slow-1500"))
-        .await
-        .unwrap();
+    demo::add_local_http_integration(
+        &pool,
+        &keyring(),
+        tenant,
+        &format!("http://{sandbox}/s/slow-1500"),
+    )
+    .await
+    .unwrap();
     let a = spawn_worker(&pool, 2);
     let Claim::Started(id) = start(&pool, tenant).await else {
         panic!("not started")
@@ -167,9 +170,14 @@ async fn two_workers_share_the_work_and_never_run_one_integration_twice_at_once(
         .fetch_one(&pool)
         .await
         .unwrap();
-        demo::add_local_http_integration(&pool, id, &format!("http://{sandbox}/s/slow-300"))
-            .await
-            .unwrap();
+        demo::add_local_http_integration(
+            &pool,
+            &keyring(),
+            id,
+            &format!("http://{sandbox}/s/slow-300"),
+        )
+        .await
+        .unwrap();
         tenants.push(id);
     }
     let _a = spawn_worker(&pool, 1);

@@ -1,10 +1,14 @@
 //! Pieces shared by the pages.
 
+pub mod audit;
+pub mod connection_test;
 pub mod header;
 pub mod require_user;
 pub mod status;
 pub mod toast;
 
+pub use audit::AuditTrail;
+pub use connection_test::TestButton;
 pub use header::AppHeader;
 pub use require_user::RequireUser;
 pub use status::{Ago, ErrorBox, Metric, StatusBadge};

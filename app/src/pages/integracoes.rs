@@ -5,11 +5,15 @@ use std::collections::HashMap;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use model::{category_label, duration_pt, percent_pt, IntegrationSummary, RunStatus, SessionUser};
+use model::{
+    category_label, duration_pt, percent_pt, CatalogProvider, IntegrationSummary, RunStatus,
+    SessionUser,
+};
 
 use crate::components::{
-    error_text, Ago, AppHeader, ErrorBox, Metric, RequireUser, StatusBadge, Toasts,
+    error_text, Ago, AppHeader, ErrorBox, Metric, RequireUser, StatusBadge, TestButton, Toasts,
 };
+use crate::use_credentials::{addable_providers, AddIntegration, TestConnection};
 use crate::use_integrations::{
     any_running, list_integrations, load_tenant_metrics, poll_while, RunIntegration,
     SetIntegrationEnabled,
@@ -56,6 +60,8 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
         |_| load_tenant_metrics(),
     );
     let can_configure = user.can_configure();
+    let add = ServerAction::<AddIntegration>::new();
+    let addable = Resource::new(move || add.version().get(), |_| addable_providers());
     let running = Memo::new(move |_| {
         list.get()
             .and_then(Result::ok)
@@ -96,7 +102,12 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                 <span aria-hidden="true">" / "</span>
                 <span>"Integrações"</span>
             </nav>
-            <h1>"Integrações"</h1>
+            <div class="page-head">
+                <h1>"Integrações"</h1>
+                {can_configure.then(|| view! {
+                    <a class="btn btn-small" href="/integracoes/auditoria">"Auditoria"</a>
+                })}
+            </div>
             <Transition fallback=|| view! { <p class="loading" role="status">"Carregando métricas…"</p> }>
                 {move || Suspend::new(async move {
                     match metrics.await {
@@ -124,7 +135,11 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                         Ok(items) if items.is_empty() => view! {
                             <p class="empty">
                                 "Nenhuma integração configurada para esta organização. "
-                                "Peça a um administrador para ativar uma integração do catálogo."
+                                {if can_configure {
+                                    "Adicione uma do catálogo abaixo."
+                                } else {
+                                    "Peça a um administrador para adicionar uma integração do catálogo."
+                                }}
                             </p>
                         }
                         .into_any(),
@@ -141,8 +156,65 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                     }
                 })}
             </Transition>
+            {can_configure.then(|| view! { <AddIntegrationPanel addable add/> })}
             <Toasts toasts/>
         </main>
+    }
+}
+
+/// *Adicionar integração*: the catalog's providers the tenant does not have yet. Adding one
+/// creates it turned off and opens its configuration.
+#[component]
+fn AddIntegrationPanel(
+    addable: Resource<Result<Vec<CatalogProvider>, ServerFnError>>,
+    add: ServerAction<AddIntegration>,
+) -> impl IntoView {
+    view! {
+        <section class="add-integration" aria-labelledby="adicionar-titulo">
+            <h2 id="adicionar-titulo">"Adicionar integração"</h2>
+            {move || add.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
+            <Transition fallback=|| view! { <p class="loading" role="status">"Carregando catálogo…"</p> }>
+                {move || Suspend::new(async move {
+                    match addable.await {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="muted">"Esta organização já tem todas as integrações do catálogo."</p>
+                        }
+                        .into_any(),
+                        Ok(list) => view! {
+                            <ul class="catalog" aria-label="Catálogo de integrações">
+                                {list
+                                    .into_iter()
+                                    .map(|p| {
+                                        let CatalogProvider { slug, name, category, description } = p;
+                                        let label = format!("Adicionar {name}");
+                                        let data_slug = slug.clone();
+                                        view! {
+                                            <li class="catalog-item" data-slug=data_slug>
+                                                <div>
+                                                    <strong>{name}</strong>
+                                                    <span class="muted">" · " {category_label(&category).to_owned()}</span>
+                                                    {description.map(|d| view! { <p class="muted">{d}</p> })}
+                                                </div>
+                                                <ActionForm action=add>
+                                                    <input type="hidden" name="slug" value=slug/>
+                                                    <button type="submit" class="btn btn-small btn-primary"
+                                                        disabled=move || add.pending().get()
+                                                        aria-label=label>
+                                                        "Adicionar"
+                                                    </button>
+                                                </ActionForm>
+                                            </li>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </ul>
+                        }
+                        .into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }
 
@@ -230,6 +302,14 @@ fn IntegrationCard(
                 <a class="btn btn-small" href=format!("{detail}#historico") aria-label=format!("Logs de {}", item.name)>"Logs"</a>
                 {toggle_form}
             </div>
+            {can_configure.then(|| view! { <CardTest slug=item.slug.clone()/> })}
         </li>
     }
+}
+
+/// *Testar conexão* on a card (admins), with its answer under the buttons.
+#[component]
+fn CardTest(slug: String) -> impl IntoView {
+    let test = ServerAction::<TestConnection>::new();
+    view! { <TestButton slug test/> }
 }

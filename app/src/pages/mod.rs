@@ -1,5 +1,6 @@
 //! One module per page, with the server functions that page calls beside it.
 
+pub mod auditoria;
 pub mod integracao;
 pub mod integracoes;
 pub mod login;

@@ -1,17 +1,21 @@
 //! `local-http`: a provider that does real HTTP against a local endpoint (the sandbox in
 //! [`crate::sandbox`], or anything that speaks its shape). It pages through
-//! `GET <base_url>/records?page=N` and counts what each record says happened. Tests and
-//! the demo use it; it is not in the production catalog (the demo seed adds its row).
+//! `GET <base_url>/records?page=N` with the tenant's token from the vault
+//! (`Authorization: Bearer`), and counts what each record says happened. Tests and the
+//! demo use it; it is not in the production catalog (the demo seed adds its row).
 
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{retry_after, Outcome, Provider, ProviderError, RunContext};
 
 pub const SLUG: &str = "local-http";
+/// The vault field holding the token.
+pub const TOKEN_FIELD: &str = "api_token";
 
 pub struct LocalHttp;
 
@@ -34,39 +38,60 @@ impl Provider for LocalHttp {
     fn run<'a>(&'a self, ctx: RunContext) -> BoxFuture<'a, Result<Outcome, ProviderError>> {
         Box::pin(run(ctx))
     }
+    fn check<'a>(&'a self, ctx: RunContext) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move { fetch(&ctx, 1).await.map(|_| ()) })
+    }
+}
+
+/// One page, authenticated; a non-success status becomes a typed error that carries the
+/// provider's own `error` text (which the engine scrubs of secrets before storing it).
+async fn fetch(ctx: &RunContext, page: u32) -> Result<Page, ProviderError> {
+    let base = ctx.base_url()?;
+    let token = ctx.secrets.get(TOKEN_FIELD)?;
+    let url = format!("{}/records", base.as_str().trim_end_matches('/'));
+    let req = ctx
+        .http
+        .get(&url)
+        .query(&[("page", page)])
+        .header("x-execution-id", ctx.execution_id.to_string())
+        .bearer_auth(token.expose_secret());
+    let resp = tokio::select! {
+        r = req.send() => r.map_err(|e| ProviderError::from_reqwest(&e))?,
+        () = ctx.cancel.cancelled() => return Err(ProviderError::Cancelled),
+    };
+    let status = resp.status();
+    if !status.is_success() {
+        let wait = retry_after(resp.headers());
+        let said = resp
+            .json::<Value>()
+            .await
+            .ok()
+            .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned));
+        return Err(match (ProviderError::from_status(status, wait), said) {
+            (ProviderError::Permanent(m), Some(said)) => {
+                ProviderError::Permanent(format!("{m}: {}", truncate(&said, 200)))
+            }
+            (ProviderError::Auth(m), Some(said)) => {
+                ProviderError::Auth(format!("{m}: {}", truncate(&said, 200)))
+            }
+            (e, _) => e,
+        });
+    }
+    resp.json()
+        .await
+        .map_err(|e| ProviderError::from_reqwest(&e))
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
 }
 
 async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
-    let base = ctx.base_url()?;
-    let records_url = format!("{}/records", base.as_str().trim_end_matches('/'));
-    let token = ctx.config.get("api_token").and_then(Value::as_str);
     let mut out = Outcome::default();
     let mut page = 1u32;
     let mut sample = Value::Null;
     loop {
-        let mut req = ctx
-            .http
-            .get(&records_url)
-            .query(&[("page", page)])
-            .header("x-execution-id", ctx.execution_id.to_string());
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        let resp = tokio::select! {
-            r = req.send() => r.map_err(|e| ProviderError::from_reqwest(&e))?,
-            () = ctx.cancel.cancelled() => return Err(ProviderError::Cancelled),
-        };
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(ProviderError::from_status(
-                status,
-                retry_after(resp.headers()),
-            ));
-        }
-        let body: Page = resp
-            .json()
-            .await
-            .map_err(|e| ProviderError::from_reqwest(&e))?;
+        let body = fetch(&ctx, page).await?;
         for rec in &body.data {
             out.processed += 1;
             match rec.get("acao").and_then(Value::as_str) {
@@ -88,12 +113,12 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
         }
         page += 1;
     }
-    // What was sent and what came back; the engine redacts both before storing them, so
-    // the token and the CNPJ of the sample never reach the log row.
+    // What was sent and what came back; the engine redacts both before storing them (the
+    // authorization header by its name, any echo of a credential by its value).
     out.payload = json!({
-        "url": records_url,
+        "path": "/records",
         "pages": page,
-        "headers": {"authorization": token.map(|t| format!("Bearer {t}"))},
+        "headers": {"authorization": "Bearer <token do cofre>"},
     });
     out.response = json!({"records": out.processed, "sample": sample});
     Ok(out)

@@ -6,6 +6,9 @@
 
 pub mod local_http;
 pub mod pending;
+pub mod secrets;
+
+pub use secrets::Secrets;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -25,6 +28,9 @@ pub struct RunContext {
     pub attempt: i32,
     /// The tenant integration's `config` (non-secret settings, `base_url` among them).
     pub config: Value,
+    /// The tenant integration's credentials from the vault (or the environment):
+    /// `ctx.secrets.get("api_token")?` fails with a pt-BR credential error before any HTTP.
+    pub secrets: Secrets,
     /// An HTTP client with connect and request timeouts.
     pub http: reqwest::Client,
     /// Cancelled when the run times out, is cancelled by a user or the worker shuts down.
@@ -104,6 +110,9 @@ pub enum ProviderError {
     /// The tenant's configuration is wrong: not retried.
     #[error("configuração inválida: {0}")]
     InvalidConfig(String),
+    /// A credential is not configured or cannot be decrypted: not retried.
+    #[error("{0}")]
+    Credential(String),
     /// The cancellation token fired.
     #[error("execução cancelada")]
     Cancelled,
@@ -131,6 +140,11 @@ impl ProviderError {
     pub fn from_reqwest(e: &reqwest::Error) -> Self {
         if e.is_timeout() {
             ProviderError::Transient("tempo esgotado ao chamar o provedor".into())
+        } else if is_tls(e) {
+            ProviderError::Transient(
+                "falha de TLS ao conectar ao provedor (certificado inválido ou não confiável)"
+                    .into(),
+            )
         } else if e.is_connect() {
             ProviderError::Transient("não foi possível conectar ao provedor".into())
         } else if e.is_decode() {
@@ -139,6 +153,30 @@ impl ProviderError {
             ProviderError::Transient("erro de comunicação com o provedor".into())
         }
     }
+}
+
+/// Whether a transport error came from the TLS handshake (a certificate that is invalid,
+/// expired or for another host). Reads the causes' kinds, never their text into a message.
+fn is_tls(e: &reqwest::Error) -> bool {
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string().to_ascii_lowercase();
+        if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
+/// The HTTP client providers use: connect and request timeouts, our user agent, rustls.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .user_agent("portal-contmax-integracoes")
+        .build()
+        .unwrap_or_default()
 }
 
 /// `Retry-After` in seconds (the HTTP-date form is treated as absent).
@@ -163,6 +201,15 @@ pub trait Provider: Send + Sync + 'static {
         Duration::from_secs(300)
     }
     fn run<'a>(&'a self, ctx: RunContext) -> BoxFuture<'a, Result<Outcome, ProviderError>>;
+    /// *Testar conexão*: one cheap authenticated call, never a sync. `Ok` when the provider
+    /// answered as expected with the tenant's credentials.
+    fn check<'a>(&'a self, _ctx: RunContext) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async {
+            Err(ProviderError::Permanent(
+                "Este conector ainda não oferece teste de conexão.".into(),
+            ))
+        })
+    }
 }
 
 /// The providers this server can run, by slug.

@@ -29,6 +29,15 @@ pub const PENDING: &[PendingProvider] = &[
 
 pub struct Pending(pub &'static PendingProvider);
 
+impl Pending {
+    fn unavailable(&self) -> ProviderError {
+        ProviderError::Permanent(format!(
+            "O conector {} ainda não está disponível nesta versão do portal.",
+            self.0.name
+        ))
+    }
+}
+
 impl Provider for Pending {
     fn slug(&self) -> &'static str {
         self.0.slug
@@ -37,11 +46,9 @@ impl Provider for Pending {
         self.0.name
     }
     fn run<'a>(&'a self, _ctx: RunContext) -> BoxFuture<'a, Result<Outcome, ProviderError>> {
-        Box::pin(async move {
-            Err(ProviderError::Permanent(format!(
-                "O conector {} ainda não está disponível nesta versão do portal.",
-                self.0.name
-            )))
-        })
+        Box::pin(async move { Err(self.unavailable()) })
+    }
+    fn check<'a>(&'a self, _ctx: RunContext) -> BoxFuture<'a, Result<(), ProviderError>> {
+        Box::pin(async move { Err(self.unavailable()) })
     }
 }

@@ -14,13 +14,23 @@ pub async fn router_for(pool: PgPool, secret: &[u8]) -> (axum::Router, AppState)
         .await
         .expect("queue installed");
     backend::demo::seed_demo_users(&pool).await.unwrap();
-    let state = AppState::new(pool, secret);
+    let state = state_for(pool, secret);
     let options = LeptosOptions::builder()
         .output_name("portal")
         .site_root("target/site")
         .site_pkg_dir("pkg")
         .build();
     (server::router(state.clone(), options), state)
+}
+
+/// The server's state as `main` builds it: a fresh vault key, the plugins with the sandbox.
+pub fn state_for(pool: PgPool, secret: &[u8]) -> AppState {
+    AppState::new(
+        pool,
+        secret,
+        std::sync::Arc::new(backend::vault::Keyring::ephemeral()),
+        std::sync::Arc::new(backend::providers::Registry::standard(true)),
+    )
 }
 
 /// A form `POST` (how server functions are called), with an optional Bearer token and
@@ -64,4 +74,16 @@ pub async fn token_for(state: &AppState, email: &str) -> String {
         .await
         .expect("demo user exists");
     state.jwt.issue(id, email).expect("token")
+}
+
+/// The connection string of the test's own database (for tools such as pg_dump).
+pub fn database_url(pool: &PgPool) -> String {
+    let o = pool.connect_options();
+    format!(
+        "postgres://{}@{}:{}/{}",
+        o.get_username(),
+        o.get_host(),
+        o.get_port(),
+        o.get_database().unwrap_or("postgres")
+    )
 }

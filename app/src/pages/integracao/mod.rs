@@ -11,10 +11,18 @@ use model::{
     duration_pt, percent_pt, trigger_label, AttemptDetail, HistoryQuery, IntegrationDetail,
     RunStatus, SessionUser,
 };
-use model::{ConfigField, FieldKind, SaveOutcome};
+
+mod config;
+mod credentials;
+
+use config::ConfigSection;
+use credentials::CredentialsSection;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use crate::components::{error_text, Ago, AppHeader, ErrorBox, Metric, RequireUser, StatusBadge};
+use crate::components::{
+    error_text, Ago, AppHeader, AuditTrail, ErrorBox, Metric, RequireUser, StatusBadge,
+};
+use crate::use_credentials::{RemoveIntegrationSecret, SetIntegrationSecret};
 use crate::use_integrations::{
     execution_attempts, integration_history, load_integration_detail, poll_while, RunIntegration,
     SetIntegrationEnabled,
@@ -127,9 +135,18 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
     // Every resource of the page is created here, at the top, never inside a Suspense's
     // children: hydration matches the server's serialized resources by creation order.
     let save = ServerAction::<SaveIntegrationConfig>::new();
+    let set_secret = ServerAction::<SetIntegrationSecret>::new();
+    let remove_secret = ServerAction::<RemoveIntegrationSecret>::new();
     let config = Resource::new(
-        move || (slug.get(), save.version().get()),
-        |(slug, _)| load_config_form(slug),
+        move || {
+            (
+                slug.get(),
+                save.version().get(),
+                set_secret.version().get(),
+                remove_secret.version().get(),
+            )
+        },
+        |(slug, ..)| load_config_form(slug),
     );
     let running = Memo::new(move |_| {
         detail
@@ -160,7 +177,9 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
                 })}
             </Transition>
             {move || run.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
+            {move || toggle.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
             <ConfigSection slug config save/>
+            <CredentialsSection slug config set=set_secret remove=remove_secret editable=can_configure/>
             <section id="historico" class="history" aria-labelledby="historico-titulo">
                 <h2 id="historico-titulo">"Histórico de execuções"</h2>
                 <Filters slug page_query/>
@@ -179,6 +198,10 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
                     })}
                 </Transition>
             </section>
+            {move || can_configure.then(|| {
+                let s = slug.get();
+                view! { <AuditTrail slug=Some(s.clone()) path=format!("/integracoes/{s}")/> }
+            })}
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let slug = slug.get_untracked();
@@ -454,168 +477,5 @@ fn Drawer(
                 </ActionForm>
             })}
         </aside>
-    }
-}
-
-/// The configuration form generated from the provider's `config_schema`: editable by tenant
-/// admins, read-only for staff; secrets only say whether they are set; the server's
-/// validation errors show on their fields.
-#[component]
-fn ConfigSection(
-    slug: Memo<String>,
-    config: Resource<Result<model::ConfigForm, ServerFnError>>,
-    save: ServerAction<SaveIntegrationConfig>,
-) -> impl IntoView {
-    let form = config;
-    let outcome = move || save.value().get().and_then(Result::ok);
-    let error = move |field: &str| outcome().and_then(|o: SaveOutcome| o.error_for(field));
-    view! {
-        <section id="configuracao" class="config" aria-labelledby="configuracao-titulo">
-            <h2 id="configuracao-titulo">"Configuração"</h2>
-            {move || save.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
-            {move || outcome().filter(|o| o.saved).map(|_| view! { <p class="saved" role="status">"Configuração salva."</p> })}
-            {move || outcome().filter(|o| !o.saved).map(|_| view! {
-                <p class="form-error" role="alert">"Corrija os campos destacados."</p>
-            })}
-            <Transition fallback=|| view! { <p class="loading" role="status">"Carregando configuração…"</p> }>
-                {move || {
-                    let slug = slug.get_untracked();
-                    Suspend::new(async move {
-                        match form.await {
-                            Ok(f) => {
-                                let editable = f.editable;
-                                let fields = f
-                                    .fields
-                                    .into_iter()
-                                    .map(|field| view! { <Field field editable error/> })
-                                    .collect_view();
-                                let schedule_error = move || error("schedule");
-                                view! {
-                                    <ActionForm action=save attr:class="config-form" attr:novalidate=true>
-                                        <input type="hidden" name="slug" value=slug/>
-                                        {fields}
-                                        <div class="field field-inline">
-                                            <label for="cfg-schedule">"Agendamento"</label>
-                                            <input
-                                                id="cfg-schedule"
-                                                type="text"
-                                                name="schedule"
-                                                value=f.schedule.unwrap_or_default()
-                                                disabled=!editable
-                                                aria-describedby="cfg-schedule-help cfg-schedule-error"
-                                                aria-invalid=move || schedule_error().is_some().to_string()
-                                            />
-                                            <small id="cfg-schedule-help" class="help">
-                                                "Intervalo (15m, 2h, 1d) ou expressão cron de 5 campos em UTC (ex.: 0 6 * * 1-5). Vazio: sem agendamento."
-                                            </small>
-                                            <p id="cfg-schedule-error" class="field-error">{schedule_error}</p>
-                                        </div>
-                                        {if editable {
-                                            view! {
-                                                <button type="submit" class="btn btn-primary" disabled=move || save.pending().get()>
-                                                    "Salvar configuração"
-                                                </button>
-                                            }
-                                            .into_any()
-                                        } else {
-                                            view! { <p class="muted">"Somente administradores da organização podem alterar a configuração."</p> }
-                                                .into_any()
-                                        }}
-                                    </ActionForm>
-                                }
-                                .into_any()
-                            }
-                            Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
-                        }
-                    })
-                }}
-            </Transition>
-        </section>
-    }
-}
-
-/// One field of the configuration form.
-#[component]
-fn Field(
-    field: ConfigField,
-    editable: bool,
-    error: impl Fn(&str) -> Option<String> + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let id = format!("cfg-{}", field.key);
-    let help_id = format!("{id}-help");
-    let error_id = format!("{id}-error");
-    let name = format!("config[{}]", field.key);
-    let key = StoredValue::new(field.key.clone());
-    let message = move || key.with_value(|k| error(k));
-    let invalid = move || message().is_some().to_string();
-    let described = format!("{help_id} {error_id}");
-    let label = if field.required {
-        format!("{} *", field.title)
-    } else {
-        field.title.clone()
-    };
-    let value = field.value.clone().unwrap_or_default();
-    let input = if field.secret {
-        view! {
-            <p id=id.clone() class="secret-status">
-                {if field.secret_set { "configurado" } else { "não configurado" }}
-            </p>
-        }
-        .into_any()
-    } else {
-        match field.kind.clone() {
-            FieldKind::Boolean => view! {
-                <input id=id.clone() type="checkbox" name=name.clone() value="true"
-                    checked=value == "true" disabled=!editable
-                    aria-describedby=described.clone() aria-invalid=invalid/>
-            }
-            .into_any(),
-            FieldKind::Choice(options) => view! {
-                <select id=id.clone() name=name.clone() disabled=!editable
-                    aria-describedby=described.clone() aria-invalid=invalid>
-                    {(!field.required).then(|| view! { <option value="">"—"</option> })}
-                    {options
-                        .into_iter()
-                        .map(|o| {
-                            let selected = o == value;
-                            view! { <option value=o.clone() selected=selected>{o.clone()}</option> }
-                        })
-                        .collect_view()}
-                </select>
-            }
-            .into_any(),
-            kind => {
-                let (input_type, step) = match kind {
-                    FieldKind::Url => ("url", None),
-                    FieldKind::Email => ("email", None),
-                    FieldKind::Integer => ("number", Some("1")),
-                    FieldKind::Number => ("number", Some("any")),
-                    _ => ("text", None),
-                };
-                view! {
-                    <input id=id.clone() type=input_type name=name.clone() value=value
-                        required=field.required disabled=!editable
-                        step=step
-                        min=field.minimum.map(|m| m.to_string())
-                        max=field.maximum.map(|m| m.to_string())
-                        minlength=field.min_length.map(|m| m.to_string())
-                        maxlength=field.max_length.map(|m| m.to_string())
-                        pattern=field.pattern.clone()
-                        aria-describedby=described.clone() aria-invalid=invalid/>
-                }
-                .into_any()
-            }
-        }
-    };
-    view! {
-        <div class="field field-inline" data-field=field.key.clone()>
-            <label for=id.clone()>{label}</label>
-            {input}
-            <small id=help_id class="help">
-                {field.description.clone().unwrap_or_default()}
-                {field.secret.then_some(" Segredos são cadastrados pelo cofre criptografado (em breve); o valor nunca é exibido.")}
-            </small>
-            <p id=error_id class="field-error">{message}</p>
-        </div>
     }
 }

@@ -1,0 +1,146 @@
+//! The audit trail of the current tenant (or one integration of it), newest first: who,
+//! when, what, from where. Filters by action and person, keyset pages ("Mais antigas"),
+//! all in the query string (`aud_acao`, `aud_pessoa`, `aud_antes`), so it works without
+//! JavaScript. Tenant admins and global admins only (the server answers 403 to staff).
+
+use leptos::prelude::*;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+use model::{audit_action_label, audit_source_label, AuditPage, AUDIT_ACTIONS};
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+
+use crate::components::{error_text, Ago, ErrorBox};
+use crate::use_credentials::{load_audit_page, load_audit_people};
+
+#[component]
+pub fn AuditTrail(
+    /// One integration's trail, or the tenant's.
+    slug: Option<String>,
+    /// The page this section is on (`/integracoes/auditoria`, `/integracoes/<slug>`).
+    path: String,
+) -> impl IntoView {
+    let query = use_query_map();
+    let filters = Memo::new(move |_| {
+        let q = query.read();
+        (q.get("aud_acao"), q.get("aud_pessoa"), q.get("aud_antes"))
+    });
+    let for_slug = slug.clone();
+    let page = Resource::new(
+        move || filters.get(),
+        move |(action, person, before)| load_audit_page(for_slug.clone(), action, person, before),
+    );
+    let people = Resource::new(|| (), |_| load_audit_people());
+    let show_provider = slug.is_none();
+    let path = StoredValue::new(path);
+    let href = move |before: Option<String>| {
+        let (action, person, _) = filters.get_untracked();
+        let mut qs = Vec::new();
+        for (k, v) in [
+            ("aud_acao", action),
+            ("aud_pessoa", person),
+            ("aud_antes", before),
+        ] {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                qs.push(format!("{k}={}", utf8_percent_encode(&v, NON_ALPHANUMERIC)));
+            }
+        }
+        let base = path.get_value();
+        if qs.is_empty() {
+            format!("{base}#auditoria")
+        } else {
+            format!("{base}?{}#auditoria", qs.join("&"))
+        }
+    };
+    let selected_action = move |v: &str| filters.get().0.as_deref() == Some(v);
+    let selected_person = move |v: &str| filters.get().1.as_deref() == Some(v);
+    view! {
+        <section id="auditoria" class="audit" aria-labelledby="auditoria-titulo">
+            <h2 id="auditoria-titulo">"Auditoria"</h2>
+            <Form method="GET" action=path.get_value() attr:class="filters">
+                <div class="filter">
+                    <label for="aud-acao">"Ação"</label>
+                    <select id="aud-acao" name="aud_acao">
+                        <option value="">"Todas"</option>
+                        {AUDIT_ACTIONS
+                            .iter()
+                            .map(|a| view! { <option value=*a selected=move || selected_action(a)>{audit_action_label(a)}</option> })
+                            .collect_view()}
+                    </select>
+                </div>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let options = people
+                            .await
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|p| {
+                                let id = p.id.clone();
+                                view! { <option value=p.id selected=move || selected_person(&id)>{p.name}</option> }
+                            })
+                            .collect_view();
+                        view! {
+                            <div class="filter">
+                                <label for="aud-pessoa">"Pessoa"</label>
+                                <select id="aud-pessoa" name="aud_pessoa">
+                                    <option value="">"Todas"</option>
+                                    {options}
+                                </select>
+                            </div>
+                        }
+                    })}
+                </Transition>
+                <button type="submit" class="btn btn-small btn-primary">"Filtrar"</button>
+            </Form>
+            <Transition fallback=|| view! { <p class="loading" role="status">"Carregando auditoria…"</p> }>
+                {move || Suspend::new(async move {
+                    match page.await {
+                        Ok(AuditPage { rows, .. }) if rows.is_empty() => view! {
+                            <p class="empty">"Nenhuma ação registrada com estes filtros."</p>
+                        }
+                        .into_any(),
+                        Ok(AuditPage { rows, next_before }) => view! {
+                            <table class="audit-table">
+                                <thead>
+                                    <tr>
+                                        <th scope="col">"Quando"</th>
+                                        <th scope="col">"Quem"</th>
+                                        {show_provider.then(|| view! { <th scope="col">"Integração"</th> })}
+                                        <th scope="col">"Ação"</th>
+                                        <th scope="col">"Detalhes"</th>
+                                        <th scope="col">"Origem"</th>
+                                    </tr>
+                                </thead>
+                                <tbody>
+                                    {rows
+                                        .into_iter()
+                                        .map(|r| view! {
+                                            <tr data-action=r.action.clone()>
+                                                <td><Ago seconds=Some(r.seconds_ago) exact=Some(r.created_at.clone())/></td>
+                                                <td title=r.actor_email.clone().unwrap_or_default()>
+                                                    {r.actor_name.clone().or(r.actor_email.clone()).unwrap_or_else(|| "Sistema".into())}
+                                                </td>
+                                                {show_provider.then(|| view! {
+                                                    <td>{r.provider_name.clone().or(r.provider_slug.clone()).unwrap_or_default()}</td>
+                                                })}
+                                                <td>{audit_action_label(&r.action)}</td>
+                                                <td>{r.summary.clone()}</td>
+                                                <td>{audit_source_label(&r.source)}</td>
+                                            </tr>
+                                        })
+                                        .collect_view()}
+                                </tbody>
+                            </table>
+                            {next_before.map(|c| view! {
+                                <nav class="pager" aria-label="Páginas da auditoria">
+                                    <a class="btn btn-small" href=href(Some(c))>"Mais antigas"</a>
+                                </nav>
+                            })}
+                        }
+                        .into_any(),
+                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,427 @@
+//! The audit trail (`integration_audit`): who did what to a tenant's integrations.
+//!
+//! [`record`] writes an entry in the transaction of the change it records (so both commit
+//! or neither), switching to `service_role` for the insert: no client role may write the
+//! table, so PostgREST users cannot forge entries. Entries never hold a secret's value.
+//! [`page`] reads under the caller's row-level security (tenant admins and global admins).
+
+use serde_json::{json, Value};
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::scope::{elevate, restore_role};
+use crate::{Error, Result};
+use model::audit::AUDIT_PAGE_SIZE;
+use model::{AuditEntry, AuditPage, AuditPerson, AuditQuery, AUDIT_ACTIONS};
+
+/// Where an action came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Ui,
+    Api,
+    Schedule,
+    System,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Ui => "ui",
+            Source::Api => "api",
+            Source::Schedule => "schedule",
+            Source::System => "system",
+        }
+    }
+}
+
+/// What was done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    IntegrationAdded,
+    Enabled,
+    Disabled,
+    ConfigChanged,
+    SecretSet,
+    SecretRemoved,
+    ScheduleChanged,
+    RunRequested,
+    RunCancelled,
+    ConnectionTested,
+    MemberRoleChanged,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::IntegrationAdded => "integration_added",
+            Action::Enabled => "enabled",
+            Action::Disabled => "disabled",
+            Action::ConfigChanged => "config_changed",
+            Action::SecretSet => "secret_set",
+            Action::SecretRemoved => "secret_removed",
+            Action::ScheduleChanged => "schedule_changed",
+            Action::RunRequested => "run_requested",
+            Action::RunCancelled => "run_cancelled",
+            Action::ConnectionTested => "connection_tested",
+            Action::MemberRoleChanged => "member_role_changed",
+        }
+    }
+}
+
+/// Who acts, as they are at the time, and through what.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub user_id: Option<Uuid>,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub source: Source,
+    /// The request's `x-request-id`, to find its lines in the server's log.
+    pub request_id: Option<String>,
+}
+
+impl Actor {
+    /// A signed-in user.
+    pub fn user(user: &model::SessionUser, source: Source, request_id: Option<String>) -> Self {
+        Self {
+            user_id: Some(user.id),
+            email: Some(user.email.clone()).filter(|e| !e.is_empty()),
+            name: Some(user.nome.clone()).filter(|n| !n.is_empty()),
+            source,
+            request_id,
+        }
+    }
+
+    /// The server itself (schedules, start-up, operator commands).
+    pub fn system(source: Source) -> Self {
+        Self {
+            user_id: None,
+            email: None,
+            name: None,
+            source,
+            request_id: None,
+        }
+    }
+
+    /// A caller known only by the claims of their token (API clients): the name is read
+    /// from their profile, as the caller.
+    pub async fn from_claims(
+        tx: &mut Transaction<'static, Postgres>,
+        claims: &crate::scope::Claims,
+        source: Source,
+        request_id: Option<String>,
+    ) -> Result<Self> {
+        let profile = sqlx::query!("select nome, email from public.profiles where id = auth.uid()")
+            .fetch_optional(&mut **tx)
+            .await?;
+        let (name, email) = profile
+            .map(|p| (Some(p.nome), Some(p.email)))
+            .unwrap_or((None, None));
+        Ok(Self {
+            user_id: Some(claims.sub),
+            email: email
+                .filter(|e| !e.is_empty())
+                .or_else(|| Some(claims.email.clone()).filter(|e| !e.is_empty())),
+            name: name.filter(|n| !n.is_empty()),
+            source,
+            request_id,
+        })
+    }
+
+    /// The name a person reads: the user's name, else the e-mail.
+    pub fn display_name(&self) -> Option<String> {
+        self.name.clone().or_else(|| self.email.clone())
+    }
+}
+
+/// The request's `x-request-id` (set by the server's request-id layer), when sane.
+pub fn request_id(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.chars().all(|c| c.is_ascii_graphic()))
+        .map(str::to_owned)
+}
+
+/// Writes one entry in `tx` (the transaction of the change). `provider_slug` names the
+/// tenant integration, when the action concerns one.
+pub async fn record(
+    tx: &mut Transaction<'static, Postgres>,
+    actor: &Actor,
+    tenant_id: Uuid,
+    provider_slug: Option<&str>,
+    action: Action,
+    details: Value,
+) -> Result<()> {
+    let previous = elevate(tx).await?;
+    sqlx::query!(
+        r#"insert into public.integration_audit
+             (actor_id, actor_email, actor_name, tenant_id, tenant_integration_id,
+              provider_slug, action, details, source, request_id)
+           values ($1, $2, $3, $4,
+                   (select t.id from public.tenant_integrations t
+                    join public.integration_providers p on p.id = t.provider_id
+                    where t.tenant_id = $4 and p.slug = $5),
+                   $5, $6, $7, $8, $9)"#,
+        actor.user_id,
+        actor.email,
+        actor.name,
+        tenant_id,
+        provider_slug,
+        action.as_str(),
+        details,
+        actor.source.as_str(),
+        actor.request_id,
+    )
+    .execute(&mut **tx)
+    .await?;
+    restore_role(tx, &previous).await?;
+    Ok(())
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "(vazio)".into(),
+        Value::String(s) if s.is_empty() => "(vazio)".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// What an entry says, in pt-BR, from its action and details.
+pub fn summary(action: &str, details: &Value) -> String {
+    let field = || {
+        details
+            .get("title")
+            .or_else(|| details.get("field"))
+            .map(text)
+            .unwrap_or_else(|| "credencial".into())
+    };
+    match action {
+        "integration_added" => "Integração adicionada (desativada até ser configurada).".into(),
+        "enabled" => "Integração ativada.".into(),
+        "disabled" => "Integração desativada.".into(),
+        "config_changed" => {
+            let changes: Vec<String> = details
+                .get("changes")
+                .and_then(Value::as_array)
+                .map(|list| {
+                    list.iter()
+                        .map(|c| {
+                            format!(
+                                "{}: {} → {}",
+                                c.get("title")
+                                    .or_else(|| c.get("field"))
+                                    .map_or_else(String::new, text),
+                                c.get("before").map_or_else(|| "(vazio)".into(), text),
+                                c.get("after").map_or_else(|| "(vazio)".into(), text)
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if changes.is_empty() {
+                "Configuração salva sem alterações.".into()
+            } else {
+                changes.join("; ")
+            }
+        }
+        "secret_set" if details.get("replaced") == Some(&Value::Bool(true)) => {
+            format!("Credencial “{}” substituída.", field())
+        }
+        "secret_set" => format!("Credencial “{}” cadastrada.", field()),
+        "secret_removed" => format!("Credencial “{}” removida.", field()),
+        "schedule_changed" => format!(
+            "Agendamento: {} → {}",
+            details.get("before").map_or_else(
+                || "(nenhum)".into(),
+                |v| if v.is_null() {
+                    "(nenhum)".into()
+                } else {
+                    text(v)
+                }
+            ),
+            details.get("after").map_or_else(
+                || "(nenhum)".into(),
+                |v| if v.is_null() {
+                    "(nenhum)".into()
+                } else {
+                    text(v)
+                }
+            )
+        ),
+        "run_requested" => "Execução solicitada.".into(),
+        "run_cancelled" => "Execução cancelada.".into(),
+        "connection_tested" => details
+            .get("message")
+            .map(text)
+            .unwrap_or_else(|| "Conexão testada.".into()),
+        "member_role_changed" => "Papel de membro alterado.".into(),
+        _ => String::new(),
+    }
+}
+
+/// One page of the tenant's trail (or one integration's), newest first, under the
+/// caller's row-level security: staff see nothing (no rows), admins their tenants'.
+pub async fn page(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    q: &AuditQuery,
+) -> Result<AuditPage> {
+    let action = q.action.as_deref().filter(|a| !a.is_empty());
+    if let Some(a) = action {
+        if !AUDIT_ACTIONS.contains(&a) {
+            return Err(Error::Invalid("Ação desconhecida no filtro.".into()));
+        }
+    }
+    let person = match q.person.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => Some(
+            Uuid::parse_str(p).map_err(|_| Error::Invalid("Pessoa inválida no filtro.".into()))?,
+        ),
+        None => None,
+    };
+    let before = match q.before.as_deref().filter(|b| !b.is_empty()) {
+        Some(b) => Some(
+            b.parse::<i64>()
+                .map_err(|_| Error::Invalid("Página inválida.".into()))?,
+        ),
+        None => None,
+    };
+    let slug = q.slug.as_deref().filter(|s| !s.is_empty());
+    let rows = sqlx::query!(
+        r#"select a.id, a.created_at, extract(epoch from now() - a.created_at)::bigint as "ago!",
+                  a.actor_name, a.actor_email, a.provider_slug, p.name as "provider_name?",
+                  a.action, a.details, a.source
+           from public.integration_audit a
+           left join public.integration_providers p on p.slug = a.provider_slug
+           where a.tenant_id = $1
+             and ($2::text is null or a.provider_slug = $2)
+             and ($3::text is null or a.action = $3)
+             and ($4::uuid is null or a.actor_id = $4)
+             and ($5::bigint is null or a.id < $5)
+           order by a.id desc
+           limit $6"#,
+        tenant_id,
+        slug,
+        action,
+        person,
+        before,
+        AUDIT_PAGE_SIZE + 1
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let more = rows.len() as i64 > AUDIT_PAGE_SIZE;
+    let rows: Vec<AuditEntry> = rows
+        .into_iter()
+        .take(usize::try_from(AUDIT_PAGE_SIZE).unwrap_or(25))
+        .map(|r| AuditEntry {
+            id: r.id,
+            created_at: crate::history::rfc3339(r.created_at),
+            seconds_ago: r.ago,
+            summary: summary(&r.action, &r.details),
+            actor_name: r.actor_name,
+            actor_email: r.actor_email,
+            provider_slug: r.provider_slug,
+            provider_name: r.provider_name,
+            action: r.action,
+            source: r.source,
+        })
+        .collect();
+    let next_before = if more {
+        rows.last().map(|r| r.id.to_string())
+    } else {
+        None
+    };
+    Ok(AuditPage { rows, next_before })
+}
+
+/// The people who appear in the tenant's trail (for the filter), under the caller's RLS.
+pub async fn people(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+) -> Result<Vec<AuditPerson>> {
+    let rows = sqlx::query!(
+        r#"select distinct on (a.actor_id) a.actor_id as "id!",
+                  coalesce(a.actor_name, a.actor_email, '?') as "name!"
+           from public.integration_audit a
+           where a.tenant_id = $1 and a.actor_id is not null
+           order by a.actor_id, a.id desc"#,
+        tenant_id
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut people: Vec<AuditPerson> = rows
+        .into_iter()
+        .map(|r| AuditPerson {
+            id: r.id.to_string(),
+            name: r.name,
+        })
+        .collect();
+    people.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(people)
+}
+
+/// The details of a configuration change: each non-secret field whose value changed.
+pub fn config_changes(schema: &Value, before: &Value, after: &Value) -> Value {
+    let mut changes = Vec::new();
+    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+        for (key, prop) in props {
+            if prop.get("secret").and_then(Value::as_bool).unwrap_or(false) {
+                continue;
+            }
+            let b = before.get(key).cloned().unwrap_or(Value::Null);
+            let a = after.get(key).cloned().unwrap_or(Value::Null);
+            if a != b {
+                changes.push(json!({
+                    "field": key,
+                    "title": prop.get("title").and_then(Value::as_str).unwrap_or(key),
+                    "before": b,
+                    "after": a,
+                }));
+            }
+        }
+    }
+    json!({ "changes": changes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_say_what_changed_in_portuguese() {
+        let schema = json!({"properties": {
+            "base_url": {"type": "string", "title": "URL da API"},
+            "api_token": {"type": "string", "secret": true}}});
+        let d = config_changes(
+            &schema,
+            &json!({"base_url": "https://a", "api_token": "x"}),
+            &json!({"base_url": "https://b", "api_token": "y"}),
+        );
+        assert_eq!(
+            summary("config_changed", &d),
+            "URL da API: https://a → https://b"
+        );
+        assert!(
+            !d.to_string().contains("api_token"),
+            "secrets never enter the details"
+        );
+        assert_eq!(
+            summary(
+                "secret_set",
+                &json!({"field": "api_token", "title": "Token da API", "replaced": true})
+            ),
+            "Credencial “Token da API” substituída."
+        );
+        assert_eq!(
+            summary("schedule_changed", &json!({"before": null, "after": "15m"})),
+            "Agendamento: (nenhum) → 15m"
+        );
+        assert_eq!(
+            summary(
+                "connection_tested",
+                &json!({"ok": true, "message": "Conexão OK (3 ms)"})
+            ),
+            "Conexão OK (3 ms)"
+        );
+    }
+}

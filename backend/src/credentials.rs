@@ -1,0 +1,140 @@
+//! The write-only credential fields of a tenant integration: *Salvar*/*Substituir* and
+//! *Remover*. Checked as the caller (tenant admins and global admins, under RLS), written to
+//! the vault and the audit trail in the caller's transaction. Nobody reads a value back.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::json;
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::audit::{self, Action, Actor};
+use crate::config_form::{secret_fields, SecretField};
+use crate::vault::{store, Keyring};
+use crate::{Error, Result};
+use model::{FieldError, SaveOutcome};
+
+/// The longest credential accepted (tokens and keys are far shorter).
+pub const MAX_LEN: usize = 4096;
+
+/// The tenant integration's id and the secret field `field`, when the caller administers
+/// the tenant; 403 / 404 otherwise.
+async fn target(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    slug: &str,
+    field: &str,
+) -> Result<(Uuid, SecretField)> {
+    let row = sqlx::query!(
+        r#"select t.id, p.config_schema, public.is_tenant_admin(t.tenant_id) as "admin!"
+           from public.tenant_integrations t
+           join public.integration_providers p on p.id = t.provider_id
+           where t.tenant_id = $1 and p.slug = $2"#,
+        tenant_id,
+        slug
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| Error::NotFound("Integração não encontrada nesta organização.".into()))?;
+    if !row.admin {
+        return Err(Error::Forbidden(
+            "Apenas administradores da organização podem alterar credenciais.".into(),
+        ));
+    }
+    let field = secret_fields(&row.config_schema)
+        .into_iter()
+        .find(|f| f.key == field)
+        .ok_or_else(|| {
+            Error::Invalid("Este campo não é uma credencial desta integração.".into())
+        })?;
+    Ok((row.id, field))
+}
+
+/// What is wrong with a submitted value, in pt-BR.
+fn check_value(value: &str) -> Option<&'static str> {
+    if value.trim().is_empty() {
+        Some("Informe a credencial.")
+    } else if value.len() > MAX_LEN {
+        Some("Credencial longa demais (máximo de 4096 caracteres).")
+    } else if value.chars().any(char::is_control) {
+        Some("A credencial contém caracteres inválidos (quebras de linha ou de controle).")
+    } else {
+        None
+    }
+}
+
+/// Stores (or replaces) a credential. A bad value is a field error; nothing is written.
+pub async fn set(
+    tx: &mut Transaction<'static, Postgres>,
+    keyring: &Keyring,
+    tenant_id: Uuid,
+    slug: &str,
+    field: &str,
+    value: SecretString,
+    actor: &Actor,
+) -> Result<SaveOutcome> {
+    let (id, f) = target(tx, tenant_id, slug, field).await?;
+    if let Some(message) = check_value(value.expose_secret()) {
+        return Ok(SaveOutcome {
+            saved: false,
+            errors: vec![FieldError {
+                field: f.key,
+                message: message.into(),
+            }],
+        });
+    }
+    let trimmed = SecretString::from(value.expose_secret().trim().to_owned());
+    let replaced = store::list(tx, id).await?.iter().any(|s| s.field == f.key);
+    store::put(tx, keyring, id, &f.key, &trimmed, actor).await?;
+    audit::record(
+        tx,
+        actor,
+        tenant_id,
+        Some(slug),
+        Action::SecretSet,
+        json!({"field": f.key, "title": f.title, "replaced": replaced}),
+    )
+    .await?;
+    Ok(SaveOutcome {
+        saved: true,
+        errors: Vec::new(),
+    })
+}
+
+/// Removes a credential; whether there was one. A required credential's removal leaves the
+/// integration as it is (its next run fails with "credencial não configurada").
+pub async fn remove(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    slug: &str,
+    field: &str,
+    actor: &Actor,
+) -> Result<bool> {
+    let (id, f) = target(tx, tenant_id, slug, field).await?;
+    let removed = store::remove(tx, id, &f.key).await?;
+    if removed {
+        audit::record(
+            tx,
+            actor,
+            tenant_id,
+            Some(slug),
+            Action::SecretRemoved,
+            json!({"field": f.key, "title": f.title}),
+        )
+        .await?;
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_checked_without_being_echoed() {
+        assert!(check_value("  ").is_some());
+        assert!(check_value("abc\ndef").is_some());
+        assert!(check_value(&"x".repeat(MAX_LEN + 1)).is_some());
+        assert!(check_value("sbx_token-123").is_none());
+        assert!(!check_value("ab\ncd").unwrap_or_default().contains("ab"));
+    }
+}
