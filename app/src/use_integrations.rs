@@ -62,6 +62,9 @@ pub async fn set_integration_enabled(slug: String, enabled: bool) -> Result<(), 
 pub async fn run_integration(slug: String, retry: Option<bool>) -> Result<String, ServerFnError> {
     use backend::runs::Claim;
     let (_, user, tenant, mut tx) = ssr::tenant_scope().await?;
+    backend::audit::bind(&mut tx, &ssr::actor(&user).await)
+        .await
+        .map_err(ssr::fail)?;
     let trigger = if retry.unwrap_or(false) {
         model::Trigger::Retry
     } else {
@@ -72,17 +75,6 @@ pub async fn run_integration(slug: String, retry: Option<bool>) -> Result<String
         .map_err(ssr::fail)?
     {
         Claim::Started(id) => {
-            let actor = ssr::actor(&user).await;
-            backend::audit::record(
-                &mut tx,
-                &actor,
-                tenant,
-                Some(&slug),
-                backend::audit::Action::RunRequested,
-                serde_json::json!({"execution_id": id}),
-            )
-            .await
-            .map_err(ssr::fail)?;
             ssr::commit(tx).await?;
             Ok(id.to_string())
         }

@@ -38,6 +38,7 @@ impl Source {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     IntegrationAdded,
+    IntegrationRemoved,
     Enabled,
     Disabled,
     ConfigChanged,
@@ -54,6 +55,7 @@ impl Action {
     pub fn as_str(self) -> &'static str {
         match self {
             Action::IntegrationAdded => "integration_added",
+            Action::IntegrationRemoved => "integration_removed",
             Action::Enabled => "enabled",
             Action::Disabled => "disabled",
             Action::ConfigChanged => "config_changed",
@@ -142,8 +144,25 @@ pub fn request_id(headers: &http::HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Writes one entry in `tx` (the transaction of the change). `provider_slug` names the
-/// tenant integration, when the action concerns one.
+/// Says, for the rest of `tx`, where its changes come from and the request's id: the
+/// database's audit triggers (tenant integrations, runs requested, member roles) read them
+/// (`portal.audit_source`, `portal.request_id`, transaction-local) and take the person from
+/// the caller's claims (`auth.uid()`).
+pub async fn bind(tx: &mut Transaction<'static, Postgres>, actor: &Actor) -> Result<()> {
+    sqlx::query(
+        "select set_config('portal.audit_source', $1, true), set_config('portal.request_id', $2, true)",
+    )
+    .bind(actor.source.as_str())
+    .bind(actor.request_id.as_deref().unwrap_or(""))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Writes one entry in `tx` (the transaction of the change), for what only the server does
+/// (credentials, connection tests). `provider_slug` names the tenant integration. The
+/// person is the transaction's caller, with the e-mail of their account (not of their
+/// profile, which they may edit); the source and request id are `actor`'s.
 pub async fn record(
     tx: &mut Transaction<'static, Postgres>,
     actor: &Actor,
@@ -152,25 +171,22 @@ pub async fn record(
     action: Action,
     details: Value,
 ) -> Result<()> {
+    bind(tx, actor).await?;
     let previous = elevate(tx).await?;
     sqlx::query!(
         r#"insert into public.integration_audit
              (actor_id, actor_email, actor_name, tenant_id, tenant_integration_id,
               provider_slug, action, details, source, request_id)
-           values ($1, $2, $3, $4,
-                   (select t.id from public.tenant_integrations t
-                    join public.integration_providers p on p.id = t.provider_id
-                    where t.tenant_id = $4 and p.slug = $5),
-                   $5, $6, $7, $8, $9)"#,
-        actor.user_id,
-        actor.email,
-        actor.name,
+           select a.actor, a.email, a.name, $1,
+                  (select t.id from public.tenant_integrations t
+                   join public.integration_providers p on p.id = t.provider_id
+                   where t.tenant_id = $1 and p.slug = $2),
+                  $2, $3, $4, a.source, a.request_id
+           from public.audit_actor_row() a"#,
         tenant_id,
         provider_slug,
         action.as_str(),
         details,
-        actor.source.as_str(),
-        actor.request_id,
     )
     .execute(&mut **tx)
     .await?;
@@ -197,7 +213,11 @@ pub fn summary(action: &str, details: &Value) -> String {
             .unwrap_or_else(|| "credencial".into())
     };
     match action {
+        "integration_added" if details.get("enabled") == Some(&Value::Bool(true)) => {
+            "Integração adicionada (ativada).".into()
+        }
         "integration_added" => "Integração adicionada (desativada até ser configurada).".into(),
+        "integration_removed" => "Integração removida desta organização.".into(),
         "enabled" => "Integração ativada.".into(),
         "disabled" => "Integração desativada.".into(),
         "config_changed" => {
@@ -229,7 +249,10 @@ pub fn summary(action: &str, details: &Value) -> String {
             format!("Credencial “{}” substituída.", field())
         }
         "secret_set" => format!("Credencial “{}” cadastrada.", field()),
-        "secret_removed" => format!("Credencial “{}” removida.", field()),
+        "secret_removed" => match details.get("reason").and_then(Value::as_str) {
+            Some(reason) => format!("Credencial “{}” removida: {reason}.", field()),
+            None => format!("Credencial “{}” removida.", field()),
+        },
         "schedule_changed" => format!(
             "Agendamento: {} → {}",
             details.get("before").map_or_else(
@@ -255,7 +278,16 @@ pub fn summary(action: &str, details: &Value) -> String {
             .get("message")
             .map(text)
             .unwrap_or_else(|| "Conexão testada.".into()),
-        "member_role_changed" => "Papel de membro alterado.".into(),
+        "member_role_changed" => format!(
+            "{}: {} → {}",
+            details
+                .get("user_email")
+                .map_or_else(|| "membro".into(), text),
+            details
+                .get("before")
+                .map_or_else(|| "(nenhum)".into(), text),
+            details.get("after").map_or_else(|| "(nenhum)".into(), text)
+        ),
         _ => String::new(),
     }
 }

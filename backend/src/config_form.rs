@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::audit::{self, Action, Actor};
+use crate::audit::{self, Actor};
 use crate::schedule::Schedule;
 use crate::{Error, Result};
 use model::{ConfigField, ConfigForm, FieldError, FieldKind, SaveOutcome, SecretState};
@@ -318,6 +318,8 @@ async fn secret_states(
     provider_slug: &str,
 ) -> Result<HashMap<String, SecretState>> {
     let stored = crate::vault::store::list(tx, l.id).await?;
+    let env_allowed =
+        crate::vault::store::env_applies(provider_slug, &l.tenant_slug, &l.schema, &l.config);
     let mut out = HashMap::new();
     for f in secret_fields(&l.schema) {
         let state = match stored.iter().find(|s| s.field == f.key) {
@@ -325,8 +327,9 @@ async fn secret_states(
                 at: brasilia(s.set_at),
                 by: s.set_by_name.clone(),
             },
-            None if crate::vault::store::from_env(provider_slug, &l.tenant_slug, &f.key)
-                .is_some() =>
+            None if env_allowed
+                && crate::vault::store::from_env(provider_slug, &l.tenant_slug, &f.key)
+                    .is_some() =>
             {
                 SecretState::FromEnv
             }
@@ -387,8 +390,8 @@ pub async fn missing_requirements(
 }
 
 /// Validates and saves the submitted form in the caller's transaction (row-level security
-/// lets only admins write), and records what changed in the audit trail. Nothing is
-/// written when any field is wrong.
+/// lets only admins write); the audit trigger records what changed. Nothing is written when
+/// any field is wrong.
 pub async fn save(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
@@ -444,6 +447,9 @@ pub async fn save(
         .and_then(Value::as_str)
         .map(str::to_owned);
     let new = Value::Object(config);
+    // The database's audit trigger records what changed (and removes the credentials when
+    // the API's address moves to another origin); it learns the source from `bind`.
+    audit::bind(tx, actor).await?;
     let n = sqlx::query!(
         r#"update public.tenant_integrations
            set config = $2, base_url = coalesce($3, base_url)
@@ -460,30 +466,9 @@ pub async fn save(
             "Apenas administradores da organização podem alterar a configuração.".into(),
         ));
     }
-    let changes = audit::config_changes(&schema, &old, &new);
-    if changes["changes"].as_array().is_some_and(|c| !c.is_empty()) {
-        audit::record(
-            tx,
-            actor,
-            tenant_id,
-            Some(slug),
-            Action::ConfigChanged,
-            changes,
-        )
-        .await?;
-    }
     // The schedule goes through the one place that writes it (and restarts its clock).
     if schedule != current_schedule.as_deref() {
         crate::schedule::set_schedule(tx, tenant_id, slug, schedule).await?;
-        audit::record(
-            tx,
-            actor,
-            tenant_id,
-            Some(slug),
-            Action::ScheduleChanged,
-            serde_json::json!({"before": current_schedule, "after": schedule}),
-        )
-        .await?;
     }
     Ok(SaveOutcome {
         saved: true,

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures::FutureExt;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -62,21 +63,24 @@ pub fn message(result: &std::result::Result<(), ProviderError>, elapsed: Duratio
                 "O provedor limitou as requisições (HTTP 429). Tente novamente mais tarde.".into()
             }
         },
-        Err(ProviderError::Transient(m)) => {
-            format!("Não foi possível falar com o provedor: {m}.")
+        Err(ProviderError::Transient(m)) if m.starts_with("HTTP ") => {
+            format!("O provedor está com uma falha temporária ({m}). Tente novamente em instantes.")
         }
-        Err(ProviderError::Permanent(m)) => {
-            let mut c = m.chars();
-            match c.next() {
-                Some(first) => format!("{}{}", first.to_uppercase(), c.as_str()),
-                None => "Resposta inesperada do provedor.".into(),
-            }
-        }
+        Err(ProviderError::Transient(m)) => format!("{}.", capitalised(m)),
+        Err(ProviderError::Permanent(m)) => capitalised(m),
         Err(ProviderError::InvalidConfig(m)) => format!("Configuração inválida: {m}."),
         Err(ProviderError::Credential(m)) => m.clone(),
         Err(ProviderError::Cancelled) => {
             format!("O provedor não respondeu em {} s.", CHECK_TIMEOUT.as_secs())
         }
+    }
+}
+
+fn capitalised(m: &str) -> String {
+    let mut c = m.chars();
+    match c.next() {
+        Some(first) => format!("{}{}", first.to_uppercase(), c.as_str()),
+        None => "Resposta inesperada do provedor.".into(),
     }
 }
 
@@ -111,6 +115,22 @@ impl Tester<'_> {
                 "Apenas administradores da organização podem testar a conexão.".into(),
             ));
         }
+        let visible = sqlx::query_scalar!(
+            r#"select exists(select 1 from public.tenant_integrations t
+                             join public.integration_providers p on p.id = t.provider_id
+                             where t.tenant_id = $1 and p.slug = $2) as "visible!""#,
+            tenant_id,
+            slug
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if !visible {
+            return Err(Error::NotFound(
+                "Integração não encontrada nesta organização.".into(),
+            ));
+        }
+        // Counted before anything is decrypted.
+        self.limiter.check(tenant_id, slug)?;
         let previous = elevate(&mut tx).await?;
         let inputs = crate::vault::run_inputs(&mut tx, self.keyring, tenant_id, slug).await?;
         restore_role(&mut tx, &previous).await?;
@@ -118,7 +138,6 @@ impl Tester<'_> {
         let inputs = inputs.ok_or_else(|| {
             Error::NotFound("Integração não encontrada nesta organização.".into())
         })?;
-        self.limiter.check(tenant_id, slug)?;
         let secrets = inputs.secrets.clone();
         let started = Instant::now();
         let result = match self.registry.get(slug) {
@@ -136,9 +155,16 @@ impl Tester<'_> {
                     http: self.http.clone(),
                     cancel: cancel.clone(),
                     progress: Progress::default(),
+                    local_hosts: self.registry.local_hosts(),
                 };
+                // A connector that panics answers like one that failed (and the panic's
+                // message, which might quote a credential, goes nowhere).
+                let guarded = std::panic::AssertUnwindSafe(plugin.check(ctx)).catch_unwind();
                 tokio::select! {
-                    r = plugin.check(ctx) => r,
+                    r = guarded => r.unwrap_or_else(|_| {
+                        tracing::error!(provider = slug, "connector panicked during a connection test");
+                        Err(ProviderError::Permanent("erro interno no conector".into()))
+                    }),
                     () = tokio::time::sleep(CHECK_TIMEOUT) => {
                         cancel.cancel();
                         Err(ProviderError::Cancelled)
@@ -192,7 +218,7 @@ mod tests {
             )),
             ms
         )
-        .starts_with("Não foi possível falar com o provedor"));
+        .starts_with("Não foi possível conectar ao provedor."));
         assert_eq!(
             message(
                 &Err(ProviderError::Permanent(

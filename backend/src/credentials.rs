@@ -13,8 +13,11 @@ use crate::vault::{store, Keyring};
 use crate::{Error, Result};
 use model::{FieldError, SaveOutcome};
 
-/// The longest credential accepted (tokens and keys are far shorter).
+/// The longest credential accepted, in characters (tokens and keys are far shorter).
 pub const MAX_LEN: usize = 4096;
+/// The shortest: no real token is shorter, and shorter values could not be told apart from
+/// ordinary text when they are scrubbed from a provider's answers.
+pub const MIN_LEN: usize = 6;
 
 /// The tenant integration's id and the secret field `field`, when the caller administers
 /// the tenant; 403 / 404 otherwise.
@@ -49,11 +52,14 @@ async fn target(
     Ok((row.id, field))
 }
 
-/// What is wrong with a submitted value, in pt-BR.
+/// What is wrong with a submitted value (already trimmed), in pt-BR.
 fn check_value(value: &str) -> Option<&'static str> {
-    if value.trim().is_empty() {
+    let chars = value.chars().count();
+    if value.is_empty() {
         Some("Informe a credencial.")
-    } else if value.len() > MAX_LEN {
+    } else if chars < MIN_LEN {
+        Some("Credencial curta demais (mínimo de 6 caracteres).")
+    } else if chars > MAX_LEN {
         Some("Credencial longa demais (máximo de 4096 caracteres).")
     } else if value.chars().any(char::is_control) {
         Some("A credencial contém caracteres inválidos (quebras de linha ou de controle).")
@@ -73,7 +79,10 @@ pub async fn set(
     actor: &Actor,
 ) -> Result<SaveOutcome> {
     let (id, f) = target(tx, tenant_id, slug, field).await?;
-    if let Some(message) = check_value(value.expose_secret()) {
+    // A pasted value often brings a line break or spaces around it.
+    let trimmed = SecretString::from(value.expose_secret().trim().to_owned());
+    drop(value);
+    if let Some(message) = check_value(trimmed.expose_secret()) {
         return Ok(SaveOutcome {
             saved: false,
             errors: vec![FieldError {
@@ -82,7 +91,6 @@ pub async fn set(
             }],
         });
     }
-    let trimmed = SecretString::from(value.expose_secret().trim().to_owned());
     let replaced = store::list(tx, id).await?.iter().any(|s| s.field == f.key);
     store::put(tx, keyring, id, &f.key, &trimmed, actor).await?;
     audit::record(
@@ -131,7 +139,8 @@ mod tests {
 
     #[test]
     fn values_are_checked_without_being_echoed() {
-        assert!(check_value("  ").is_some());
+        assert!(check_value("").is_some());
+        assert!(check_value("abc12").is_some(), "too short");
         assert!(check_value("abc\ndef").is_some());
         assert!(check_value(&"x".repeat(MAX_LEN + 1)).is_some());
         assert!(check_value("sbx_token-123").is_none());

@@ -188,8 +188,8 @@ impl Engine {
     ) -> Self {
         Self {
             pool,
+            http: crate::providers::http_client(registry.local_hosts()),
             registry: Arc::new(registry),
-            http: crate::providers::http_client(),
             keyring,
             config: Arc::new(config),
             shutdown: CancellationToken::new(),
@@ -236,6 +236,7 @@ impl Engine {
                     http: self.http.clone(),
                     cancel: cancel.clone(),
                     progress: progress.clone(),
+                    local_hosts: self.registry.local_hosts(),
                 };
                 let timeout = self.timeout_for(&a.provider_slug, plugin.default_timeout());
                 // Aborted when this scope ends, even by a panic: a dead attempt must stop
@@ -464,15 +465,21 @@ impl Engine {
         Ok(())
     }
 
-    /// Ends (or retries) every running attempt whose heartbeat is older than
-    /// `stale_after`: its worker died. Returns how many it found.
+    /// Ends (or retries) every running attempt whose worker died: one a worker started and
+    /// whose heartbeat is older than `stale_after`. An attempt still waiting in the queue is
+    /// not lost, however long the queue is (more runs than workers); only one that no
+    /// worker took for longer than graphile_worker keeps a dead worker's job locked (4 h)
+    /// is. Returns how many it found.
     pub async fn reap_stale(&self) -> Result<usize> {
         let stale_secs = self.config.stale_after.as_secs_f64();
         let rows = sqlx::query!(
             r#"select execution_id as "execution_id!", attempt
                from public.integration_logs
                where status = 'running'
-                 and coalesce(heartbeat_at, created_at) < now() - make_interval(secs => $1)
+                 and ((started_at is not null
+                       and coalesce(heartbeat_at, started_at) < now() - make_interval(secs => $1))
+                      or (started_at is null
+                          and coalesce(heartbeat_at, created_at) < now() - interval '4 hours 5 minutes'))
                order by created_at
                limit 100"#,
             stale_secs

@@ -51,7 +51,7 @@ pub async fn list_for_tenant(
     .await
 }
 
-/// Turns one of the tenant's integrations on or off, and records it in the audit trail.
+/// Turns one of the tenant's integrations on or off (the audit trigger records it).
 /// Turning on needs the required settings and credentials (409 in pt-BR naming what is
 /// missing). Returns `NotFound` when the tenant has no such integration (or the caller may
 /// not see it). Row-level security lets only tenant admins and global admins change a row;
@@ -63,6 +63,7 @@ pub async fn set_enabled(
     enabled: bool,
     actor: &crate::audit::Actor,
 ) -> crate::Result<()> {
+    crate::audit::bind(tx, actor).await?;
     if enabled {
         let missing = crate::config_form::missing_requirements(tx, tenant_id, slug).await?;
         if !missing.is_empty() {
@@ -84,25 +85,12 @@ pub async fn set_enabled(
     )
     .fetch_optional(&mut **tx)
     .await?;
-    if updated.is_none() {
-        return Err(crate::Error::NotFound(
+    match updated {
+        Some(_) => Ok(()),
+        None => Err(crate::Error::NotFound(
             "Integração não encontrada nesta organização.".into(),
-        ));
+        )),
     }
-    let action = if enabled {
-        crate::audit::Action::Enabled
-    } else {
-        crate::audit::Action::Disabled
-    };
-    crate::audit::record(
-        tx,
-        actor,
-        tenant_id,
-        Some(slug),
-        action,
-        serde_json::json!({}),
-    )
-    .await
 }
 
 /// The catalog's providers the tenant does not have yet (what *Adicionar integração*
@@ -115,7 +103,8 @@ pub async fn addable(
         model::CatalogProvider,
         r#"select p.slug, p.name, p.category, p.description
            from public.integration_providers p
-           where not exists (select 1 from public.tenant_integrations t
+           where p.is_global
+             and not exists (select 1 from public.tenant_integrations t
                              where t.tenant_id = $1
                                and (t.provider_id = p.id or t.provider = p.slug))
            order by p.name"#,
@@ -126,16 +115,29 @@ pub async fn addable(
 }
 
 /// *Adicionar*: gives the tenant one integration of the catalog, turned off until it is
-/// configured, and records it. 409 when the tenant has it already; RLS lets only tenant
-/// admins and global admins insert.
+/// configured (the audit trigger records it). 403 unless a tenant admin (RLS refuses the
+/// insert too), 404 for a provider the catalog does not offer, 409 when the tenant has it.
 pub async fn add(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
     slug: &str,
     actor: &crate::audit::Actor,
 ) -> crate::Result<()> {
+    let admin = sqlx::query_scalar!(
+        r#"select public.is_tenant_admin($1) as "admin!""#,
+        tenant_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if !admin {
+        return Err(crate::Error::Forbidden(
+            "Apenas administradores da organização podem adicionar integrações.".into(),
+        ));
+    }
+    crate::audit::bind(tx, actor).await?;
     let provider = sqlx::query!(
-        r#"select id, config_schema from public.integration_providers where slug = $1"#,
+        r#"select id, config_schema from public.integration_providers
+           where slug = $1 and is_global"#,
         slug
     )
     .fetch_optional(&mut **tx)
@@ -174,20 +176,12 @@ pub async fn add(
     )
     .fetch_optional(&mut **tx)
     .await?;
-    if inserted.is_none() {
-        return Err(crate::Error::Conflict(
+    match inserted {
+        Some(_) => Ok(()),
+        None => Err(crate::Error::Conflict(
             "Esta organização já tem esta integração.".into(),
-        ));
+        )),
     }
-    crate::audit::record(
-        tx,
-        actor,
-        tenant_id,
-        Some(slug),
-        crate::audit::Action::IntegrationAdded,
-        serde_json::json!({}),
-    )
-    .await
 }
 
 /// One integration of a tenant with what its page shows besides the summary.

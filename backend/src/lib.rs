@@ -56,8 +56,8 @@ impl AppState {
             jwt: Arc::new(auth::JwtKeys::from_secret(jwt_secret)),
             login_limiter: Arc::new(auth::LoginLimiter::default()),
             keyring,
+            http: providers::http_client(registry.local_hosts()),
             registry,
-            http: providers::http_client(),
             check_limiter: Arc::new(connection::CheckLimiter::default()),
         }
     }

@@ -136,6 +136,12 @@ pub struct TickReport {
 pub async fn tick(pool: &PgPool, now: DateTime<Utc>) -> Result<TickReport> {
     let mut report = TickReport::default();
     let mut tx = begin_service(pool).await?;
+    // The runs this tick starts are audited as coming from the schedule.
+    crate::audit::bind(
+        &mut tx,
+        &crate::audit::Actor::system(crate::audit::Source::Schedule),
+    )
+    .await?;
     let rows = sqlx::query!(
         r#"select t.id, t.tenant_id, p.slug, t.schedule as "schedule!", t.schedule_last_at
            from public.tenant_integrations t

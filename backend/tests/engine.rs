@@ -361,7 +361,19 @@ async fn a_stale_heartbeat_is_reaped_and_retried_then_ended(pool: PgPool) {
     let rig = rig(pool, "ok", config).await;
     let id = rig.start().await;
     assert_eq!(rig.engine.reap_stale().await.unwrap(), 0, "fresh heartbeat");
+    // Waiting in the queue (no worker took it) is not dying, however long it waits.
     sqlx::query("update public.integration_logs set heartbeat_at = now() - interval '1 hour' where execution_id = $1")
+        .bind(id)
+        .execute(&rig.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        rig.engine.reap_stale().await.unwrap(),
+        0,
+        "queued, not lost"
+    );
+    // A worker started it and stopped beating an hour ago: lost.
+    sqlx::query("update public.integration_logs set started_at = now() - interval '1 hour', heartbeat_at = now() - interval '1 hour' where execution_id = $1")
         .bind(id)
         .execute(&rig.pool)
         .await
@@ -371,7 +383,7 @@ async fn a_stale_heartbeat_is_reaped_and_retried_then_ended(pool: PgPool) {
     assert_eq!(rows.len(), 2);
     assert!(error_of(&rows[0]).contains("worker lost"), "{rows:?}");
     assert_eq!(rows[1].status, "running", "retried");
-    sqlx::query("update public.integration_logs set heartbeat_at = now() - interval '1 hour' where execution_id = $1 and attempt = 2")
+    sqlx::query("update public.integration_logs set started_at = now() - interval '1 hour', heartbeat_at = now() - interval '1 hour' where execution_id = $1 and attempt = 2")
         .bind(id)
         .execute(&rig.pool)
         .await

@@ -259,3 +259,75 @@ async fn every_table_has_row_level_security(pool: PgPool) {
     .unwrap();
     assert!(without.is_empty(), "tables without RLS: {without:?}");
 }
+
+/// On the customer's Supabase database (default privileges that give client roles all of
+/// every new object), no client role gets the vault, the audit sequence, write access to the
+/// audit trail, or the security-definer helpers meant for triggers and the server.
+#[sqlx::test(migrations = false)]
+async fn supabase_default_privileges_do_not_open_the_vault_or_the_audit(pool: PgPool) {
+    sqlx::raw_sql(CUSTOMER_DB)
+        .execute(&pool)
+        .await
+        .expect("customer fixture");
+    backend::db::migrate(&pool).await.expect("migrations");
+    let granted = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let v: bool = sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap();
+            v
+        }
+    };
+    for role in ["anon", "authenticated"] {
+        for privilege in [
+            "select",
+            "insert",
+            "update",
+            "delete",
+            "truncate",
+            "references",
+        ] {
+            let sql = format!(
+                "select has_table_privilege('{role}', 'public.integration_secrets', '{privilege}')"
+            );
+            let v: bool = sqlx::query_scalar(&sql).fetch_one(&pool).await.unwrap();
+            assert!(!v, "{role} has {privilege} on the vault");
+        }
+        for privilege in ["insert", "update", "delete", "truncate"] {
+            let sql = format!(
+                "select has_table_privilege('{role}', 'public.integration_audit', '{privilege}')"
+            );
+            let v: bool = sqlx::query_scalar(&sql).fetch_one(&pool).await.unwrap();
+            assert!(!v, "{role} has {privilege} on the audit trail");
+        }
+        for privilege in ["usage", "update"] {
+            let sql = format!(
+                "select has_sequence_privilege('{role}', 'public.integration_audit_id_seq', '{privilege}')"
+            );
+            let v: bool = sqlx::query_scalar(&sql).fetch_one(&pool).await.unwrap();
+            assert!(!v, "{role} has {privilege} on the audit sequence");
+        }
+        for function in [
+            "public.audit_actor_row()",
+            "public.audit_tenant_integration_change()",
+            "public.audit_run_requested()",
+            "public.audit_member_role_change()",
+            "public.integration_audit_append_only()",
+            "public.integration_audit_retention_only()",
+        ] {
+            let sql = format!("select has_function_privilege('{role}', '{function}', 'execute')");
+            let v: bool = sqlx::query_scalar(&sql).fetch_one(&pool).await.unwrap();
+            assert!(!v, "{role} may execute {function}");
+        }
+    }
+    assert!(
+        !granted("select has_function_privilege('anon', 'public.admin_tenant_ids()', 'execute')")
+            .await
+    );
+    assert!(
+        granted(
+            "select has_table_privilege('authenticated', 'public.integration_audit', 'select')"
+        )
+        .await,
+        "admins read the trail through RLS"
+    );
+}

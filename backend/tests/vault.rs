@@ -450,3 +450,311 @@ async fn no_client_role_reaches_the_vault_and_the_audit_trail_is_append_only(poo
     .await
     .is_ok());
 }
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_token_left_in_plain_config_moves_to_the_vault_at_start(pool: PgPool) {
+    let ring = Keyring::ephemeral();
+    let s = setup(&pool, &ring, "ok").await;
+    sqlx::query(
+        "update tenant_integrations set config = config || '{\"api_token\": \"plain-token-123\", \"base_url\": \"https://x.test\"}'
+         where tenant_id = $1 and provider = 'acessorias'",
+    )
+    .bind(s.contmax)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        backend::vault::adopt_plain_config_secrets(&pool, &ring)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        backend::vault::adopt_plain_config_secrets(&pool, &ring)
+            .await
+            .unwrap(),
+        0,
+        "once"
+    );
+    let config: serde_json::Value = sqlx::query_scalar(
+        "select config from tenant_integrations where tenant_id = $1 and provider = 'acessorias'",
+    )
+    .bind(s.contmax)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(config.get("api_token").is_none(), "{config}");
+    assert!(config.get("base_url").is_some(), "the rest stays");
+    let mut tx = begin_service(&pool).await.unwrap();
+    let inputs = backend::vault::run_inputs(&mut tx, &ring, s.contmax, "acessorias")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        inputs.secrets.get("api_token").unwrap().expose_secret(),
+        "plain-token-123"
+    );
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_member_role_change_is_audited_whoever_makes_it(pool: PgPool) {
+    let ring = Keyring::ephemeral();
+    let s = setup(&pool, &ring, "ok").await;
+    // The Contmax admin promotes the staff member through SQL, as PostgREST would.
+    let admin = common::demo_claims(&pool, "admin@contmax.com.br").await;
+    let staff = common::demo_claims(&pool, "equipe@contmax.com.br").await;
+    let n = as_role(
+        &pool,
+        "authenticated",
+        &admin,
+        &format!(
+            "update user_tenants set role = 'admin' where user_id = '{}' and tenant_id = '{}'",
+            staff.sub, s.contmax
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(n, 1);
+    let (actor, source, details): (Option<Uuid>, String, serde_json::Value) = sqlx::query_as(
+        "select actor_id, source, details from integration_audit where action = 'member_role_changed'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(actor, Some(admin.sub));
+    assert_eq!(source, "api");
+    assert_eq!(details["before"], "staff");
+    assert_eq!(details["after"], "admin");
+    assert_eq!(
+        backend::audit::summary("member_role_changed", &details),
+        "equipe@contmax.com.br: staff → admin"
+    );
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn the_environment_fills_in_only_for_the_api_it_was_meant_for(pool: PgPool) {
+    let ring = Keyring::ephemeral();
+    let s = setup(&pool, &ring, "ok").await;
+    // Only this test sets this variable (P&G's Acessórias).
+    std::env::set_var(
+        "INTEGRATION_SECRET__ACESSORIAS__PG__API_TOKEN",
+        "env-token-xyz-123",
+    );
+    let admin = common::demo_claims(&pool, "admin@pg.com.br").await;
+    let state = |pool: PgPool| async move {
+        let admin = common::demo_claims(&pool, "admin@pg.com.br").await;
+        let mut tx = begin_as(&pool, &admin).await.unwrap();
+        let form = backend::config_form::form(&mut tx, s.pg, "acessorias", true)
+            .await
+            .unwrap();
+        form.fields
+            .into_iter()
+            .find(|f| f.key == "api_token")
+            .unwrap()
+            .secret_state
+    };
+    let token = |pool: PgPool| async move {
+        let mut tx = begin_service(&pool).await.unwrap();
+        let inputs = backend::vault::run_inputs(&mut tx, &Keyring::ephemeral(), s.pg, "acessorias")
+            .await
+            .unwrap()
+            .unwrap();
+        inputs
+            .secrets
+            .get("api_token")
+            .map(|v| v.expose_secret().to_owned())
+            .ok()
+    };
+    // The catalog's default address: the environment's token is used, and the form says so.
+    assert_eq!(state(pool.clone()).await, model::SecretState::FromEnv);
+    assert_eq!(
+        token(pool.clone()).await.as_deref(),
+        Some("env-token-xyz-123")
+    );
+
+    // An admin points the integration elsewhere: the operator's token is not sent there.
+    let mut tx = begin_as(&pool, &admin).await.unwrap();
+    let saved = backend::config_form::save(
+        &mut tx,
+        s.pg,
+        "acessorias",
+        &std::collections::HashMap::from([(
+            "base_url".to_owned(),
+            "https://coletor.example".to_owned(),
+        )]),
+        None,
+        &actor(&admin, "Paula"),
+    )
+    .await
+    .unwrap();
+    assert!(saved.saved, "{saved:?}");
+    tx.commit().await.unwrap();
+    assert_eq!(state(pool.clone()).await, model::SecretState::NotSet);
+    assert_eq!(token(pool.clone()).await, None);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn moving_the_api_to_another_origin_removes_its_credentials(pool: PgPool) {
+    let ring = Keyring::ephemeral();
+    let s = setup(&pool, &ring, "ok").await;
+    let admin = common::demo_claims(&pool, "admin@contmax.com.br").await;
+    let count = || async {
+        let n: i64 = sqlx::query_scalar(
+            "select count(*) from integration_secrets s join tenant_integrations t on t.id = s.tenant_integration_id
+             where t.tenant_id = $1 and t.provider = 'local-http'",
+        )
+        .bind(s.contmax)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        n
+    };
+    assert_eq!(count().await, 1);
+    // Another path on the same origin keeps it.
+    let same = as_role(
+        &pool,
+        "authenticated",
+        &admin,
+        &format!(
+            "update tenant_integrations set config = jsonb_set(config, '{{base_url}}', to_jsonb(config->>'base_url' || '/outro'))
+             where tenant_id = '{}' and provider = 'local-http'",
+            s.contmax
+        ),
+    )
+    .await;
+    assert_eq!(same, Ok(1));
+    assert_eq!(count().await, 1);
+    // Another host, even through PostgREST: removed, and the trail says why and who.
+    let moved = as_role(
+        &pool,
+        "authenticated",
+        &admin,
+        &format!(
+            "update tenant_integrations set config = jsonb_set(config, '{{base_url}}', '\"https://coletor.example\"')
+             where tenant_id = '{}' and provider = 'local-http'",
+            s.contmax
+        ),
+    )
+    .await;
+    assert_eq!(moved, Ok(1));
+    assert_eq!(count().await, 0);
+    let rows: Vec<(String, String, Option<Uuid>)> = sqlx::query_as(
+        "select action, source, actor_id from integration_audit where provider_slug = 'local-http' and tenant_id = $1 order by id",
+    )
+    .bind(s.contmax)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let actions: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert!(
+        actions.ends_with(&["config_changed", "config_changed", "secret_removed"]),
+        "{actions:?}"
+    );
+    assert!(rows
+        .iter()
+        .rev()
+        .take(3)
+        .all(|r| r.1 == "api" && r.2 == Some(admin.sub)));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn changes_made_through_postgrest_are_audited_too(pool: PgPool) {
+    let ring = Keyring::ephemeral();
+    let s = setup(&pool, &ring, "ok").await;
+    let admin = common::demo_claims(&pool, "admin@contmax.com.br").await;
+    for sql in [
+        "update tenant_integrations set is_enabled = false where provider = 'acessorias'",
+        "update tenant_integrations set schedule = '1d' where provider = 'acessorias'",
+        "delete from tenant_integrations where provider = 'acessorias'",
+    ] {
+        assert_eq!(
+            as_role(&pool, "authenticated", &admin, sql).await,
+            Ok(1),
+            "{sql}"
+        );
+    }
+    let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+        "select action, source, actor_email from integration_audit
+         where provider_slug = 'acessorias' and tenant_id = $1 order by id",
+    )
+    .bind(s.contmax)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let actions: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(
+        actions,
+        ["disabled", "schedule_changed", "integration_removed"]
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r.1 == "api" && r.2.as_deref() == Some("admin@contmax.com.br")));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn the_trail_pages_by_keyset_and_filters_by_action_and_person(pool: PgPool) {
+    let ring = Keyring::ephemeral();
+    let s = setup(&pool, &ring, "ok").await;
+    let admin = common::demo_claims(&pool, "admin@contmax.com.br").await;
+    let socio = common::demo_claims(&pool, "socio@contmax.com.br").await;
+    // 40 entries by the admin and 7 by the partner, besides the demo's.
+    sqlx::query(
+        "insert into integration_audit (actor_id, actor_email, tenant_id, provider_slug, action, source)
+         select case when g <= 40 then $2 else $3 end, 'x', $1, 'local-http',
+                case when g % 2 = 0 then 'run_requested' else 'connection_tested' end, 'ui'
+         from generate_series(1, 47) g",
+    )
+    .bind(s.contmax)
+    .bind(admin.sub)
+    .bind(socio.sub)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let page = |q: model::AuditQuery| {
+        let pool = pool.clone();
+        let admin = admin.clone();
+        async move {
+            let mut tx = begin_as(&pool, &admin).await.unwrap();
+            backend::audit::page(&mut tx, s.contmax, &q).await
+        }
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let mut sizes = Vec::new();
+    let mut before = None;
+    loop {
+        let p = page(model::AuditQuery {
+            slug: Some("local-http".into()),
+            person: Some(admin.sub.to_string()),
+            before: before.clone(),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        sizes.push(p.rows.len());
+        for r in &p.rows {
+            assert!(seen.insert(r.id), "entry {} twice", r.id);
+        }
+        assert!(p.rows.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+        match p.next_before {
+            Some(c) => before = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(sizes, [25, 15]);
+    let tests = page(model::AuditQuery {
+        action: Some("connection_tested".into()),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(tests.rows.len(), 24);
+    assert!(tests.rows.iter().all(|r| r.action == "connection_tested"));
+    assert!(matches!(
+        page(model::AuditQuery {
+            action: Some("drop table".into()),
+            ..Default::default()
+        })
+        .await,
+        Err(Error::Invalid(_))
+    ));
+}

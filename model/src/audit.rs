@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// The actions the trail records, in the order the filter lists them.
 pub const AUDIT_ACTIONS: &[&str] = &[
     "integration_added",
+    "integration_removed",
     "enabled",
     "disabled",
     "config_changed",
@@ -22,6 +23,7 @@ pub const AUDIT_ACTIONS: &[&str] = &[
 pub fn audit_action_label(action: &str) -> &'static str {
     match action {
         "integration_added" => "Integração adicionada",
+        "integration_removed" => "Integração removida",
         "enabled" => "Ativada",
         "disabled" => "Desativada",
         "config_changed" => "Configuração alterada",

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use backend::audit::{self, Action, Actor, Source};
+use backend::audit::{self, Actor, Source};
 use backend::engine::start_run;
 use backend::runs::Claim;
 use backend::scope::begin_as;
@@ -51,7 +51,7 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 fn from_backend(e: Error) -> Response {
-    e.log_if_internal("run-integration");
+    e.log_if_internal("rest api");
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     error(status, &e.to_string())
 }
@@ -134,31 +134,27 @@ async fn run_integration(
         }
         Err(e) => return from_backend(e.into()),
     }
+    // The audit trigger records the run requested, from the API, with this request's id.
+    let bound = audit::bind(
+        &mut tx,
+        &Actor {
+            user_id: Some(claims.sub),
+            email: None,
+            name: None,
+            source: Source::Api,
+            request_id: audit::request_id(&headers),
+        },
+    )
+    .await;
+    if let Err(e) = bound {
+        return from_backend(e);
+    }
     let claim = match start_run(&mut tx, tenant_id, &slug, Trigger::Api).await {
         Ok(c) => c,
         Err(e) => return from_backend(e),
     };
     let execution_id = match claim {
-        Claim::Started(id) => {
-            let recorded = async {
-                let actor =
-                    Actor::from_claims(&mut tx, &claims, Source::Api, audit::request_id(&headers))
-                        .await?;
-                audit::record(
-                    &mut tx,
-                    &actor,
-                    tenant_id,
-                    Some(&slug),
-                    Action::RunRequested,
-                    json!({"execution_id": id}),
-                )
-                .await
-            };
-            if let Err(e) = recorded.await {
-                return from_backend(e);
-            }
-            id
-        }
+        Claim::Started(id) => id,
         Claim::AlreadyRunning(id) => {
             return (
                 StatusCode::CONFLICT,

@@ -145,7 +145,7 @@ impl Config {
                 .unwrap_or(4)
                 .clamp(1, 64),
             engine: engine_from_env()?,
-            keyring: std::sync::Arc::new(keyring_from_env()?),
+            keyring: std::sync::Arc::new(keyring_from_env(demo_seed)?),
         })
     }
 }
@@ -154,13 +154,21 @@ impl Config {
 pub const DEV_KEY_PATH: &str = ".data/integrations_encryption_key";
 
 /// The vault's keys: INTEGRATIONS_ENCRYPTION_KEY (one or more base64 keys of 32 bytes,
-/// comma-separated, the first encrypts), or else a development key generated once under
-/// `.data/` with mode 0600 (and a warning at every start).
-pub fn keyring_from_env() -> Result<backend::vault::Keyring> {
+/// comma-separated, the first encrypts). Without it, and only with `dev_key` (demo mode),
+/// a development key generated once under `.data/` with mode 0600 (and a warning at every
+/// start); otherwise an error that says how to make one — a production server must not
+/// invent a key of its own (each process would have another, and a restart on a fresh
+/// disk would lose every credential).
+pub fn keyring_from_env(dev_key: bool) -> Result<backend::vault::Keyring> {
     use backend::vault::Keyring;
     match std::env::var("INTEGRATIONS_ENCRYPTION_KEY") {
         Ok(v) => Keyring::parse(&secrecy::SecretString::from(v))
             .map_err(|e| anyhow::anyhow!("INTEGRATIONS_ENCRYPTION_KEY: {e}")),
+        Err(_) if !dev_key => anyhow::bail!(
+            "INTEGRATIONS_ENCRYPTION_KEY is not set: generate one with `openssl rand -base64 32` \
+             and give every server process the same value (only demo mode, DEMO_SEED=1, makes \
+             a development key by itself)"
+        ),
         Err(_) => {
             let path = Path::new(DEV_KEY_PATH);
             let key = match std::fs::read_to_string(path) {

@@ -51,6 +51,13 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
             tower_http::request_id::MakeRequestUuid,
         ))
+        // The id is always ours: a client cannot choose what the audit trail records.
+        .layer(axum::middleware::map_request(drop_client_request_id))
+}
+
+async fn drop_client_request_id(mut req: axum::extract::Request) -> axum::extract::Request {
+    req.headers_mut().remove("x-request-id");
+    req
 }
 
 /// Liveness and database reachability, for operators and load balancers.

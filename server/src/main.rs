@@ -30,6 +30,14 @@ async fn main() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e:?}"))
         .context("installing the job queue")?;
     tracing::info!(role = ?config.role, "migrations applied");
+    // Credentials an older version left in plain `config` go to the vault.
+    let moved = backend::vault::adopt_plain_config_secrets(&pool, &config.keyring).await?;
+    if moved > 0 {
+        tracing::warn!(
+            moved,
+            "credentials found in plain configuration moved to the vault"
+        );
+    }
 
     if config.demo_seed {
         demo::seed_demo_users(&pool).await?;
@@ -122,12 +130,14 @@ async fn secrets_command(args: &[String]) -> anyhow::Result<()> {
         anyhow::bail!("usage: server secrets rotate");
     }
     let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
-    let keyring = server::config::keyring_from_env()?;
+    let keyring = server::config::keyring_from_env(false)?;
     let pool = db::connect(&database_url)
         .await
         .context("connecting to DATABASE_URL")?;
     db::migrate(&pool).await.context("applying migrations")?;
     let r = backend::vault::store::rotate(&pool, &keyring).await?;
+    // Every process must already have the new key first in its list, or it goes on writing
+    // under the old one: the second run of this command must say 0 re-encrypted.
     println!(
         "{} credential(s) re-encrypted with key {}; {} already under it; {} could not be decrypted",
         r.rotated,

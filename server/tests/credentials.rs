@@ -272,7 +272,8 @@ async fn test_connection_says_what_is_wrong_and_is_for_admins_only(pool: PgPool)
     assert!(!check.ok);
     assert!(check.message.contains("recusou a credencial"), "{body}");
 
-    // An unreachable URL (nothing listens on port 9 of loopback).
+    // An unreachable URL (nothing listens on port 9 of loopback). Moving the API to another
+    // origin removed the stored token, so an admin sets it again.
     sqlx::query("update tenant_integrations set config = jsonb_set(config, '{base_url}', '\"http://127.0.0.1:9/s/ok\"') where tenant_id = $1 and provider = 'local-http'")
         .bind(contmax)
         .execute(&pool)
@@ -283,13 +284,28 @@ async fn test_connection_says_what_is_wrong_and_is_for_admins_only(pool: PgPool)
     assert!(
         check
             .message
-            .contains("Não foi possível falar com o provedor"),
+            .starts_with("Credencial não configurada (Token da API)"),
+        "{body}"
+    );
+    let (status, _) = call(
+        &app,
+        common::post_form(
+            "/api/set-secret",
+            Some(&admin),
+            None,
+            "slug=local-http&field=api_token&value=sbx_token_de_novo",
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, body) = test(admin.clone()).await;
+    let check: model::ConnectionCheck = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        check.message, "Não foi possível conectar ao provedor.",
         "{body}"
     );
 
     // Rate-limited after the burst of three.
-    let (status, _) = test(admin.clone()).await;
-    assert_eq!(status, StatusCode::OK);
     let (status, body) = test(admin.clone()).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert!(body.contains("Muitos testes de conexão"));

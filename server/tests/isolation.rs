@@ -81,14 +81,44 @@ const SERVER_FNS: &[(&str, &str)] = &[
         "/api/save-config",
         "slug=acessorias&config[base_url]=https%3A%2F%2Fevil.test",
     ),
+    (
+        "/api/set-secret",
+        "slug=acessorias&field=api_token&value=sbx_evil_token",
+    ),
+    ("/api/remove-secret", "slug=acessorias&field=api_token"),
+    ("/api/test-connection", "slug=acessorias"),
+    ("/api/addable-providers", ""),
+    ("/api/add-integration", "slug=bomcontrole"),
+    ("/api/audit-page", ""),
+    ("/api/audit-people", ""),
 ];
-const PAGES: &[&str] = &["/", "/integracoes", "/integracoes/acessorias"];
+const PAGES: &[&str] = &[
+    "/",
+    "/integracoes",
+    "/integracoes/acessorias",
+    "/integracoes/auditoria",
+];
+
+/// What staff may not do (tenant admins only), with a pt-BR 403.
+const ADMIN_ONLY: &[(&str, &str)] = &[
+    (
+        "/api/set-secret",
+        "slug=acessorias&field=api_token&value=sbx_evil_token",
+    ),
+    ("/api/remove-secret", "slug=acessorias&field=api_token"),
+    ("/api/test-connection", "slug=acessorias"),
+    ("/api/add-integration", "slug=bomcontrole"),
+    ("/api/audit-page", ""),
+    ("/api/audit-people", ""),
+];
 
 async fn snapshot(pool: &PgPool) -> String {
     sqlx::query_scalar(
         "select (select count(*) from tenant_integrations)::text || '/' ||
                 (select count(*) from integration_logs)::text || '/' ||
                 (select count(*) from user_tenants)::text || '/' ||
+                (select count(*) from integration_secrets)::text || '/' ||
+                (select count(*) from integration_audit)::text || '/' ||
                 (select coalesce(max(updated_at)::text, '') from tenant_integrations)",
     )
     .fetch_one(pool)
@@ -275,6 +305,30 @@ async fn every_endpoint_refuses_every_bad_caller_and_changes_nothing(pool: PgPoo
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    cells += 1;
+    for (path, body) in ADMIN_ONLY {
+        let res = app
+            .clone()
+            .oneshot(common::post_form(path, Some(&token), None, body))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "staff -> {path}");
+        let text = common::body_text(res).await;
+        assert!(text.contains("Apenas administradores"), "{path}: {text}");
+        cells += 1;
+    }
+    // Staff see no catalog to add from.
+    let res = app
+        .clone()
+        .oneshot(common::post_form(
+            "/api/addable-providers",
+            Some(&token),
+            None,
+            "",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(common::body_text(res).await, "[]");
     cells += 1;
 
     assert_eq!(

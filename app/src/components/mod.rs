@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod connection_test;
 pub mod header;
+pub mod icon;
 pub mod require_user;
 pub mod status;
 pub mod toast;
@@ -10,6 +11,7 @@ pub mod toast;
 pub use audit::AuditTrail;
 pub use connection_test::TestButton;
 pub use header::AppHeader;
+pub use icon::{category_icon, LucideIcon};
 pub use require_user::RequireUser;
 pub use status::{Ago, ErrorBox, Metric, StatusBadge};
 pub use toast::{push_toast, Toasts};

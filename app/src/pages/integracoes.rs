@@ -11,7 +11,8 @@ use model::{
 };
 
 use crate::components::{
-    error_text, Ago, AppHeader, ErrorBox, Metric, RequireUser, StatusBadge, TestButton, Toasts,
+    category_icon, error_text, Ago, AppHeader, ErrorBox, LucideIcon, Metric, RequireUser,
+    StatusBadge, TestButton, Toasts,
 };
 use crate::use_credentials::{addable_providers, AddIntegration, TestConnection};
 use crate::use_integrations::{
@@ -275,6 +276,7 @@ fn IntegrationCard(
     view! {
         <li class="integration-card" data-slug=item.slug.clone()>
             <div class="card-head">
+                <LucideIcon name=category_icon(item.category.as_deref()).to_owned() fallback=name.chars().next().unwrap_or('•').to_string() class="card-icon"/>
                 <h2><a href=detail.clone()>{name.clone()}</a></h2>
                 <StatusBadge status disabled=!enabled/>
             </div>

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use model::{ModuleCard, SessionUser};
 
-use crate::components::{error_text, AppHeader, ErrorBox, RequireUser};
+use crate::components::{error_text, AppHeader, ErrorBox, LucideIcon, RequireUser};
 
 /// The active modules of the tenant chosen in the header.
 #[server(endpoint = "portal-modules")]
@@ -94,7 +94,7 @@ fn ModuleGrid(modules: Vec<ModuleCard>, filter: RwSignal<String>) -> impl IntoVi
                 move || !matches(&m, &filter.get())
             };
             let body = view! {
-                <span class="module-icon" aria-hidden="true">{m.nome.chars().next().unwrap_or('•').to_string()}</span>
+                <LucideIcon name=m.icone.clone() fallback=m.nome.chars().next().unwrap_or('•').to_string() class="module-icon"/>
                 <span class="module-name">{m.nome.clone()}</span>
                 <span class="module-desc">{m.descricao.clone().unwrap_or_default()}</span>
             };

@@ -62,11 +62,13 @@ async fn fetch(ctx: &RunContext, page: u32) -> Result<Page, ProviderError> {
     let status = resp.status();
     if !status.is_success() {
         let wait = retry_after(resp.headers());
+        // The provider's own words, scrubbed of credentials before they are cut short.
         let said = resp
             .json::<Value>()
             .await
             .ok()
-            .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned));
+            .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
+            .map(|t| ctx.secrets.scrub(&t));
         return Err(match (ProviderError::from_status(status, wait), said) {
             (ProviderError::Permanent(m), Some(said)) => {
                 ProviderError::Permanent(format!("{m}: {}", truncate(&said, 200)))

@@ -5,8 +5,11 @@
 //! [`Registry::check_catalog`] runs at start-up and the server refuses to start otherwise.
 
 pub mod local_http;
+pub mod net;
 pub mod pending;
 pub mod secrets;
+
+pub use net::http_client;
 
 pub use secrets::Secrets;
 
@@ -37,6 +40,8 @@ pub struct RunContext {
     pub cancel: CancellationToken,
     /// Where a provider reports progress (0..=100); the worker writes it with the heartbeat.
     pub progress: Progress,
+    /// Sandbox mode: `http://` and local addresses allowed (demo, tests). Off in production.
+    pub local_hosts: bool,
 }
 
 impl RunContext {
@@ -49,9 +54,26 @@ impl RunContext {
             .ok_or_else(|| ProviderError::InvalidConfig("base_url não configurada".into()))?;
         let url = reqwest::Url::parse(raw)
             .map_err(|_| ProviderError::InvalidConfig("base_url não é uma URL válida".into()))?;
-        if !matches!(url.scheme(), "http" | "https") {
+        if self.local_hosts {
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err(ProviderError::InvalidConfig(
+                    "base_url deve começar com http:// ou https://".into(),
+                ));
+            }
+            return Ok(url);
+        }
+        if url.scheme() != "https" {
             return Err(ProviderError::InvalidConfig(
-                "base_url deve começar com http:// ou https://".into(),
+                "base_url deve começar com https://".into(),
+            ));
+        }
+        let literal = url
+            .host_str()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
+            .and_then(|h| h.parse::<std::net::IpAddr>().ok());
+        if literal.is_some_and(|ip| !net::is_public(ip)) {
+            return Err(ProviderError::InvalidConfig(
+                "base_url aponta para um endereço que não é público".into(),
             ));
         }
         Ok(url)
@@ -169,16 +191,6 @@ fn is_tls(e: &reqwest::Error) -> bool {
     false
 }
 
-/// The HTTP client providers use: connect and request timeouts, our user agent, rustls.
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(Duration::from_secs(120))
-        .user_agent("portal-contmax-integracoes")
-        .build()
-        .unwrap_or_default()
-}
-
 /// `Retry-After` in seconds (the HTTP-date form is treated as absent).
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     headers
@@ -216,6 +228,8 @@ pub trait Provider: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub struct Registry {
     providers: BTreeMap<&'static str, Arc<dyn Provider>>,
+    /// Sandbox mode: providers may call `http://` and local addresses.
+    local_hosts: bool,
 }
 
 impl Registry {
@@ -229,7 +243,13 @@ impl Registry {
         if with_sandbox {
             r.register(Arc::new(local_http::LocalHttp));
         }
+        r.local_hosts = with_sandbox;
         r
+    }
+
+    /// Whether providers may call `http://` and local addresses (sandbox mode only).
+    pub fn local_hosts(&self) -> bool {
+        self.local_hosts
     }
 
     pub fn register(&mut self, provider: Arc<dyn Provider>) {

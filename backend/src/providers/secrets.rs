@@ -14,11 +14,15 @@ use super::ProviderError;
 type Entry = Result<SecretString, String>;
 
 #[derive(Clone, Default)]
-pub struct Secrets(Arc<HashMap<String, Entry>>);
+pub struct Secrets {
+    values: Arc<HashMap<String, Entry>>,
+    /// The fields' titles in the provider's schema, for messages.
+    titles: Arc<HashMap<String, String>>,
+}
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut fields: Vec<&String> = self.0.keys().collect();
+        let mut fields: Vec<&String> = self.values.keys().collect();
         fields.sort();
         f.debug_struct("Secrets").field("fields", &fields).finish()
     }
@@ -31,7 +35,20 @@ pub const SCRUBBED: &str = "[credencial removida]";
 
 impl Secrets {
     pub fn new(values: HashMap<String, Entry>) -> Self {
-        Self(Arc::new(values))
+        Self {
+            values: Arc::new(values),
+            titles: Arc::default(),
+        }
+    }
+
+    /// The fields' titles, for the messages ("Token da API" rather than `api_token`).
+    pub fn with_titles(mut self, titles: HashMap<String, String>) -> Self {
+        self.titles = Arc::new(titles);
+        self
+    }
+
+    fn title<'a>(&'a self, field: &'a str) -> &'a str {
+        self.titles.get(field).map_or(field, String::as_str)
     }
 
     /// A set of plain values (tests and the demo).
@@ -46,37 +63,56 @@ impl Secrets {
 
     /// The secret `field`, or a credential error that ends the run (never retried).
     pub fn get(&self, field: &str) -> Result<&SecretString, ProviderError> {
-        match self.0.get(field) {
+        let title = self.title(field);
+        match self.values.get(field) {
             Some(Ok(v)) => Ok(v),
             Some(Err(why)) => Err(ProviderError::Credential(format!(
-                "Credencial inválida ({field}): {why}. Cadastre-a novamente na configuração."
+                "Credencial inválida ({title}): {why}. Cadastre-a novamente na configuração."
             ))),
             None => Err(ProviderError::Credential(format!(
-                "Credencial não configurada ({field}): um administrador deve cadastrá-la na configuração da integração."
+                "Credencial não configurada ({title}): um administrador deve cadastrá-la na configuração da integração."
             ))),
         }
     }
 
     /// Whether `field` holds a usable value.
     pub fn is_set(&self, field: &str) -> bool {
-        matches!(self.0.get(field), Some(Ok(_)))
+        matches!(self.values.get(field), Some(Ok(_)))
     }
 
-    fn values(&self) -> impl Iterator<Item = &str> {
-        self.0
+    /// Every form in which a value might come back — as is, percent-encoded, in base64 —
+    /// longest first, so that a value containing another is replaced whole.
+    fn forms(&self) -> Vec<String> {
+        use base64::Engine as _;
+        let mut forms: Vec<String> = Vec::new();
+        for v in self
+            .values
             .values()
             .filter_map(|e| e.as_ref().ok())
             .map(|s| s.expose_secret())
             .filter(|s| s.len() >= MIN_SCRUB_LEN)
+        {
+            forms.push(v.to_owned());
+            forms.push(
+                percent_encoding::utf8_percent_encode(v, percent_encoding::NON_ALPHANUMERIC)
+                    .to_string(),
+            );
+            forms.push(base64::engine::general_purpose::STANDARD.encode(v));
+            forms.push(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v));
+        }
+        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        forms.dedup();
+        forms
     }
 
     /// `text` with every secret value replaced (a provider that echoes a token back in an
-    /// error must not get it stored or logged).
+    /// error must not get it stored or logged). Scrub before truncating a text: a value cut
+    /// in half is no longer recognised.
     pub fn scrub(&self, text: &str) -> String {
         let mut out = text.to_owned();
-        for v in self.values() {
-            if out.contains(v) {
-                out = out.replace(v, SCRUBBED);
+        for v in self.forms() {
+            if out.contains(&v) {
+                out = out.replace(&v, SCRUBBED);
             }
         }
         out
@@ -132,6 +168,28 @@ mod tests {
             .to_string()
             .contains("Credencial inválida"));
         assert!(format!("{s:?}").contains("bad"));
+    }
+
+    #[test]
+    fn encoded_and_overlapping_values_are_scrubbed_whole() {
+        use base64::Engine as _;
+        let s = Secrets::from_pairs([("a", "segredo-curto"), ("b", "segredo-curto-e-longo")]);
+        let text = format!(
+            "x segredo-curto-e-longo y {} z {}",
+            base64::engine::general_purpose::STANDARD.encode("segredo-curto"),
+            "segredo%2Dcurto"
+        );
+        let out = s.scrub(&text);
+        assert!(!out.contains("segredo") && !out.contains("longo"), "{out}");
+        let titled = Secrets::default().with_titles(HashMap::from([(
+            "api_token".to_owned(),
+            "Token da API".to_owned(),
+        )]));
+        assert!(titled
+            .get("api_token")
+            .unwrap_err()
+            .to_string()
+            .contains("(Token da API)"));
     }
 
     #[test]

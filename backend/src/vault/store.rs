@@ -206,6 +206,42 @@ pub fn env_var_name(provider_slug: &str, tenant_slug: &str, field: &str) -> Stri
     )
 }
 
+/// The origin (`scheme://host[:port]`, lower case) of a URL.
+pub fn origin(url: &str) -> Option<String> {
+    let u = reqwest::Url::parse(url).ok()?;
+    Some(u.origin().ascii_serialization().to_lowercase())
+}
+
+/// Whether the environment's credentials may be used for this integration: only when it
+/// points at the API the operator meant them for — the catalog's default address, or the
+/// one the operator pinned in `INTEGRATION_SECRET__<PROVIDER>__<TENANT_SLUG>__BASE_URL`.
+/// (A tenant admin who changes the address must not get the operator's token sent there.)
+pub fn env_applies(
+    provider_slug: &str,
+    tenant_slug: &str,
+    schema: &serde_json::Value,
+    config: &serde_json::Value,
+) -> bool {
+    let Some(current) = config
+        .get("base_url")
+        .and_then(serde_json::Value::as_str)
+        .and_then(origin)
+    else {
+        return false;
+    };
+    let pinned = std::env::var(env_var_name(provider_slug, tenant_slug, "base_url"))
+        .ok()
+        .and_then(|u| origin(&u));
+    let default = schema
+        .pointer("/properties/base_url/default")
+        .and_then(serde_json::Value::as_str)
+        .and_then(origin);
+    match pinned {
+        Some(p) => p == current,
+        None => default.is_some_and(|d| d == current),
+    }
+}
+
 /// The secret from the environment, when the operator set one (empty counts as unset).
 pub fn from_env(provider_slug: &str, tenant_slug: &str, field: &str) -> Option<SecretString> {
     std::env::var(env_var_name(provider_slug, tenant_slug, field))
