@@ -37,14 +37,15 @@ pub fn runs_per_day_svg(per_day: &[Day], days: i64, today: NaiveDate) -> Option<
     }
     // Both axes get integer ticks (counts are whole; charts-rs writes decimals with a
     // point, which pt-BR does not use): the same number of steps, each a whole number. The
-    // time is in seconds from 10 s up, else in milliseconds.
+    // time is in whole seconds from 1 s up (charts-rs would write 1500 ms as "1.5k"), else in
+    // milliseconds.
     let totals = column(&|d| (d.success + d.partial + d.error) as f32);
     let max_runs = totals.iter().copied().fold(0.0_f32, f32::max);
     let max_avg_ms = per_day
         .iter()
         .filter_map(|d| d.avg_ms)
         .fold(0.0_f64, f64::max);
-    let (unit_label, divisor) = if max_avg_ms >= 10_000.0 {
+    let (unit_label, divisor) = if max_avg_ms >= 1_000.0 {
         ("Tempo médio (s)", 1000.0)
     } else {
         ("Tempo médio (ms)", 1.0)
@@ -107,7 +108,7 @@ mod tests {
             "Sucesso",
             "Parcial",
             "Erro",
-            "Tempo médio (ms)",
+            "Tempo médio (s)",
             "31/10",
             "29/11",
         ] {
@@ -130,7 +131,8 @@ mod tests {
             avg_ms: Some(1234.0),
         }];
         let svg = runs_per_day_svg(&per_day, 30, today).expect("svg");
-        for fraction in [">0.2<", ">0.4<", ">1.2<"] {
+        assert!(svg.contains("Tempo médio (s)"));
+        for fraction in [">0.2<", ">0.4<", ">1.2<", "k<"] {
             assert!(!svg.contains(fraction), "fractional tick {fraction}");
         }
     }

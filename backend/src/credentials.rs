@@ -49,6 +49,19 @@ async fn target(
         .ok_or_else(|| {
             Error::Invalid("Este campo não é uma credencial desta integração.".into())
         })?;
+    // The vault names fields as the catalog should (`^[a-z][a-z0-9_]{0,63}$`); a catalog
+    // that does not is refused clearly rather than by the table's check constraint.
+    let valid = field.key.len() <= 64
+        && field.key.starts_with(|c: char| c.is_ascii_lowercase())
+        && field
+            .key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(Error::Invalid(
+            "O catálogo deste provedor nomeia esta credencial de forma inválida.".into(),
+        ));
+    }
     Ok((row.id, field))
 }
 

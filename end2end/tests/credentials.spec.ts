@@ -48,7 +48,7 @@ test("an admin sets a token, tests the connection and finds it in the audit trai
   await expect(audit.locator('tr[data-action="connection_tested"]').first()).toContainText("recusou a credencial");
   await expect(audit.locator('tr[data-action="connection_tested"]').last()).toContainText("Conexão OK");
   await audit.getByLabel("Ação").selectOption("connection_tested");
-  await audit.getByRole("button", { name: "Filtrar" }).click();
+  await audit.getByRole("button", { name: "Aplicar filtros" }).click();
   await expect(page).toHaveURL(/aud_acao=connection_tested/);
   await expect(audit.locator("tbody tr:not([data-action=\"connection_tested\"])")).toHaveCount(0);
   await expect(audit.locator('tbody tr[data-action="connection_tested"]')).not.toHaveCount(0);

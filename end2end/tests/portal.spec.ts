@@ -85,11 +85,12 @@ test("a tenant admin turns an integration off and on; staff get no such button",
   await login(page, "admin@pg.com.br", "/integracoes");
   await expect(page).toHaveURL(/\/integracoes$/);
   await hydrated(page);
-  const card = page.getByRole("list", { name: "Integrações" }).locator('[data-slug="acessorias"]');
-  await card.getByRole("button", { name: "Desativar Acessórias" }).click();
+  // The sandbox integration has its token (the demo put it in the vault), so it turns on.
+  const card = page.getByRole("list", { name: "Integrações" }).locator('[data-slug="local-http"]');
+  await card.getByRole("button", { name: "Desativar Teste local (HTTP)" }).click();
   await expect(card.locator(".badge")).toHaveText("Desativada");
-  await card.getByRole("button", { name: "Ativar Acessórias" }).click();
-  await expect(card.getByRole("button", { name: "Desativar Acessórias" })).toBeVisible();
+  await card.getByRole("button", { name: "Ativar Teste local (HTTP)" }).click();
+  await expect(card.getByRole("button", { name: "Desativar Teste local (HTTP)" })).toBeVisible();
   await expect(card.locator(".badge")).not.toHaveText("Desativada");
 
   await page.getByRole("button", { name: "Sair" }).click();

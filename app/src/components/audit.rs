@@ -89,7 +89,7 @@ pub fn AuditTrail(
                         }
                     })}
                 </Transition>
-                <button type="submit" class="btn btn-small btn-primary">"Filtrar"</button>
+                <button type="submit" class="btn btn-small btn-primary">"Aplicar filtros"</button>
             </Form>
             <Transition fallback=|| view! { <p class="loading" role="status">"Carregando auditoria…"</p> }>
                 {move || Suspend::new(async move {
@@ -99,6 +99,7 @@ pub fn AuditTrail(
                         }
                         .into_any(),
                         Ok(AuditPage { rows, next_before }) => view! {
+                            <div class="table-wrap">
                             <table class="audit-table">
                                 <thead>
                                     <tr>
@@ -130,6 +131,7 @@ pub fn AuditTrail(
                                         .collect_view()}
                                 </tbody>
                             </table>
+                            </div>
                             {next_before.map(|c| view! {
                                 <nav class="pager" aria-label="Páginas da auditoria">
                                     <a class="btn btn-small" href=href(Some(c))>"Mais antigas"</a>

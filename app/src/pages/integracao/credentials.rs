@@ -74,6 +74,16 @@ fn SecretField(
             .and_then(Result::ok)
             .and_then(|o| key.with_value(|k| o.error_for(k)))
     };
+    // A submitted value leaves the page: the input is emptied after every submit (an
+    // ActionForm keeps what was typed, and a re-render keeps the input's live value).
+    let input_ref = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if set.version().get() > 0 {
+            if let Some(el) = input_ref.get() {
+                el.set_value("");
+            }
+        }
+    });
     let is_set = field.secret_state.is_set();
     let from_vault = matches!(field.secret_state, SecretState::Set { .. });
     let label = if field.required {
@@ -97,6 +107,7 @@ fn SecretField(
                     <input type="hidden" name="slug" value=slug2/>
                     <input type="hidden" name="field" value=key2/>
                     <input
+                        node_ref=input_ref
                         id=id2
                         type="password"
                         name="value"
