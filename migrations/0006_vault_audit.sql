@@ -161,7 +161,7 @@ grant execute on function public.audit_actor_row() to service_role;
 -- The origin (scheme://host:port) of a URL, lower case.
 create or replace function public.url_origin(_url text) returns text
   language sql immutable set search_path = public
-  as $$ select lower(substring(coalesce(_url, '') from '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]+')) $$;
+  as $$ select lower(substring(btrim(coalesce(_url, '')) from '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#\\]+')) $$;
 
 create or replace function public.audit_tenant_integration_change() returns trigger
   language plpgsql security definer set search_path = public
@@ -213,9 +213,11 @@ begin
            'before', old.config -> k.key,
            'after', new.config -> k.key) order by k.key), '[]'::jsonb)
   into changes
-  from (select jsonb_object_keys(coalesce(old.config, '{}'::jsonb)) as key
+  from (select jsonb_object_keys(case when jsonb_typeof(old.config) = 'object'
+                                      then old.config else '{}'::jsonb end) as key
         union
-        select jsonb_object_keys(coalesce(new.config, '{}'::jsonb))) k
+        select jsonb_object_keys(case when jsonb_typeof(new.config) = 'object'
+                                      then new.config else '{}'::jsonb end)) k
   where (old.config -> k.key) is distinct from (new.config -> k.key)
     and coalesce((schema -> 'properties' -> k.key ->> 'secret')::boolean, false) = false;
   if new.base_url is distinct from old.base_url
@@ -244,9 +246,16 @@ begin
   -- Credentials belong to the API they were given for: when the API's address moves to
   -- another origin, they are removed (so nobody can point an integration at a host of
   -- their own and have the stored token sent there).
-  old_url := coalesce(old.config ->> 'base_url', old.base_url);
-  new_url := coalesce(new.config ->> 'base_url', new.base_url);
-  if public.url_origin(old_url) is distinct from public.url_origin(new_url) then
+  old_url := coalesce(case when jsonb_typeof(old.config) = 'object'
+                           then old.config ->> 'base_url' end, old.base_url);
+  new_url := coalesce(case when jsonb_typeof(new.config) = 'object'
+                           then new.config ->> 'base_url' end, new.base_url);
+  -- A URL whose origin cannot be read (`https:///host`, `https:host`, …; clients parse those
+  -- as hosts too) counts as another origin whenever its text changes.
+  if (old_url is distinct from new_url)
+     and (public.url_origin(old_url) is null
+          or public.url_origin(new_url) is null
+          or public.url_origin(old_url) <> public.url_origin(new_url)) then
     with gone as (
       delete from public.integration_secrets s
       where s.tenant_integration_id = new.id
@@ -316,22 +325,37 @@ create or replace function public.audit_member_role_change() returns trigger
 declare
   a record;
 begin
-  if new.role is distinct from old.role then
-    select * into a from public.audit_actor_row();
+  select * into a from public.audit_actor_row();
+  -- A member added or removed, or moved to another tenant, counts as a role change in each
+  -- tenant concerned (from or to no role).
+  if tg_op in ('UPDATE', 'DELETE')
+     and (tg_op = 'DELETE' or new.tenant_id is distinct from old.tenant_id
+          or new.role is distinct from old.role) then
+    insert into public.integration_audit
+      (actor_id, actor_email, actor_name, tenant_id, action, details, source, request_id)
+    values (a.actor, a.email, a.name, old.tenant_id, 'member_role_changed',
+            jsonb_build_object('user_id', old.user_id,
+                               'user_email', (select u.email from auth.users u where u.id = old.user_id),
+                               'before', old.role,
+                               'after', case when tg_op = 'UPDATE' and new.tenant_id = old.tenant_id
+                                             then new.role end),
+            a.source, a.request_id);
+  end if;
+  if tg_op = 'INSERT' or (tg_op = 'UPDATE' and new.tenant_id is distinct from old.tenant_id) then
     insert into public.integration_audit
       (actor_id, actor_email, actor_name, tenant_id, action, details, source, request_id)
     values (a.actor, a.email, a.name, new.tenant_id, 'member_role_changed',
             jsonb_build_object('user_id', new.user_id,
                                'user_email', (select u.email from auth.users u where u.id = new.user_id),
-                               'before', old.role, 'after', new.role),
+                               'before', null, 'after', new.role),
             a.source, a.request_id);
   end if;
-  return new;
+  return coalesce(new, old);
 end
 $$;
 revoke all on function public.audit_member_role_change() from public, anon, authenticated;
 
 drop trigger if exists user_tenants_audit_role on public.user_tenants;
 create trigger user_tenants_audit_role
-  after update of role on public.user_tenants
+  after insert or delete or update of role, tenant_id on public.user_tenants
   for each row execute function public.audit_member_role_change();

@@ -373,7 +373,7 @@ pub async fn people(
 ) -> Result<Vec<AuditPerson>> {
     let rows = sqlx::query!(
         r#"select distinct on (a.actor_id) a.actor_id as "id!",
-                  coalesce(a.actor_name, a.actor_email, '?') as "name!"
+                  coalesce(a.actor_name || ' · ' || a.actor_email, a.actor_email, a.actor_name, '?') as "name!"
            from public.integration_audit a
            where a.tenant_id = $1 and a.actor_id is not null
            order by a.actor_id, a.id desc"#,

@@ -265,6 +265,18 @@ pub fn validate(schema: &Value, instance: &Value) -> Vec<FieldError> {
         .collect()
 }
 
+/// Whether `url` starts with `http://` or `https://` and a host, as the database's
+/// `url_origin` reads it.
+pub fn plain_origin(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        let host = r.split(['/', '?', '#']).next().unwrap_or("");
+        !host.is_empty() && !host.contains('\\') && !host.chars().any(char::is_whitespace)
+    }) && reqwest::Url::parse(url).is_ok()
+}
+
 /// One tenant integration as the form needs it, read as the caller.
 struct Loaded {
     id: Uuid,
@@ -418,6 +430,20 @@ pub async fn save(
             None
         }
     };
+    // The API's address must name its host plainly (`https://host/...`): credentials are
+    // bound to it, and forms such as `https:///host` hide the host from that rule.
+    if let Some(url) = config
+        .as_ref()
+        .and_then(|c| c.get("base_url"))
+        .and_then(Value::as_str)
+    {
+        if !errors.iter().any(|e| e.field == "base_url") && !plain_origin(url) {
+            errors.push(FieldError {
+                field: "base_url".into(),
+                message: "Informe a URL completa, como https://api.exemplo.com.".into(),
+            });
+        }
+    }
     let schedule = schedule.map(str::trim).filter(|s| !s.is_empty());
     if let Some(s) = schedule {
         if let Err(message) = Schedule::parse(s) {
@@ -558,6 +584,21 @@ mod tests {
             "configurado em 29/11/2026 10:00 por Ana"
         );
         assert_eq!(by("base_url").secret_state, SecretState::NotSet);
+    }
+
+    #[test]
+    fn only_plain_urls_name_their_origin() {
+        assert!(plain_origin("https://api.acessorias.com"));
+        assert!(plain_origin("http://127.0.0.1:4001/s/ok"));
+        for bad in [
+            "https:///evil.example",
+            "https:evil.example",
+            " https://x",
+            "HTTPS://x",
+            "ftp://x",
+        ] {
+            assert!(!plain_origin(bad), "{bad}");
+        }
     }
 
     #[test]

@@ -28,7 +28,8 @@ async fn target(
     field: &str,
 ) -> Result<(Uuid, SecretField)> {
     let row = sqlx::query!(
-        r#"select t.id, p.config_schema, public.is_tenant_admin(t.tenant_id) as "admin!"
+        r#"select t.id, p.config_schema, t.config, t.base_url,
+                  public.is_tenant_admin(t.tenant_id) as "admin!"
            from public.tenant_integrations t
            join public.integration_providers p on p.id = t.provider_id
            where t.tenant_id = $1 and p.slug = $2"#,
@@ -49,6 +50,15 @@ async fn target(
         .ok_or_else(|| {
             Error::Invalid("Este campo não é uma credencial desta integração.".into())
         })?;
+    // A credential belongs to the API address it is given for (moving the address removes
+    // it): without one, there is nothing to give it for yet.
+    let config = crate::integrations::effective_config(row.config, &row.base_url);
+    let url = config.get("base_url").and_then(serde_json::Value::as_str);
+    if !url.is_some_and(crate::config_form::plain_origin) {
+        return Err(Error::Conflict(
+            "Configure a URL da API antes de cadastrar a credencial.".into(),
+        ));
+    }
     // The vault names fields as the catalog should (`^[a-z][a-z0-9_]{0,63}$`); a catalog
     // that does not is refused clearly rather than by the table's check constraint.
     let valid = field.key.len() <= 64

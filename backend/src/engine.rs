@@ -465,32 +465,35 @@ impl Engine {
         Ok(())
     }
 
-    /// Ends (or retries) every running attempt whose worker died: one a worker started and
-    /// whose heartbeat is older than `stale_after`. An attempt still waiting in the queue is
-    /// not lost, however long the queue is (more runs than workers); only one that no
-    /// worker took for longer than graphile_worker keeps a dead worker's job locked (4 h)
-    /// is. Returns how many it found.
+    /// Ends (or retries) every running attempt whose heartbeat is older than `stale_after`
+    /// and that is lost: a worker started it (and died), or no queue job exists for it (it
+    /// was never queued, or its job is gone). An attempt whose job still waits in the queue
+    /// is not lost, however long the queue is (more runs than workers). Returns how many it
+    /// found.
     pub async fn reap_stale(&self) -> Result<usize> {
         let stale_secs = self.config.stale_after.as_secs_f64();
-        let rows = sqlx::query!(
-            r#"select execution_id as "execution_id!", attempt
-               from public.integration_logs
-               where status = 'running'
-                 and ((started_at is not null
-                       and coalesce(heartbeat_at, started_at) < now() - make_interval(secs => $1))
-                      or (started_at is null
-                          and coalesce(heartbeat_at, created_at) < now() - interval '4 hours 5 minutes'))
-               order by created_at
+        // Checked at run time (not by sqlx's macros): graphile_worker's schema is installed
+        // by the queue at start, not by our migrations.
+        let rows: Vec<(Uuid, i32)> = sqlx::query_as(
+            r#"select l.execution_id, l.attempt
+               from public.integration_logs l
+               where l.status = 'running'
+                 and coalesce(l.heartbeat_at, l.started_at, l.created_at)
+                     < now() - make_interval(secs => $1)
+                 and (l.started_at is not null
+                      or not exists (select 1 from graphile_worker._private_jobs j
+                                     where j.key = 'run:' || l.execution_id || ':' || l.attempt))
+               order by l.created_at
                limit 100"#,
-            stale_secs
         )
+        .bind(stale_secs)
         .fetch_all(&self.pool)
         .await?;
-        for r in &rows {
-            tracing::warn!(execution_id = %r.execution_id, attempt = r.attempt, "stale heartbeat: worker lost");
+        for &(execution_id, attempt) in &rows {
+            tracing::warn!(%execution_id, attempt, "stale heartbeat: worker lost");
             self.conclude(
-                r.execution_id,
-                r.attempt,
+                execution_id,
+                attempt,
                 0,
                 Err(ProviderError::Transient(
                     "o worker parou de responder durante a execução (worker lost)".into(),

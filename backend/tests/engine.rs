@@ -372,6 +372,18 @@ async fn a_stale_heartbeat_is_reaped_and_retried_then_ended(pool: PgPool) {
         0,
         "queued, not lost"
     );
+    // A running row that no queue job backs (as a client could write one) is lost.
+    let orphan: Uuid = sqlx::query_scalar(
+        "insert into public.integration_logs (tenant_id, integration, provider_slug, status, attempt, heartbeat_at)
+         values ($1, 'local-http', 'local-http', 'running', 1, now() - interval '1 hour')
+         returning execution_id",
+    )
+    .bind(rig.tenant.to_string())
+    .fetch_one(&rig.pool)
+    .await
+    .unwrap();
+    assert_eq!(rig.engine.reap_stale().await.unwrap(), 1, "orphan reaped");
+    assert_eq!(rig.attempts(orphan).await[0].status, "error");
     // A worker started it and stopped beating an hour ago: lost.
     sqlx::query("update public.integration_logs set started_at = now() - interval '1 hour', heartbeat_at = now() - interval '1 hour' where execution_id = $1")
         .bind(id)

@@ -516,7 +516,8 @@ async fn a_member_role_change_is_audited_whoever_makes_it(pool: PgPool) {
     .unwrap();
     assert_eq!(n, 1);
     let (actor, source, details): (Option<Uuid>, String, serde_json::Value) = sqlx::query_as(
-        "select actor_id, source, details from integration_audit where action = 'member_role_changed'",
+        "select actor_id, source, details from integration_audit
+         where action = 'member_role_changed' and details->>'before' = 'staff'",
     )
     .fetch_one(&pool)
     .await

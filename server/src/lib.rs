@@ -45,8 +45,8 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         ))
         .layer(axum::middleware::from_fn(origin_check::same_origin_writes))
         .layer(tower_http::trace::TraceLayer::new_for_http())
-        // Every request gets an `x-request-id` (kept when the client sent a sane one), which
-        // the audit trail records and the response returns.
+        // Every request gets an `x-request-id` of ours (see below), which the audit trail
+        // records and the response returns.
         .layer(tower_http::request_id::PropagateRequestIdLayer::x_request_id())
         .layer(tower_http::request_id::SetRequestIdLayer::x_request_id(
             tower_http::request_id::MakeRequestUuid,

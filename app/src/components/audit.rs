@@ -15,23 +15,26 @@ use crate::use_credentials::{load_audit_page, load_audit_people};
 #[component]
 pub fn AuditTrail(
     /// One integration's trail, or the tenant's.
-    slug: Option<String>,
+    #[prop(into)]
+    slug: Signal<Option<String>>,
     /// The page this section is on (`/integracoes/auditoria`, `/integracoes/<slug>`).
-    path: String,
+    #[prop(into)]
+    path: Signal<String>,
+    /// Bumped by the page when it changed something the trail records: the trail refetches.
+    #[prop(into, default = Signal::stored(0))]
+    changes: Signal<u32>,
 ) -> impl IntoView {
     let query = use_query_map();
     let filters = Memo::new(move |_| {
         let q = query.read();
         (q.get("aud_acao"), q.get("aud_pessoa"), q.get("aud_antes"))
     });
-    let for_slug = slug.clone();
     let page = Resource::new(
-        move || filters.get(),
-        move |(action, person, before)| load_audit_page(for_slug.clone(), action, person, before),
+        move || (slug.get(), filters.get(), changes.get()),
+        move |(slug, (action, person, before), _)| load_audit_page(slug, action, person, before),
     );
-    let people = Resource::new(|| (), |_| load_audit_people());
-    let show_provider = slug.is_none();
-    let path = StoredValue::new(path);
+    let people = Resource::new(move || changes.get(), |_| load_audit_people());
+    let show_provider = move || slug.with(Option::is_none);
     let href = move |before: Option<String>| {
         let (action, person, _) = filters.get_untracked();
         let mut qs = Vec::new();
@@ -44,7 +47,7 @@ pub fn AuditTrail(
                 qs.push(format!("{k}={}", utf8_percent_encode(&v, NON_ALPHANUMERIC)));
             }
         }
-        let base = path.get_value();
+        let base = path.get_untracked();
         if qs.is_empty() {
             format!("{base}#auditoria")
         } else {
@@ -56,7 +59,7 @@ pub fn AuditTrail(
     view! {
         <section id="auditoria" class="audit" aria-labelledby="auditoria-titulo">
             <h2 id="auditoria-titulo">"Auditoria"</h2>
-            <Form method="GET" action=path.get_value() attr:class="filters">
+            <Form method="GET" action=move || path.get() attr:class="filters">
                 <div class="filter">
                     <label for="aud-acao">"Ação"</label>
                     <select id="aud-acao" name="aud_acao">
@@ -105,7 +108,7 @@ pub fn AuditTrail(
                                     <tr>
                                         <th scope="col">"Quando"</th>
                                         <th scope="col">"Quem"</th>
-                                        {show_provider.then(|| view! { <th scope="col">"Integração"</th> })}
+                                        {show_provider().then(|| view! { <th scope="col">"Integração"</th> })}
                                         <th scope="col">"Ação"</th>
                                         <th scope="col">"Detalhes"</th>
                                         <th scope="col">"Origem"</th>
@@ -117,10 +120,19 @@ pub fn AuditTrail(
                                         .map(|r| view! {
                                             <tr data-action=r.action.clone()>
                                                 <td><Ago seconds=Some(r.seconds_ago) exact=Some(r.created_at.clone())/></td>
-                                                <td title=r.actor_email.clone().unwrap_or_default()>
-                                                    {r.actor_name.clone().or(r.actor_email.clone()).unwrap_or_else(|| "Sistema".into())}
+                                                // The account's e-mail is who it was; the name is what
+                                                // they call themselves.
+                                                <td>
+                                                    {match (r.actor_name.clone(), r.actor_email.clone()) {
+                                                        (None, None) => view! { <span>"Sistema"</span> }.into_any(),
+                                                        (name, email) => view! {
+                                                            <span>{name.clone().or(email.clone()).unwrap_or_default()}</span>
+                                                            {email.filter(|_| name.is_some()).map(|e| view! { <br/><small class="muted">{e}</small> })}
+                                                        }
+                                                        .into_any(),
+                                                    }}
                                                 </td>
-                                                {show_provider.then(|| view! {
+                                                {show_provider().then(|| view! {
                                                     <td>{r.provider_name.clone().or(r.provider_slug.clone()).unwrap_or_default()}</td>
                                                 })}
                                                 <td>{audit_action_label(&r.action)}</td>

@@ -32,7 +32,13 @@ fn Auditoria(user: SessionUser) -> impl IntoView {
             </nav>
             <h1>"Auditoria das integrações"</h1>
             {if allowed {
-                view! { <AuditTrail slug=None path="/integracoes/auditoria".to_owned()/> }.into_any()
+                view! {
+                    <AuditTrail
+                        slug=Signal::stored(None::<String>)
+                        path=Signal::stored("/integracoes/auditoria".to_owned())
+                    />
+                }
+                .into_any()
             } else {
                 view! {
                     <ErrorBox message="Apenas administradores da organização podem ver a auditoria.".to_owned()/>

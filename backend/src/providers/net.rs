@@ -26,6 +26,7 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_documentation()
                 || o[0] == 0
                 || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 198 && (o[1] == 18 || o[1] == 19))
                 || (o[0] == 192 && o[1] == 0 && o[2] == 0)
                 || o[0] >= 240)
         }
@@ -34,11 +35,31 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public(IpAddr::V4(v4));
             }
             let s = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                IpAddr::V4(std::net::Ipv4Addr::new(
+                    (hi >> 8) as u8,
+                    hi as u8,
+                    (lo >> 8) as u8,
+                    lo as u8,
+                ))
+            };
+            // Forms that carry an IPv4 address are judged by it: IPv4-compatible (::a.b.c.d),
+            // NAT64 (64:ff9b::/96, 64:ff9b:1::/48) and 6to4 (2002::/16).
+            if s[..6] == [0, 0, 0, 0, 0, 0] && !(s[6] == 0 && s[7] <= 1) {
+                return is_public(embedded(s[6], s[7]));
+            }
+            if s[0] == 0x64 && s[1] == 0xff9b {
+                return is_public(embedded(s[6], s[7]));
+            }
+            if s[0] == 0x2002 {
+                return is_public(embedded(s[1], s[2]));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
                 || (s[0] == 0x2001 && s[1] == 0x0db8))
         }
     }
@@ -73,9 +94,17 @@ pub fn http_client(local_hosts: bool) -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .user_agent("portal-contmax-integracoes");
     if !local_hosts {
-        b = b.dns_resolver(Arc::new(PublicOnly));
+        // No proxy from the environment (it would resolve hosts where we cannot check
+        // them), https only, every name checked.
+        b = b
+            .no_proxy()
+            .https_only(true)
+            .dns_resolver(Arc::new(PublicOnly));
     }
-    b.build().unwrap_or_default()
+    // Fails only when the TLS backend cannot start: nothing would work, so fail loudly
+    // rather than fall back to a client without these rules.
+    b.build()
+        .unwrap_or_else(|e| panic!("the providers' HTTP client cannot be built: {e}"))
 }
 
 #[cfg(test)]
@@ -96,6 +125,11 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a00:1",
+            "2002:a00:1::1",
+            "fec0::1",
+            "198.18.0.1",
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
@@ -105,13 +139,37 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_public_only_resolver_refuses_localhost() {
-        let client = http_client(false);
-        let err = client
-            .get("http://localhost:9/")
+    async fn a_name_that_resolves_to_loopback_is_never_connected_to() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+                let mut request = [0u8; 1024];
+                let _ = sock.read(&mut request).await;
+                let _ = sock
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                    .await;
+            }
+        });
+        // The sandbox client reaches it (the control)…
+        let ok = http_client(true)
+            .get(format!("http://localhost:{port}/"))
             .send()
-            .await
-            .expect_err("refused");
-        assert!(err.is_connect() || err.is_request(), "{err:?}");
+            .await;
+        assert!(ok.is_ok(), "{ok:?}");
+        accepted.store(false, std::sync::atomic::Ordering::SeqCst);
+        // …the production one never connects, by name or with a plain http URL.
+        for url in [
+            format!("https://localhost:{port}/"),
+            format!("http://localhost:{port}/"),
+        ] {
+            let err = http_client(false).get(&url).send().await;
+            assert!(err.is_err(), "{url}");
+        }
+        assert!(!accepted.load(std::sync::atomic::Ordering::SeqCst));
     }
 }

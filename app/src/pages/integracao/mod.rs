@@ -198,9 +198,22 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
                     })}
                 </Transition>
             </section>
-            {move || can_configure.then(|| {
-                let s = slug.get();
-                view! { <AuditTrail slug=Some(s.clone()) path=format!("/integracoes/{s}")/> }
+            {can_configure.then(|| view! {
+                <AuditTrail
+                    slug=Signal::derive(move || Some(slug.get()))
+                    path=Signal::derive(move || format!("/integracoes/{}", slug.get()))
+                    changes=Signal::derive(move || {
+                        [
+                            run.version().get(),
+                            toggle.version().get(),
+                            save.version().get(),
+                            set_secret.version().get(),
+                            remove_secret.version().get(),
+                        ]
+                        .into_iter()
+                        .fold(0u32, |a, v| a.wrapping_add(v as u32))
+                    })
+                />
             })}
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
