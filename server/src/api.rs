@@ -103,37 +103,54 @@ fn parse_body(body: &[u8]) -> Result<(Uuid, String), Value> {
     }
 }
 
+/// What both endpoints start with: the caller (401 first: an anonymous caller learns
+/// nothing about the body), the body (400 with field errors), and a transaction scoped to
+/// the caller who must belong to the tenant (403).
+struct Scoped {
+    claims: backend::scope::Claims,
+    tenant_id: Uuid,
+    slug: String,
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+}
+
+async fn scoped(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Scoped, Response> {
+    let claims = backend::auth::caller(&state.jwt, headers).map_err(from_backend)?;
+    let (tenant_id, slug) =
+        parse_body(body).map_err(|b| (StatusCode::BAD_REQUEST, Json(b)).into_response())?;
+    let mut tx = begin_as(&state.pool, &claims)
+        .await
+        .map_err(|e| from_backend(e.into()))?;
+    match backend::scope::is_tenant_member(&mut tx, tenant_id).await {
+        Ok(true) => Ok(Scoped {
+            claims,
+            tenant_id,
+            slug,
+            tx,
+        }),
+        Ok(false) => Err(error(
+            StatusCode::FORBIDDEN,
+            "Você não tem acesso a esta organização.",
+        )),
+        Err(e) => Err(from_backend(e.into())),
+    }
+}
+
 async fn run_integration(
     State(state): State<AppState>,
     Query(q): Query<WaitQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    // 401 before anything else: an anonymous caller learns nothing about the body.
-    let claims = match backend::auth::caller(&state.jwt, &headers) {
-        Ok(c) => c,
-        Err(e) => return from_backend(e),
-    };
-    let (tenant_id, slug) = match parse_body(&body) {
-        Ok(v) => v,
-        Err(body) => return (StatusCode::BAD_REQUEST, Json(body)).into_response(),
+    let Scoped {
+        claims,
+        tenant_id,
+        slug,
+        mut tx,
+    } = match scoped(&state, &headers, &body).await {
+        Ok(s) => s,
+        Err(r) => return r,
     };
     let wait = matches!(q.wait.as_deref(), Some("true" | "1"));
-
-    let mut tx = match begin_as(&state.pool, &claims).await {
-        Ok(tx) => tx,
-        Err(e) => return from_backend(e.into()),
-    };
-    match backend::scope::is_tenant_member(&mut tx, tenant_id).await {
-        Ok(true) => {}
-        Ok(false) => {
-            return error(
-                StatusCode::FORBIDDEN,
-                "Você não tem acesso a esta organização.",
-            )
-        }
-        Err(e) => return from_backend(e.into()),
-    }
     // The audit trigger records the run requested, from the API, with this request's id.
     let bound = audit::bind(
         &mut tx,
@@ -193,34 +210,22 @@ async fn test_connection(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let claims = match backend::auth::caller(&state.jwt, &headers) {
-        Ok(c) => c,
+    let Scoped {
+        claims,
+        tenant_id,
+        slug,
+        mut tx,
+    } = match scoped(&state, &headers, &body).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let actor = match Actor::from_claims(&mut tx, &claims, Source::Api, audit::request_id(&headers))
+        .await
+    {
+        Ok(a) => a,
         Err(e) => return from_backend(e),
     };
-    let (tenant_id, slug) = match parse_body(&body) {
-        Ok(v) => v,
-        Err(body) => return (StatusCode::BAD_REQUEST, Json(body)).into_response(),
-    };
-    let actor = {
-        let mut tx = match begin_as(&state.pool, &claims).await {
-            Ok(tx) => tx,
-            Err(e) => return from_backend(e.into()),
-        };
-        match backend::scope::is_tenant_member(&mut tx, tenant_id).await {
-            Ok(true) => {}
-            Ok(false) => {
-                return error(
-                    StatusCode::FORBIDDEN,
-                    "Você não tem acesso a esta organização.",
-                )
-            }
-            Err(e) => return from_backend(e.into()),
-        }
-        match Actor::from_claims(&mut tx, &claims, Source::Api, audit::request_id(&headers)).await {
-            Ok(a) => a,
-            Err(e) => return from_backend(e),
-        }
-    };
+    drop(tx);
     match state.tester().run(&claims, &actor, tenant_id, &slug).await {
         Ok(check) => (StatusCode::OK, Json(check)).into_response(),
         Err(e) => from_backend(e),

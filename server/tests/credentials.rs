@@ -44,6 +44,22 @@ async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, String) {
     (status, common::body_text(res).await)
 }
 
+/// Sets local-http's token through the form's server function, as `token`'s user.
+async fn set_token(app: &axum::Router, token: &str, value: &str) -> model::SaveOutcome {
+    let (status, body) = call(
+        app,
+        common::post_form(
+            "/api/set-secret",
+            Some(token),
+            None,
+            &format!("slug=local-http&field=api_token&value={value}"),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_str(&body).expect(&body)
+}
+
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn a_credential_reaches_the_provider_and_nothing_else(pool: PgPool) {
     let logs = Captured::default();
@@ -70,19 +86,8 @@ async fn a_credential_reaches_the_provider_and_nothing_else(pool: PgPool) {
     let canary = format!("sbx_canary_{}", uuid::Uuid::new_v4().simple());
 
     // Set through the form's server function.
-    let (status, body) = call(
-        &app,
-        common::post_form(
-            "/api/set-secret",
-            Some(&admin),
-            None,
-            &format!("slug=local-http&field=api_token&value={canary}"),
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let outcome: model::SaveOutcome = serde_json::from_str(&body).expect(&body);
-    assert!(outcome.saved, "{body}");
+    let outcome = set_token(&app, &admin, &canary).await;
+    assert!(outcome.saved, "{outcome:?}");
 
     // Testar conexão (server function and REST) and a run whose provider echoes the token.
     let (status, body) = call(
@@ -255,17 +260,7 @@ async fn test_connection_says_what_is_wrong_and_is_for_admins_only(pool: PgPool)
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
     // A refused token.
-    let (status, _) = call(
-        &app,
-        common::post_form(
-            "/api/set-secret",
-            Some(&admin),
-            None,
-            "slug=local-http&field=api_token&value=token-errado-123",
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    assert!(set_token(&app, &admin, "token-errado-123").await.saved);
     let (status, body) = test(admin.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let check: model::ConnectionCheck = serde_json::from_str(&body).unwrap();
@@ -287,17 +282,7 @@ async fn test_connection_says_what_is_wrong_and_is_for_admins_only(pool: PgPool)
             .starts_with("Credencial não configurada (Token da API)"),
         "{body}"
     );
-    let (status, _) = call(
-        &app,
-        common::post_form(
-            "/api/set-secret",
-            Some(&admin),
-            None,
-            "slug=local-http&field=api_token&value=sbx_token_de_novo",
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
+    assert!(set_token(&app, &admin, "sbx_token_de_novo").await.saved);
     let (_, body) = test(admin.clone()).await;
     let check: model::ConnectionCheck = serde_json::from_str(&body).unwrap();
     assert_eq!(
