@@ -5,7 +5,7 @@
 //! table, so PostgREST users cannot forge entries. Entries never hold a secret's value.
 //! [`page`] reads under the caller's row-level security (tenant admins and global admins).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
@@ -104,29 +104,16 @@ impl Actor {
         }
     }
 
-    /// A caller known only by the claims of their token (API clients): the name is read
-    /// from their profile, as the caller.
-    pub async fn from_claims(
-        tx: &mut Transaction<'static, Postgres>,
-        claims: &crate::scope::Claims,
-        source: Source,
-        request_id: Option<String>,
-    ) -> Result<Self> {
-        let profile = sqlx::query!("select nome, email from public.profiles where id = auth.uid()")
-            .fetch_optional(&mut **tx)
-            .await?;
-        let (name, email) = profile
-            .map(|p| (Some(p.nome), Some(p.email)))
-            .unwrap_or((None, None));
-        Ok(Self {
+    /// An API client, known by its token's claims. (The audit takes the person from the
+    /// transaction's claims; this carries where the call came from and its request id.)
+    pub fn api(claims: &crate::scope::Claims, request_id: Option<String>) -> Self {
+        Self {
             user_id: Some(claims.sub),
-            email: email
-                .filter(|e| !e.is_empty())
-                .or_else(|| Some(claims.email.clone()).filter(|e| !e.is_empty())),
-            name: name.filter(|n| !n.is_empty()),
-            source,
+            email: Some(claims.email.clone()).filter(|e| !e.is_empty()),
+            name: None,
+            source: Source::Api,
             request_id,
-        })
+        }
     }
 
     /// The name a person reads: the user's name, else the e-mail.
@@ -392,50 +379,19 @@ pub async fn people(
     Ok(people)
 }
 
-/// The details of a configuration change: each non-secret field whose value changed.
-pub fn config_changes(schema: &Value, before: &Value, after: &Value) -> Value {
-    let mut changes = Vec::new();
-    if let Some(props) = schema.get("properties").and_then(Value::as_object) {
-        for (key, prop) in props {
-            if prop.get("secret").and_then(Value::as_bool).unwrap_or(false) {
-                continue;
-            }
-            let b = before.get(key).cloned().unwrap_or(Value::Null);
-            let a = after.get(key).cloned().unwrap_or(Value::Null);
-            if a != b {
-                changes.push(json!({
-                    "field": key,
-                    "title": prop.get("title").and_then(Value::as_str).unwrap_or(key),
-                    "before": b,
-                    "after": a,
-                }));
-            }
-        }
-    }
-    json!({ "changes": changes })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn summaries_say_what_changed_in_portuguese() {
-        let schema = json!({"properties": {
-            "base_url": {"type": "string", "title": "URL da API"},
-            "api_token": {"type": "string", "secret": true}}});
-        let d = config_changes(
-            &schema,
-            &json!({"base_url": "https://a", "api_token": "x"}),
-            &json!({"base_url": "https://b", "api_token": "y"}),
-        );
+        // As the database's audit trigger writes them.
+        let d = json!({"changes": [{"field": "base_url", "title": "URL da API",
+                                    "before": "https://a", "after": "https://b"}]});
         assert_eq!(
             summary("config_changed", &d),
             "URL da API: https://a → https://b"
-        );
-        assert!(
-            !d.to_string().contains("api_token"),
-            "secrets never enter the details"
         );
         assert_eq!(
             summary(

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use backend::audit::{self, Actor, Source};
+use backend::audit::{self, Actor};
 use backend::engine::start_run;
 use backend::runs::Claim;
 use backend::scope::begin_as;
@@ -152,17 +152,7 @@ async fn run_integration(
     };
     let wait = matches!(q.wait.as_deref(), Some("true" | "1"));
     // The audit trigger records the run requested, from the API, with this request's id.
-    let bound = audit::bind(
-        &mut tx,
-        &Actor {
-            user_id: Some(claims.sub),
-            email: None,
-            name: None,
-            source: Source::Api,
-            request_id: audit::request_id(&headers),
-        },
-    )
-    .await;
+    let bound = audit::bind(&mut tx, &Actor::api(&claims, audit::request_id(&headers))).await;
     if let Err(e) = bound {
         return from_backend(e);
     }
@@ -214,17 +204,13 @@ async fn test_connection(
         claims,
         tenant_id,
         slug,
-        mut tx,
+        tx,
     } = match scoped(&state, &headers, &body).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let actor = match Actor::from_claims(&mut tx, &claims, Source::Api, audit::request_id(&headers))
-        .await
-    {
-        Ok(a) => a,
-        Err(e) => return from_backend(e),
-    };
+    let actor = Actor::api(&claims, audit::request_id(&headers));
+    // Membership was the check; the test runs in its own transactions.
     drop(tx);
     match state.tester().run(&claims, &actor, tenant_id, &slug).await {
         Ok(check) => (StatusCode::OK, Json(check)).into_response(),

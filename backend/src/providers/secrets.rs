@@ -75,11 +75,6 @@ impl Secrets {
         }
     }
 
-    /// Whether `field` holds a usable value.
-    pub fn is_set(&self, field: &str) -> bool {
-        matches!(self.values.get(field), Some(Ok(_)))
-    }
-
     /// Every form in which a value might come back — as is, percent-encoded, in base64 —
     /// longest first, so that a value containing another is replaced whole.
     fn forms(&self) -> Vec<String> {
