@@ -13,7 +13,8 @@ psql "$BASE/postgres" -qtA -v ON_ERROR_STOP=1 -c "drop database if exists $DB wi
 
 # Outside test-results/, which Playwright empties when it starts.
 LOG=end2end/server.log
-DATABASE_URL="$BASE/$DB" DEMO_SEED=1 JWT_SECRET="e2e-$(date +%s%N)-secret-of-enough-length" \
+# Heartbeats every second, so that a run's progress reaches the cards within a demo run.
+DATABASE_URL="$BASE/$DB" DEMO_SEED=1 HEARTBEAT_SECS=1 JWT_SECRET="e2e-$(date +%s%N)-secret-of-enough-length" \
   LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_OUTPUT_NAME=portal \
   RUST_LOG=info "$TARGET_DIR/release/server" >"$LOG" 2>&1 &
 SERVER=$!

@@ -15,8 +15,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
 use pages::{
-    auditoria::AuditoriaPage, integracao::IntegracaoPage, integracoes::IntegracoesPage,
-    login::LoginPage, portal::PortalHome,
+    auditoria::AuditoriaPage, empresas::EmpresasPage, integracao::IntegracaoPage,
+    integracoes::IntegracoesPage, login::LoginPage, portal::PortalHome,
 };
 
 /// The whole HTML document, rendered on the server around [`App`].
@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
                 // anonymous visitor gets a real 302 to the login page, even without JavaScript.
                 <Route path=path!("/") view=PortalHome ssr=SsrMode::Async/>
                 <Route path=path!("/integracoes") view=IntegracoesPage ssr=SsrMode::Async/>
+                <Route path=path!("/empresas") view=EmpresasPage ssr=SsrMode::Async/>
                 <Route path=path!("/integracoes/auditoria") view=AuditoriaPage ssr=SsrMode::Async/>
                 <Route path=path!("/integracoes/:slug") view=IntegracaoPage ssr=SsrMode::Async/>
             </Routes>

@@ -148,6 +148,7 @@ impl Tester<'_> {
                 let cancel = tokio_util::sync::CancellationToken::new();
                 let ctx = RunContext {
                     tenant_id,
+                    integration_id: inputs.tenant_integration_id,
                     execution_id: Uuid::nil(),
                     attempt: 0,
                     config: inputs.config,
@@ -156,6 +157,7 @@ impl Tester<'_> {
                     cancel: cancel.clone(),
                     progress: Progress::default(),
                     local_hosts: self.registry.local_hosts(),
+                    db: self.pool.clone(),
                 };
                 // A connector that panics answers like one that failed (and the panic's
                 // message, which might quote a credential, goes nowhere).

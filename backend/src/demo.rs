@@ -139,17 +139,44 @@ pub async fn add_local_http_integration(
     tenant_id: uuid::Uuid,
     base_url: &str,
 ) -> Result<()> {
+    point_integration(
+        pool,
+        keyring,
+        tenant_id,
+        crate::providers::local_http::SLUG,
+        base_url,
+        crate::providers::local_http::TOKEN_FIELD,
+        serde_json::json!({}),
+    )
+    .await
+}
+
+/// Gives a tenant the integration `slug`, enabled, pointing at `base_url` with `settings`
+/// merged into its config (updated when it exists: a sandbox gets a new port at every
+/// start, which also clears credentials bound to the old address), and [`SANDBOX_TOKEN`] in
+/// the vault under `token_field` unless a credential is set already.
+pub async fn point_integration(
+    pool: &PgPool,
+    keyring: &crate::vault::Keyring,
+    tenant_id: uuid::Uuid,
+    slug: &str,
+    base_url: &str,
+    token_field: &str,
+    settings: serde_json::Value,
+) -> Result<()> {
     sqlx::query!(
         r#"insert into public.tenant_integrations
              (tenant_id, provider, base_url, is_enabled, provider_id, config)
-           select $1, p.slug, $2, true, p.id, jsonb_build_object('base_url', $2::text)
+           select $1, p.slug, $2, true, p.id, $4::jsonb || jsonb_build_object('base_url', $2::text)
            from public.integration_providers p where p.slug = $3
            on conflict (tenant_id, provider) do update
-             set base_url = excluded.base_url,
-                 config = tenant_integrations.config || jsonb_build_object('base_url', $2::text)"#,
+             set base_url = excluded.base_url, is_enabled = true, provider_id = excluded.provider_id,
+                 config = tenant_integrations.config || $4::jsonb
+                          || jsonb_build_object('base_url', $2::text)"#,
         tenant_id,
         base_url,
-        crate::providers::local_http::SLUG
+        slug,
+        settings
     )
     .execute(pool)
     .await?;
@@ -159,20 +186,20 @@ pub async fn add_local_http_integration(
            join public.integration_providers p on p.id = t.provider_id
            where t.tenant_id = $1 and p.slug = $2"#,
         tenant_id,
-        crate::providers::local_http::SLUG
+        slug
     )
     .fetch_one(&mut *tx)
     .await?;
     let has_token = crate::vault::store::list(&mut tx, id)
         .await?
         .iter()
-        .any(|s| s.field == crate::providers::local_http::TOKEN_FIELD);
+        .any(|s| s.field == token_field);
     if !has_token {
         crate::vault::store::put(
             &mut tx,
             keyring,
             id,
-            crate::providers::local_http::TOKEN_FIELD,
+            token_field,
             &secrecy::SecretString::from(SANDBOX_TOKEN.to_owned()),
             &crate::audit::Actor::system(crate::audit::Source::System),
         )
@@ -198,4 +225,36 @@ pub async fn seed_sandbox(
         add_local_http_integration(pool, keyring, t, &format!("http://{addr}/s/slow-700")).await?;
     }
     Ok(())
+}
+
+/// Demo mode: the tenant `tenant_slug`'s integration `slug` pointed at its sandbox at
+/// `addr`, enabled, with the sandbox token in the vault under `token_field`.
+pub async fn seed_provider_sandbox(
+    pool: &PgPool,
+    keyring: &crate::vault::Keyring,
+    tenant_slug: &str,
+    slug: &str,
+    token_field: &str,
+    addr: std::net::SocketAddr,
+) -> Result<()> {
+    let Some(tenant) = sqlx::query_scalar!(
+        "select id from public.organizacoes where slug = $1",
+        tenant_slug
+    )
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(());
+    };
+    point_integration(
+        pool,
+        keyring,
+        tenant,
+        slug,
+        &format!("http://{addr}"),
+        token_field,
+        // The sandboxes have no limit of their own: the demo runs at full speed.
+        serde_json::json!({"requisicoes_por_minuto": 6000}),
+    )
+    .await
 }

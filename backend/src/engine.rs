@@ -171,6 +171,7 @@ impl Drop for AbortOnDrop {
 /// The attempt a job refers to, as the worker loads it.
 struct Attempt {
     tenant_id: Uuid,
+    integration_id: Uuid,
     provider_slug: String,
     config: serde_json::Value,
     secrets: Secrets,
@@ -229,6 +230,7 @@ impl Engine {
                 let progress = Progress::default();
                 let ctx = RunContext {
                     tenant_id: a.tenant_id,
+                    integration_id: a.integration_id,
                     execution_id,
                     attempt,
                     config: a.config.clone(),
@@ -237,6 +239,7 @@ impl Engine {
                     cancel: cancel.clone(),
                     progress: progress.clone(),
                     local_hosts: self.registry.local_hosts(),
+                    db: self.pool.clone(),
                 };
                 let timeout = self.timeout_for(&a.provider_slug, plugin.default_timeout());
                 // Aborted when this scope ends, even by a panic: a dead attempt must stop
@@ -305,9 +308,12 @@ impl Engine {
         let inputs =
             crate::vault::run_inputs(&mut tx, &self.keyring, tenant_id, &row.provider_slug).await?;
         tx.commit().await?;
-        let (config, secrets) = inputs.map(|i| (i.config, i.secrets)).unwrap_or_default();
+        let (integration_id, config, secrets) = inputs
+            .map(|i| (i.tenant_integration_id, i.config, i.secrets))
+            .unwrap_or_default();
         Ok(Some(Attempt {
             tenant_id,
+            integration_id,
             provider_slug: row.provider_slug,
             config,
             secrets,

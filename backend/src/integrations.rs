@@ -40,9 +40,22 @@ pub async fn list_for_tenant(
                      and l.tenant_id = ti.tenant_id::text
                      and l.provider_slug = coalesce(p.slug, ti.provider)
                      and l.status = 'running'
-                   order by l.created_at desc limit 1) as progress
+                   order by l.created_at desc limit 1) as progress,
+                  t.total_processados as "last_processed?",
+                  t.total_created as "last_created?",
+                  t.total_updated as "last_updated?",
+                  t.total_review as "last_review?",
+                  t.total_failed as "last_failed?"
            from public.tenant_integrations ti
            left join public.integration_providers p on p.id = ti.provider_id
+           left join lateral (
+             select l.total_processados, l.total_created, l.total_updated, l.total_review,
+                    l.total_failed
+             from public.integration_logs l
+             where l.tenant_id = ti.tenant_id::text
+               and l.provider_slug = coalesce(p.slug, ti.provider)
+               and l.status in ('success', 'partial')
+             order by l.created_at desc limit 1) t on true
            where ti.tenant_id = $1
            order by 3"#,
         tenant_id

@@ -21,11 +21,35 @@ pub struct IntegrationSummary {
     pub last_run_seconds_ago: Option<i64>,
     /// Progress (0..100) of the running attempt, when its provider reports one.
     pub progress: Option<i32>,
+    /// The totals of the last finished run (success or partial).
+    pub last_processed: Option<i32>,
+    pub last_created: Option<i32>,
+    pub last_updated: Option<i32>,
+    pub last_review: Option<i32>,
+    pub last_failed: Option<i32>,
 }
 
 impl IntegrationSummary {
     pub fn status(&self) -> Option<RunStatus> {
         self.last_status.as_deref().and_then(RunStatus::parse)
+    }
+
+    /// The last finished run's totals in pt-BR ("60 processados · 59 criados · 0
+    /// atualizados · 1 em revisão"); review and failures only when there are some.
+    pub fn totals_line(&self) -> Option<String> {
+        let processed = self.last_processed?;
+        let mut parts = vec![
+            format!("{processed} processados"),
+            format!("{} criados", self.last_created.unwrap_or(0)),
+            format!("{} atualizados", self.last_updated.unwrap_or(0)),
+        ];
+        if let Some(r) = self.last_review.filter(|r| *r > 0) {
+            parts.push(format!("{r} em revisão"));
+        }
+        if let Some(f) = self.last_failed.filter(|f| *f > 0) {
+            parts.push(format!("{f} com falha"));
+        }
+        Some(parts.join(" · "))
     }
 }
 

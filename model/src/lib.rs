@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod audit;
 pub mod config;
+pub mod empresas;
 pub mod history;
 pub mod integrations;
 pub mod modules;
@@ -20,6 +21,7 @@ pub use audit::{
 pub use config::{
     ConfigField, ConfigForm, ConnectionCheck, FieldError, FieldKind, SaveOutcome, SecretState,
 };
+pub use empresas::{EmpresaRow, EmpresasPage, EMPRESAS_PAGE_SIZE};
 pub use history::{
     duration_pt, percent_pt, AttemptDetail, HistoryPage, HistoryQuery, HistoryRow,
     IntegrationDetail, MetricsView, TenantMetrics,

@@ -5,7 +5,12 @@ use uuid::Uuid;
 
 /// The seed's `MODULE_ROUTES`: which page a module card of the portal home opens.
 /// A module without a route is shown but not clickable ("em breve").
-pub const MODULE_ROUTES: &[(&str, &str)] = &[("integracoes", "/integracoes")];
+/// The client modules (`clientes-<tenant>`) open the tenant's companies.
+pub const MODULE_ROUTES: &[(&str, &str)] = &[
+    ("integracoes", "/integracoes"),
+    ("clientes-contmax", "/empresas"),
+    ("clientes-pg", "/empresas"),
+];
 
 /// The route of a module's page, if the portal has one.
 pub fn module_route(slug: &str) -> Option<&'static str> {
@@ -38,6 +43,7 @@ mod tests {
     #[test]
     fn integracoes_leads_to_its_page_and_unknown_modules_to_none() {
         assert_eq!(module_route("integracoes"), Some("/integracoes"));
-        assert_eq!(module_route("clientes-pg"), None);
+        assert_eq!(module_route("clientes-pg"), Some("/empresas"));
+        assert_eq!(module_route("financeiro"), None);
     }
 }

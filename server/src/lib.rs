@@ -2,7 +2,9 @@
 
 pub mod api;
 pub mod config;
+pub mod demo_sandboxes;
 pub mod origin_check;
+pub mod sandbox_cli;
 pub mod session_gate;
 
 use axum::extract::State;

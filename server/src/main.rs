@@ -19,6 +19,9 @@ async fn main() -> anyhow::Result<()> {
     if args.first().map(String::as_str) == Some("secrets") {
         return secrets_command(&args[1..]).await;
     }
+    if args.first().map(String::as_str) == Some("sandbox") {
+        return server::sandbox_cli::run(&args[1..]).await;
+    }
 
     let config = Config::from_env()?;
     let pool = db::connect(&config.database_url)
@@ -54,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
         if config.demo_seed {
             demo::seed_sandbox(&pool, &config.keyring, addr).await?;
         }
+        server::demo_sandboxes::start(&pool, &config.keyring, config.demo_seed).await?;
     }
 
     // Every catalog row has a plugin and every plugin a row, or we do not start.

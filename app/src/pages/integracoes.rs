@@ -282,6 +282,7 @@ fn IntegrationCard(
             </div>
             <p class="muted">{category}</p>
             <p class="last-run">"Última execução: " <Ago seconds=item.last_run_seconds_ago exact=item.last_run.clone()/></p>
+            {item.totals_line().filter(|_| !running).map(|t| view! { <p class="last-totals">{t}</p> })}
             {item.progress.filter(|_| running).map(|p| view! {
                 <div class="progress">
                     <progress max="100" value=p.to_string() aria-label=format!("Progresso de {}", item.name)></progress>

@@ -4,6 +4,9 @@
 //! The catalog (`integration_providers`) and the registry must name the same providers:
 //! [`Registry::check_catalog`] runs at start-up and the server refuses to start otherwise.
 
+pub mod acessorias;
+pub mod bomcontrole;
+pub mod common;
 pub mod local_http;
 pub mod net;
 pub mod pending;
@@ -27,6 +30,8 @@ use uuid::Uuid;
 #[derive(Clone)]
 pub struct RunContext {
     pub tenant_id: Uuid,
+    /// The tenant integration (`tenant_integrations.id`): the key of its checkpoints.
+    pub integration_id: Uuid,
     pub execution_id: Uuid,
     pub attempt: i32,
     /// The tenant integration's `config` (non-secret settings, `base_url` among them).
@@ -42,6 +47,10 @@ pub struct RunContext {
     pub progress: Progress,
     /// Sandbox mode: `http://` and local addresses allowed (demo, tests). Off in production.
     pub local_hosts: bool,
+    /// The database, for the provider's writes. Connections from it are the server's own
+    /// login: a provider opens [`crate::scope::begin_service`] transactions and filters every
+    /// statement by `tenant_id` (the `providers::common` writers do).
+    pub db: PgPool,
 }
 
 impl RunContext {
@@ -237,6 +246,8 @@ impl Registry {
     /// local HTTP test provider (demo mode and tests), which is not in the catalog.
     pub fn standard(with_sandbox: bool) -> Self {
         let mut r = Self::default();
+        r.register(Arc::new(acessorias::Acessorias));
+        r.register(Arc::new(bomcontrole::BomControle));
         for p in pending::PENDING {
             r.register(Arc::new(pending::Pending(p)));
         }

@@ -1,5 +1,5 @@
 //! The three providers of the catalog whose connectors arrive with their own issues
-//! (Acessórias, BomControle, OneCode). Until then each is registered so that the catalog
+//! (OneCode; Acessórias and BomControle have arrived). Until then each is registered so that the catalog
 //! check holds, and a run of one ends at once with a clear, permanent error instead of
 //! pretending to sync. The real connectors, each with its sandbox, replace these (DESIGN.md §5).
 
@@ -12,20 +12,10 @@ pub struct PendingProvider {
     pub name: &'static str,
 }
 
-pub const PENDING: &[PendingProvider] = &[
-    PendingProvider {
-        slug: "acessorias",
-        name: "Acessórias",
-    },
-    PendingProvider {
-        slug: "bomcontrole",
-        name: "BomControle",
-    },
-    PendingProvider {
-        slug: "onecode",
-        name: "OneCode",
-    },
-];
+pub const PENDING: &[PendingProvider] = &[PendingProvider {
+    slug: "onecode",
+    name: "OneCode",
+}];
 
 pub struct Pending(pub &'static PendingProvider);
 

@@ -1,0 +1,110 @@
+//! Peak memory of an Acessórias companies sync, measured on the process that runs it (the
+//! worker's code path: the provider, its client and its writers), with the sandbox in
+//! another process. `scripts/bench-acessorias-memory.sh` runs it for 1,000 and 10,000
+//! companies; run by hand:
+//!
+//! ```sh
+//! target/release/server sandbox acessorias --companies 10000 --port 4001 &
+//! DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal_bench SANDBOX_URL=http://127.0.0.1:4001 \
+//!   cargo run --release -p backend --example acessorias_memory
+//! ```
+//!
+//! It prints the run's totals and the process's peak resident set (`VmHWM`) before and
+//! after the sync. The companies pass alone by default; `WITH_DELIVERIES=1` adds the
+//! deliveries pass (one request per company). Nothing here is asserted: memory is
+//! measured, not tested.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use backend::providers::acessorias::{Acessorias, SLUG, TOKEN_FIELD};
+use backend::providers::{Provider, RunContext};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL")?;
+    let sandbox = std::env::var("SANDBOX_URL").context("SANDBOX_URL")?;
+    let pool = backend::db::connect(&database_url).await?;
+    backend::db::migrate(&pool).await?;
+    let keyring = backend::vault::Keyring::ephemeral();
+    let tenant: uuid::Uuid =
+        sqlx::query_scalar("select id from public.organizacoes where slug = 'contmax'")
+            .fetch_one(&pool)
+            .await?;
+    // A fresh start for the tenant: no companies, no checkpoints.
+    sqlx::query("delete from public.acessorias_entregas where tenant_id = $1")
+        .bind(tenant)
+        .execute(&pool)
+        .await?;
+    sqlx::query("delete from public.empresas where organizacao_id = $1")
+        .bind(tenant)
+        .execute(&pool)
+        .await?;
+    sqlx::query("delete from public.integration_sync_state")
+        .execute(&pool)
+        .await?;
+    backend::demo::point_integration(
+        &pool,
+        &keyring,
+        tenant,
+        SLUG,
+        &sandbox,
+        TOKEN_FIELD,
+        json!({
+            "sync_entregas": std::env::var("WITH_DELIVERIES").is_ok_and(|v| v == "1"),
+            "requisicoes_por_minuto": 6000
+        }),
+    )
+    .await?;
+    let mut tx = backend::scope::begin_service(&pool).await?;
+    let inputs = backend::vault::run_inputs(&mut tx, &keyring, tenant, SLUG)
+        .await?
+        .context("the tenant has Acessórias")?;
+    tx.commit().await?;
+    let ctx = RunContext {
+        tenant_id: tenant,
+        integration_id: inputs.tenant_integration_id,
+        execution_id: uuid::Uuid::new_v4(),
+        attempt: 1,
+        config: inputs.config,
+        secrets: inputs.secrets,
+        http: backend::providers::http_client(true),
+        cancel: CancellationToken::new(),
+        progress: Default::default(),
+        local_hosts: true,
+        db: pool.clone(),
+    };
+    let before = peak_rss_kib();
+    let started = Instant::now();
+    let out = Acessorias
+        .run(ctx)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "processed {} created {} updated {} unchanged {} review {} (deliveries: {}) in {:.1} s; peak RSS {} KiB before the sync, {} KiB after",
+        out.processed,
+        out.created,
+        out.updated,
+        out.unchanged,
+        out.review,
+        out.response["entregas"],
+        started.elapsed().as_secs_f64(),
+        before,
+        peak_rss_kib()
+    );
+    Ok(())
+}

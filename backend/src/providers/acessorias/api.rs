@@ -1,0 +1,257 @@
+//! The Acessórias API as it really answers (../shared/PROVIDERS.md): every scalar a string
+//! (or, now and then, a number), `0000-00-00` for "no date", formatted or bare CNPJ,
+//! object-or-array bodies, business errors as HTTP 200 with `{"Erro": "..."}`, 204 for
+//! "nothing", and an empty `[]` under load that must be asked again before it is trusted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use governor::DefaultDirectRateLimiter;
+use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
+use reqwest::header::HeaderValue;
+use secrecy::ExposeSecret;
+use serde_json::Value;
+
+use crate::providers::common::http::{self, RetryPolicy};
+use crate::providers::common::{config_int, limiter};
+use crate::providers::{ProviderError, RunContext};
+
+pub const SLUG: &str = "acessorias";
+/// The vault field with the Bearer token.
+pub const TOKEN_FIELD: &str = "api_token";
+/// Companies per page of `companies/ListAll` (fixed by the API).
+pub const COMPANIES_PER_PAGE: usize = 20;
+/// Deliveries per page of `deliveries/{cnpj}` (fixed by the API).
+pub const DELIVERIES_PER_PAGE: usize = 50;
+
+pub use crate::providers::common::text;
+
+/// A `YYYY-MM-DD` date; `0000-00-00`, blank and anything unreadable are `None`.
+pub fn date(v: &Value, key: &str) -> Option<NaiveDate> {
+    let s = text(v, key)?;
+    NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
+}
+
+/// A `YYYY-MM-DD HH:MM:SS` moment; `0000-00-00 00:00:00` is `None`.
+pub fn datetime(v: &Value, key: &str) -> Option<NaiveDateTime> {
+    let s = text(v, key)?;
+    NaiveDateTime::parse_from_str(&s, "%Y-%m-%d %H:%M:%S").ok()
+}
+
+/// A list in a body that is sometimes an array and sometimes one object.
+pub fn as_list(body: Value) -> Vec<Value> {
+    match body {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        one @ Value::Object(_) => vec![one],
+        _ => Vec::new(),
+    }
+}
+
+/// The API client of one run: base URL, token, the integration's rate limiter.
+pub struct Client {
+    base: reqwest::Url,
+    auth: HeaderValue,
+    limiter: Arc<DefaultDirectRateLimiter>,
+    pub policy: RetryPolicy,
+    /// Pauses before asking an empty page again.
+    pub reask: Vec<Duration>,
+}
+
+impl Client {
+    pub fn new(ctx: &RunContext) -> Result<Self, ProviderError> {
+        let base = ctx.base_url()?;
+        let token = ctx.secrets.get(TOKEN_FIELD)?;
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
+            .map_err(|_| {
+                ProviderError::Credential("O token da Acessórias tem caracteres inválidos.".into())
+            })?;
+        auth.set_sensitive(true);
+        let per_minute = config_int(&ctx.config, "requisicoes_por_minuto", 100, 1, 6000);
+        Ok(Self {
+            base,
+            auth,
+            limiter: limiter::for_integration(SLUG, ctx.integration_id, per_minute as u32),
+            policy: RetryPolicy::default(),
+            reask: vec![Duration::from_millis(500), Duration::from_millis(1500)],
+        })
+    }
+
+    fn url(&self, path: &str, query: &str) -> Result<reqwest::Url, ProviderError> {
+        let mut url = self
+            .base
+            .join(&format!(
+                "{}/{path}",
+                self.base.path().trim_end_matches('/')
+            ))
+            .map_err(|_| ProviderError::InvalidConfig("base_url não é uma URL válida".into()))?;
+        url.set_query(Some(query));
+        Ok(url)
+    }
+
+    /// One GET; `{"Erro": ...}` with 200 is a permanent error. Returns the list and whether
+    /// the API said "nothing" outright (204 or no body), as opposed to a `[]` that may be
+    /// the API under load.
+    async fn list(
+        &self,
+        ctx: &RunContext,
+        url: reqwest::Url,
+    ) -> Result<(Vec<Value>, bool), ProviderError> {
+        let answer = http::get(ctx, &self.limiter, url, &self.auth, self.policy).await?;
+        if answer.status == reqwest::StatusCode::NO_CONTENT
+            || answer.body.iter().all(u8::is_ascii_whitespace)
+        {
+            return Ok((Vec::new(), true));
+        }
+        let body = answer.json().ok_or_else(|| {
+            ProviderError::Transient("resposta da Acessórias em formato inesperado".into())
+        })?;
+        if let Some(erro) = body.get("Erro").and_then(Value::as_str) {
+            let said: String = ctx.secrets.scrub(erro).chars().take(200).collect();
+            return Err(ProviderError::Permanent(format!(
+                "a Acessórias respondeu: {said}"
+            )));
+        }
+        if !matches!(body, Value::Array(_) | Value::Object(_) | Value::Null) {
+            return Err(ProviderError::Permanent(
+                "resposta da Acessórias em formato inesperado".into(),
+            ));
+        }
+        Ok((as_list(body), false))
+    }
+
+    /// [`Client::list`], asking an empty `[]` again (twice, after a pause) before it is
+    /// trusted: under load the API answers `[]` instead of 429.
+    async fn list_reasked(
+        &self,
+        ctx: &RunContext,
+        url: reqwest::Url,
+    ) -> Result<Vec<Value>, ProviderError> {
+        let (mut items, nothing) = self.list(ctx, url.clone()).await?;
+        if !items.is_empty() || nothing {
+            return Ok(items);
+        }
+        for pause in &self.reask {
+            tokio::select! {
+                () = tokio::time::sleep(*pause) => {}
+                () = ctx.cancel.cancelled() => return Err(ProviderError::Cancelled),
+            }
+            let (again, nothing) = self.list(ctx, url.clone()).await?;
+            items = again;
+            if !items.is_empty() || nothing {
+                tracing::info!("an empty answer of Acessórias was not the last word");
+                break;
+            }
+        }
+        Ok(items)
+    }
+
+    /// `companies/ListAll?Pagina=N`. An empty first page, or an empty page after a full
+    /// one, is asked again (the API answers `[]` under load instead of 429) before it is
+    /// taken as the end.
+    pub async fn companies(
+        &self,
+        ctx: &RunContext,
+        page: u32,
+        after_full_page: bool,
+    ) -> Result<Vec<Value>, ProviderError> {
+        let url = self.url("companies/ListAll", &format!("Pagina={page}"))?;
+        if after_full_page || page == 1 {
+            self.list_reasked(ctx, url).await
+        } else {
+            Ok(self.list(ctx, url).await?.0)
+        }
+    }
+
+    /// One page of a company's deliveries whose deadline falls in `[from, to]` (changed
+    /// after `since`, when given), with `Config` (the bare `config` flag: `config=1` would
+    /// filter by delivery id). The body may be one company block or an array of them; a
+    /// `[]` is asked again before it is trusted (204 is "nothing" outright).
+    pub async fn deliveries(
+        &self,
+        ctx: &RunContext,
+        cnpj: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        since: Option<NaiveDateTime>,
+        page: u32,
+    ) -> Result<Vec<Value>, ProviderError> {
+        let mut query = format!(
+            "DtInitial={}&DtFinal={}&Pagina={page}&config",
+            from.format("%Y-%m-%d"),
+            to.format("%Y-%m-%d")
+        );
+        if let Some(since) = since {
+            let s = since.format("%Y-%m-%d %H:%M:%S").to_string();
+            query.push_str(&format!(
+                "&DtLastDH={}",
+                utf8_percent_encode(&s, NON_ALPHANUMERIC)
+            ));
+        }
+        let digits: String = cnpj.chars().filter(char::is_ascii_digit).collect();
+        let url = self.url(&format!("deliveries/{digits}"), &query)?;
+        let blocks = self.list_reasked(ctx, url).await?;
+        Ok(blocks
+            .into_iter()
+            .flat_map(|b| match b.get("Entregas") {
+                Some(Value::Array(e)) => e.clone(),
+                _ => Vec::new(),
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn scalars_arrive_as_strings_or_numbers_and_zero_dates_are_none() {
+        let v = json!({"ID": "214", "N": 214, "Blank": " ", "D": "0000-00-00", "Ok": "2026-05-15",
+                       "DH": "2026-05-09 10:03:51", "DH0": "0000-00-00 00:00:00"});
+        assert_eq!(text(&v, "ID").as_deref(), Some("214"));
+        assert_eq!(text(&v, "N").as_deref(), Some("214"));
+        assert_eq!(text(&v, "Blank"), None);
+        assert_eq!(date(&v, "D"), None);
+        assert_eq!(date(&v, "Ok"), NaiveDate::from_ymd_opt(2026, 5, 15));
+        assert!(datetime(&v, "DH").is_some());
+        assert_eq!(datetime(&v, "DH0"), None);
+    }
+
+    #[test]
+    fn bodies_are_arrays_or_one_object() {
+        assert_eq!(as_list(json!([{"a": 1}, {"a": 2}])).len(), 2);
+        assert_eq!(as_list(json!({"a": 1})).len(), 1);
+        assert!(as_list(Value::Null).is_empty());
+    }
+
+    #[test]
+    fn the_example_payloads_parse() {
+        let companies: Value = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/acessorias/companies-listall.json"
+        ))
+        .expect("example companies");
+        let list = as_list(companies);
+        assert!(!list.is_empty());
+        assert_eq!(
+            text(&list[0], "Identificador").as_deref(),
+            Some("48.392.017/0001-68")
+        );
+        let deliveries: Value = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/acessorias/deliveries-by-cnpj.json"
+        ))
+        .expect("example deliveries");
+        let entregas = as_list(deliveries)[0]["Entregas"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(entregas.len() >= 2);
+        assert_eq!(
+            text(&entregas[0]["Config"], "EntID").as_deref(),
+            Some("88412")
+        );
+        assert_eq!(date(&entregas[1], "EntDtEntrega"), None);
+    }
+}

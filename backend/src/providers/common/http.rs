@@ -1,0 +1,207 @@
+//! One GET against a provider's API, as every connector needs it: waits for the rate
+//! limiter, sends the tenant's credential, retries what is worth retrying (429 after its
+//! `Retry-After`, 5xx, timeouts, dropped connections) a few times with backoff (`backon`),
+//! stops at once when the run is cancelled, and turns the rest into typed errors that
+//! carry the provider's own words (scrubbed of credentials, cut short).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use backon::BackoffBuilder;
+use governor::DefaultDirectRateLimiter;
+use reqwest::header::HeaderValue;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::super::{retry_after, ProviderError, RunContext};
+
+/// How many times a call is tried, and the backoff between tries.
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub attempts: usize,
+    pub min_delay: Duration,
+    pub max_delay: Duration,
+    /// A `Retry-After` longer than this ends the attempt instead (the engine re-queues the
+    /// run for later, resuming from its checkpoint).
+    pub max_wait: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            attempts: 4,
+            min_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(20),
+            max_wait: Duration::from_secs(90),
+        }
+    }
+}
+
+/// A successful answer: its status (2xx) and body.
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: bytes::Bytes,
+}
+
+impl Answer {
+    /// The body as JSON, or `None` when it is not JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+/// A GET of `url` with `authorization`, through `limiter`, under `policy`.
+pub async fn get(
+    ctx: &RunContext,
+    limiter: &Arc<DefaultDirectRateLimiter>,
+    url: reqwest::Url,
+    authorization: &HeaderValue,
+    policy: RetryPolicy,
+) -> Result<Answer, ProviderError> {
+    let mut delays = backon::ExponentialBuilder::default()
+        .with_min_delay(policy.min_delay)
+        .with_max_delay(policy.max_delay)
+        .with_jitter()
+        .with_max_times(policy.attempts.saturating_sub(1))
+        .build();
+    loop {
+        tokio::select! {
+            () = limiter.until_ready() => {}
+            () = ctx.cancel.cancelled() => return Err(ProviderError::Cancelled),
+        }
+        let req = ctx
+            .http
+            .get(url.clone())
+            .header(reqwest::header::AUTHORIZATION, authorization.clone())
+            .header(reqwest::header::ACCEPT, "application/json");
+        let sent = tokio::select! {
+            r = req.send() => r,
+            () = ctx.cancel.cancelled() => return Err(ProviderError::Cancelled),
+        };
+        let error = match sent {
+            Err(e) => ProviderError::from_reqwest(&e),
+            Ok(resp) => {
+                let status = resp.status();
+                let wait = retry_after(resp.headers());
+                let body = tokio::select! {
+                    b = read_capped(resp) => b,
+                    () = ctx.cancel.cancelled() => return Err(ProviderError::Cancelled),
+                };
+                match body {
+                    // A 2xx whose body is not JSON (a maintenance page from a proxy) is
+                    // asked again, like a 5xx.
+                    Ok(body)
+                        if status.is_success()
+                            && !body.iter().all(u8::is_ascii_whitespace)
+                            && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() =>
+                    {
+                        ProviderError::Transient(
+                            "resposta do provedor em formato inesperado (não é JSON)".into(),
+                        )
+                    }
+                    Ok(body) if status.is_success() => return Ok(Answer { status, body }),
+                    Ok(body) => {
+                        with_their_words(ctx, ProviderError::from_status(status, wait), &body)
+                    }
+                    Err(e) => e,
+                }
+            }
+        };
+        if !error.is_retryable() {
+            return Err(error);
+        }
+        let Some(backoff) = delays.next() else {
+            return Err(error);
+        };
+        let pause = match &error {
+            ProviderError::RateLimited {
+                retry_after: Some(w),
+            } if *w > policy.max_wait => return Err(error),
+            ProviderError::RateLimited {
+                retry_after: Some(w),
+            } => (*w).max(backoff),
+            _ => backoff,
+        };
+        tracing::debug!(?pause, %error, "provider call failed; retrying");
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = ctx.cancel.cancelled() => return Err(ProviderError::Cancelled),
+        }
+    }
+}
+
+/// The most a provider's answer may weigh: a page of the three APIs is a few hundred KiB.
+/// A larger one (a misconfigured or hostile `base_url`) is refused before it fills the
+/// worker's memory.
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// The body, read chunk by chunk up to [`MAX_BODY`].
+async fn read_capped(mut resp: reqwest::Response) -> Result<bytes::Bytes, ProviderError> {
+    let too_big = || {
+        ProviderError::Permanent(format!(
+            "resposta do provedor maior que {} MiB",
+            MAX_BODY / (1024 * 1024)
+        ))
+    };
+    if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(too_big());
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ProviderError::from_reqwest(&e))?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The provider's own message, from the keys the three APIs use for it.
+pub fn their_words(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    ["Erro", "error", "Message", "message", "detail", "title"]
+        .iter()
+        .find_map(|k| v.get(k).and_then(Value::as_str).map(str::to_owned))
+        .filter(|s| !s.trim().is_empty())
+}
+
+fn with_their_words(ctx: &RunContext, e: ProviderError, body: &[u8]) -> ProviderError {
+    let Some(said) = their_words(body) else {
+        return e;
+    };
+    let said: String = ctx.secrets.scrub(&said).chars().take(200).collect();
+    match e {
+        ProviderError::Permanent(m) => ProviderError::Permanent(format!("{m}: {said}")),
+        ProviderError::Auth(m) => ProviderError::Auth(format!("{m}: {said}")),
+        ProviderError::Transient(m) => ProviderError::Transient(format!("{m}: {said}")),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::their_words;
+
+    #[test]
+    fn their_words_come_from_any_of_the_known_keys() {
+        assert_eq!(
+            their_words(br#"{"Erro": "Empresa inexistente"}"#).as_deref(),
+            Some("Empresa inexistente")
+        );
+        assert_eq!(
+            their_words(br#"{"Message": "Authorization has been denied for this request."}"#)
+                .as_deref(),
+            Some("Authorization has been denied for this request.")
+        );
+        assert_eq!(
+            their_words(br#"{"error": "ERR_INVALID_API_KEY"}"#).as_deref(),
+            Some("ERR_INVALID_API_KEY")
+        );
+        assert_eq!(their_words(b"<html>"), None);
+        assert_eq!(their_words(br#"{"Erro": " "}"#), None);
+    }
+}

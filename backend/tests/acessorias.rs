@@ -1,0 +1,600 @@
+//! The Acessórias connector against its sandbox: real HTTP, a real database, the real
+//! vault. Each test builds the run's context the way the engine does (inputs from the
+//! vault) and runs the provider; every assertion reads the rows the sync wrote.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use backend::providers::acessorias::sandbox::{self, Options, Sandbox};
+use backend::providers::acessorias::{Acessorias, SLUG, TOKEN_FIELD};
+use backend::providers::common::faults::Faults;
+use backend::providers::{Outcome, Provider, ProviderError, RunContext};
+use backend::scope::{begin_as, begin_service};
+use backend::vault::Keyring;
+use serde_json::json;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+struct Rig {
+    pool: PgPool,
+    keyring: Arc<Keyring>,
+    tenant: Uuid,
+    sandbox: Sandbox,
+    http: reqwest::Client,
+}
+
+async fn rig(test_pool: PgPool, opts: Options, settings: serde_json::Value) -> Rig {
+    let pool = PgPoolOptions::new()
+        .max_connections(8)
+        .connect_with(test_pool.connect_options().as_ref().clone())
+        .await
+        .expect("pool");
+    let keyring = Arc::new(Keyring::ephemeral());
+    let tenant = common::org_id(&pool, "contmax").await;
+    let sandbox = Sandbox::new(opts);
+    let addr: SocketAddr = sandbox::spawn(sandbox.clone(), ([127, 0, 0, 1], 0).into())
+        .await
+        .expect("sandbox");
+    let mut settings = settings;
+    settings["requisicoes_por_minuto"] = json!(6000);
+    backend::demo::point_integration(
+        &pool,
+        &keyring,
+        tenant,
+        SLUG,
+        &format!("http://{addr}"),
+        TOKEN_FIELD,
+        settings,
+    )
+    .await
+    .expect("integration pointed at the sandbox");
+    // A short request timeout, so that the hang fault is seen in seconds.
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .expect("client");
+    Rig {
+        pool,
+        keyring,
+        tenant,
+        sandbox,
+        http,
+    }
+}
+
+impl Rig {
+    async fn ctx(&self, execution_id: Uuid, attempt: i32) -> RunContext {
+        let mut tx = begin_service(&self.pool).await.expect("tx");
+        let inputs = backend::vault::run_inputs(&mut tx, &self.keyring, self.tenant, SLUG)
+            .await
+            .expect("inputs")
+            .expect("the tenant has Acessórias");
+        tx.commit().await.expect("commit");
+        RunContext {
+            tenant_id: self.tenant,
+            integration_id: inputs.tenant_integration_id,
+            execution_id,
+            attempt,
+            config: inputs.config,
+            secrets: inputs.secrets,
+            http: self.http.clone(),
+            cancel: CancellationToken::new(),
+            progress: Default::default(),
+            local_hosts: true,
+            db: self.pool.clone(),
+        }
+    }
+
+    async fn run(&self) -> Result<Outcome, ProviderError> {
+        Acessorias.run(self.ctx(Uuid::new_v4(), 1).await).await
+    }
+
+    async fn faults(&self, f: Faults) {
+        self.sandbox.switches.set(f);
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .bind(self.tenant)
+            .fetch_one(&self.pool)
+            .await
+            .expect("count")
+    }
+
+    async fn companies(&self) -> i64 {
+        self.count("select count(*) from public.empresas where organizacao_id = $1 and external_source = 'acessorias'")
+            .await
+    }
+
+    async fn closed(&self) -> i64 {
+        self.count("select count(*) from public.empresas where organizacao_id = $1 and external_source = 'acessorias' and coalesce(data_baixa, '') <> ''")
+            .await
+    }
+
+    async fn deliveries(&self) -> i64 {
+        self.count("select count(*) from public.acessorias_entregas where tenant_id = $1")
+            .await
+    }
+}
+
+fn companies_only(n: usize) -> Options {
+    Options {
+        companies: n,
+        deliveries_per_company: 0,
+        ..Options::default()
+    }
+}
+
+fn no_deliveries() -> serde_json::Value {
+    json!({"sync_entregas": false})
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn ten_thousand_companies_then_nothing_then_exactly_what_changed(pool: PgPool) {
+    let r = rig(pool, companies_only(10_000), no_deliveries()).await;
+    let first = r.run().await.expect("first sync");
+    let stats = r.sandbox.stats();
+    assert_eq!(first.processed as usize, stats.companies);
+    assert_eq!(first.created as usize, stats.with_document);
+    assert_eq!(
+        (first.updated, first.unchanged, first.review, first.failed),
+        (0, 0, 0, 0)
+    );
+    assert_eq!(r.companies().await, 10_000);
+    // Formatted CNPJ in `cnpj`, digits in `external_key`, a payload and its hash.
+    let bad: i64 = r
+        .count("select count(*) from public.empresas where organizacao_id = $1 and (external_key !~ '^[0-9]{11}([0-9]{3})?$' or regexp_replace(cnpj, '\\D', '', 'g') <> external_key or hash_payload is null or raw_payload is null)")
+        .await;
+    assert_eq!(bad, 0);
+
+    let second = r.run().await.expect("second sync");
+    assert_eq!((second.created, second.updated), (0, 0));
+    assert_eq!(second.unchanged, 10_000);
+
+    let changed = r.sandbox.change(10);
+    assert_eq!(changed.len(), 10);
+    let third = r.run().await.expect("third sync");
+    assert_eq!(
+        (third.created, third.updated, third.unchanged),
+        (0, 10, 9_990)
+    );
+    let touched: i64 = sqlx::query_scalar(
+        "select count(*) from public.empresas where organizacao_id = $1 and external_key = any($2) and synced_at > now() - interval '1 minute' and updated_at > created_at",
+    )
+    .bind(r.tenant)
+    .bind(&changed)
+    .fetch_one(&r.pool)
+    .await
+    .expect("changed rows");
+    assert_eq!(touched, 10);
+
+    assert_eq!(r.closed().await, 0);
+    r.sandbox.close(3);
+    let fourth = r.run().await.expect("fourth sync");
+    assert_eq!((fourth.created, fourth.updated), (0, 3));
+    assert_eq!(r.closed().await, 3);
+    assert_eq!(r.companies().await, 10_000);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_run_that_dies_at_page_50_resumes_there_and_leaves_every_company_once(pool: PgPool) {
+    let r = rig(pool, companies_only(10_000), no_deliveries()).await;
+    r.faults(Faults {
+        fail_from_page: Some(50),
+        ..Faults::default()
+    })
+    .await;
+    let execution = Uuid::new_v4();
+    let mut ctx = r.ctx(execution, 1).await;
+    // Retries of one call are quick here; the outage outlasts them.
+    ctx.config["requisicoes_por_minuto"] = json!(6000);
+    let died = Acessorias.run(ctx).await;
+    assert!(matches!(died, Err(ProviderError::Transient(_))), "{died:?}");
+    // Pages 1..=49 were committed, each with its checkpoint.
+    assert_eq!(r.companies().await, 49 * 20);
+
+    r.faults(Faults::default()).await;
+    let before = r.sandbox.stats().requests;
+    let retried = Acessorias
+        .run(r.ctx(execution, 2).await)
+        .await
+        .expect("the retry finishes");
+    // The retry asked from page 50 on: 452 pages (50..=500, and the empty one after).
+    let asked = r.sandbox.stats().requests - before;
+    assert!(asked < 460, "the retry started over: {asked} requests");
+    assert_eq!(retried.processed, 10_000, "the execution's totals");
+    assert_eq!(retried.created, 10_000);
+    assert_eq!(r.companies().await, 10_000);
+    let duplicates: i64 = r
+        .count("select count(*) from (select external_key from public.empresas where organizacao_id = $1 group by 1 having count(*) > 1) d")
+        .await;
+    assert_eq!(duplicates, 0);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn every_fault_in_turn_still_ends_with_every_company(pool: PgPool) {
+    // 45 companies: two full pages and a short one.
+    let r = rig(pool, companies_only(45), no_deliveries()).await;
+    let survivable = [
+        (
+            "429 with Retry-After",
+            Faults {
+                rate_limit: 2,
+                retry_after: Some(1),
+                ..Faults::default()
+            },
+        ),
+        (
+            "429 without Retry-After",
+            Faults {
+                rate_limit: 2,
+                ..Faults::default()
+            },
+        ),
+        (
+            "503",
+            Faults {
+                server_error: 2,
+                ..Faults::default()
+            },
+        ),
+        (
+            "a body that is not JSON",
+            Faults {
+                garbage: 1,
+                ..Faults::default()
+            },
+        ),
+        (
+            "a hang",
+            Faults {
+                hang: 1,
+                ..Faults::default()
+            },
+        ),
+        (
+            "an empty page under load",
+            Faults {
+                empty: 2,
+                ..Faults::default()
+            },
+        ),
+        (
+            "latency",
+            Faults {
+                latency_ms: 30,
+                ..Faults::default()
+            },
+        ),
+    ];
+    for (what, faults) in survivable {
+        sqlx::query("delete from public.empresas where organizacao_id = $1")
+            .bind(r.tenant)
+            .execute(&r.pool)
+            .await
+            .expect("clean");
+        r.faults(faults).await;
+        let out = r.run().await.unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!((out.processed, out.created), (45, 45), "{what}");
+        assert_eq!(r.companies().await, 45, "{what}");
+        let left = r.sandbox.switches.get();
+        assert_eq!(
+            (
+                left.rate_limit,
+                left.server_error,
+                left.garbage,
+                left.hang,
+                left.empty
+            ),
+            (0, 0, 0, 0, 0),
+            "{what}: the fault was met"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn errors_that_must_not_be_retried_end_the_run_with_their_reason_and_no_rows(pool: PgPool) {
+    let r = rig(pool, companies_only(45), no_deliveries()).await;
+    r.faults(Faults {
+        error_200: 1,
+        ..Faults::default()
+    })
+    .await;
+    match r.run().await {
+        Err(ProviderError::Permanent(m)) => assert!(m.contains("inexistente"), "{m}"),
+        other => panic!("an Erro with HTTP 200 is an error: {other:?}"),
+    }
+    assert_eq!(r.companies().await, 0);
+
+    r.faults(Faults {
+        refuse_token: true,
+        ..Faults::default()
+    })
+    .await;
+    assert!(matches!(r.run().await, Err(ProviderError::Auth(_))));
+    assert_eq!(r.companies().await, 0);
+
+    // After the faults, the same integration syncs.
+    r.faults(Faults::default()).await;
+    assert_eq!(r.run().await.expect("sync").created, 45);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn companies_without_a_document_go_to_review_and_typed_ones_are_adopted(pool: PgPool) {
+    let opts = Options {
+        companies: 30,
+        without_document: 2,
+        closed_every: 10,
+        deliveries_per_company: 0,
+        ..Options::default()
+    };
+    let r = rig(pool, opts, no_deliveries()).await;
+    // A person typed company 0 before any sync, with its formatted CNPJ.
+    let typed = r.sandbox.document(0);
+    sqlx::query("insert into public.empresas (nome, cnpj, organizacao_id) values ('Digitada à mão', $2, $1)")
+        .bind(r.tenant)
+        .bind(backend::providers::common::documents::format_document(&typed))
+        .execute(&r.pool)
+        .await
+        .expect("typed company");
+    let out = r.run().await.expect("sync");
+    assert_eq!(out.processed, 30);
+    assert_eq!(out.review, 2);
+    assert_eq!((out.created, out.updated), (27, 1));
+    let all: i64 = r
+        .count("select count(*) from public.empresas where organizacao_id = $1")
+        .await;
+    assert_eq!(all, 28, "the typed company was adopted, not duplicated");
+    assert_eq!(r.companies().await, 28);
+    // Every tenth is closed in the sandbox: indexes 9, 19, 29 (29 has no document).
+    assert_eq!(r.closed().await, 2);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn deliveries_land_in_their_table_and_later_runs_ask_only_for_changes(pool: PgPool) {
+    for as_array in [false, true] {
+        let opts = Options {
+            companies: 25,
+            deliveries_per_company: 3,
+            closed_every: 5,
+            deliveries_as_array: as_array,
+            ..Options::default()
+        };
+        let r = rig(pool.clone(), opts, json!({})).await;
+        sqlx::query("delete from public.acessorias_entregas")
+            .execute(&r.pool)
+            .await
+            .expect("clean");
+        sqlx::query("delete from public.empresas")
+            .execute(&r.pool)
+            .await
+            .expect("clean");
+        sqlx::query("delete from public.integration_sync_state")
+            .execute(&r.pool)
+            .await
+            .expect("clean");
+        let first = r.run().await.expect("first sync");
+        // 5 closed companies: their deliveries are not asked for.
+        let open = 20;
+        assert_eq!(first.created, 25);
+        assert_eq!(r.deliveries().await, open * 3, "as array: {as_array}");
+        assert_eq!(first.response["entregas"]["created"], json!(open * 3));
+        // Each delivery points at its company; this month's deadlines are one query away.
+        let orphans: i64 = r
+            .count("select count(*) from public.acessorias_entregas a left join public.empresas e on e.id = a.empresa_id where a.tenant_id = $1 and (e.id is null or e.external_key <> a.cnpj)")
+            .await;
+        assert_eq!(orphans, 0);
+        let this_month: i64 = r
+            .count("select count(*) from public.acessorias_entregas where tenant_id = $1 and prazo >= date_trunc('month', current_date) and prazo < date_trunc('month', current_date) + interval '1 month'")
+            .await;
+        assert_eq!(
+            this_month, open,
+            "one delivery per open company falls due this month"
+        );
+
+        let second = r.run().await.expect("second sync");
+        assert_eq!(
+            second.response["entregas"]["processed"],
+            json!(0),
+            "nothing changed since the cursor"
+        );
+        r.sandbox.change_deliveries(4);
+        let third = r.run().await.expect("third sync");
+        // Companies 0..=3 changed (all open: every fifth, from index 4, is closed): 4 × 3.
+        assert_eq!(third.response["entregas"]["updated"], json!(12));
+        assert_eq!(
+            third.response["entregas"]["processed"],
+            json!(12),
+            "only what changed was asked"
+        );
+        assert_eq!(third.response["entregas"]["created"], json!(0));
+        assert_eq!(r.deliveries().await, open * 3);
+        let delivered: i64 = r
+            .count("select count(*) from public.acessorias_entregas where tenant_id = $1 and status = 'Entregue'")
+            .await;
+        assert_eq!(
+            delivered,
+            4 * 2,
+            "the changed pending deliveries are now delivered"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn deliveries_survive_the_faults_too_and_an_empty_answer_is_asked_again(pool: PgPool) {
+    let opts = Options {
+        companies: 8,
+        deliveries_per_company: 3,
+        ..Options::default()
+    };
+    let r = rig(pool, opts, json!({})).await;
+    let execution = Uuid::new_v4();
+    let mut ctx = r.ctx(execution, 1).await;
+    ctx.config["sync_entregas"] = json!(false);
+    Acessorias.run(ctx).await.expect("companies pass");
+    // The retry's first requests are deliveries: each meets a fault, then an empty `[]`.
+    r.faults(Faults {
+        rate_limit: 1,
+        retry_after: Some(1),
+        server_error: 1,
+        garbage: 1,
+        empty: 1,
+        ..Faults::default()
+    })
+    .await;
+    let out = Acessorias
+        .run(r.ctx(execution, 2).await)
+        .await
+        .expect("deliveries despite the faults");
+    assert_eq!(out.failed, 0);
+    assert_eq!(
+        r.deliveries().await,
+        8 * 3,
+        "the empty answer was not trusted"
+    );
+    assert_eq!(out.response["entregas"]["created"], json!(24));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_credential_or_address_change_starts_the_checkpoints_over(pool: PgPool) {
+    let opts = Options {
+        companies: 4,
+        deliveries_per_company: 1,
+        ..Options::default()
+    };
+    let r = rig(pool, opts, json!({})).await;
+    r.run().await.expect("sync");
+    let states = || async {
+        let n: i64 = sqlx::query_scalar("select count(*) from public.integration_sync_state")
+            .fetch_one(&r.pool)
+            .await
+            .expect("count");
+        n
+    };
+    assert!(states().await > 0);
+    // A new token (another account on the same API host): the checkpoints go.
+    let id: Uuid = sqlx::query_scalar(
+        "select t.id from public.tenant_integrations t where t.tenant_id = $1 and t.provider = 'acessorias'",
+    )
+    .bind(r.tenant)
+    .fetch_one(&r.pool)
+    .await
+    .expect("integration");
+    let mut tx = begin_service(&r.pool).await.expect("tx");
+    backend::vault::store::put(
+        &mut tx,
+        &r.keyring,
+        id,
+        TOKEN_FIELD,
+        &secrecy::SecretString::from("sbx_another_account".to_owned()),
+        &backend::audit::Actor::system(backend::audit::Source::System),
+    )
+    .await
+    .expect("new token");
+    tx.commit().await.expect("commit");
+    assert_eq!(states().await, 0);
+    // A new address: the same.
+    r.run().await.expect("sync");
+    assert!(states().await > 0);
+    sqlx::query(
+        r#"update public.tenant_integrations
+           set config = config || '{"base_url": "https://api.acessorias.example"}'
+           where id = $1"#,
+    )
+    .bind(id)
+    .execute(&r.pool)
+    .await
+    .expect("move");
+    assert_eq!(states().await, 0);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn one_company_refused_fails_that_company_and_keeps_the_cursor(pool: PgPool) {
+    let opts = Options {
+        companies: 10,
+        deliveries_per_company: 2,
+        ..Options::default()
+    };
+    let r = rig(pool, opts, json!({})).await;
+    // The companies pass of an execution, alone.
+    let execution = Uuid::new_v4();
+    let mut ctx = r.ctx(execution, 1).await;
+    ctx.config["sync_entregas"] = json!(false);
+    Acessorias.run(ctx).await.expect("companies pass");
+    assert_eq!(r.companies().await, 10);
+    // Its retry skips the finished companies pass: its first request is the first
+    // company's deliveries, which answers an `Erro` with HTTP 200.
+    r.faults(Faults {
+        error_200: 1,
+        ..Faults::default()
+    })
+    .await;
+    let out = Acessorias
+        .run(r.ctx(execution, 2).await)
+        .await
+        .expect("a partial run");
+    assert_eq!(out.failed, 1, "one company failed");
+    assert_eq!(
+        r.deliveries().await,
+        18,
+        "the other nine companies' deliveries"
+    );
+    // Nine companies have a cursor; the refused one has none, so the next pass asks for
+    // its whole window.
+    let cursors: Vec<String> = sqlx::query_scalar(
+        "select stream from public.integration_sync_state where stream like 'deliveries:%'",
+    )
+    .fetch_all(&r.pool)
+    .await
+    .expect("cursors");
+    assert_eq!(cursors.len(), 9);
+    // The next run asks everything again and fills the gap.
+    let next = r.run().await.expect("next run");
+    assert_eq!(next.failed, 0);
+    assert_eq!(r.deliveries().await, 20);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn members_read_their_tenants_deliveries_and_nobody_writes_them(pool: PgPool) {
+    let opts = Options {
+        companies: 5,
+        deliveries_per_company: 1,
+        ..Options::default()
+    };
+    let r = rig(pool, opts, json!({})).await;
+    backend::demo::seed_demo_users(&r.pool)
+        .await
+        .expect("demo users");
+    r.run().await.expect("sync");
+    let count_as = |email: &'static str| {
+        let pool = r.pool.clone();
+        async move {
+            let claims = common::demo_claims(&pool, email).await;
+            let mut tx = begin_as(&pool, &claims).await.expect("tx");
+            let n: i64 = sqlx::query_scalar("select count(*) from public.acessorias_entregas")
+                .fetch_one(&mut *tx)
+                .await
+                .expect("count");
+            n
+        }
+    };
+    assert_eq!(count_as("equipe@contmax.com.br").await, 5);
+    assert_eq!(count_as("admin@pg.com.br").await, 0);
+    let claims = common::demo_claims(&r.pool, "admin@contmax.com.br").await;
+    for sql in [
+        "insert into public.acessorias_entregas (tenant_id, external_key, cnpj, nome, raw_payload, hash_payload) select tenant_id, 'x', 'x', 'x', '{}', 'x' from public.acessorias_entregas limit 1",
+        "update public.acessorias_entregas set status = 'Entregue'",
+        "delete from public.acessorias_entregas",
+        "select count(*) from public.integration_sync_state",
+        "select raw_payload from public.acessorias_entregas",
+    ] {
+        let mut tx = begin_as(&r.pool, &claims).await.expect("tx");
+        let e = sqlx::query(sql).execute(&mut *tx).await.expect_err(sql);
+        assert!(e.to_string().contains("permission denied"), "{sql}: {e}");
+    }
+}
