@@ -5,105 +5,51 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use backend::providers::acessorias::sandbox::{self, Options, Sandbox};
 use backend::providers::acessorias::{Acessorias, SLUG, TOKEN_FIELD};
 use backend::providers::common::faults::Faults;
-use backend::providers::{Outcome, Provider, ProviderError, RunContext};
+use backend::providers::{Outcome, Provider, ProviderError};
 use backend::scope::{begin_as, begin_service};
-use backend::vault::Keyring;
 use serde_json::json;
-use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 struct Rig {
-    pool: PgPool,
-    keyring: Arc<Keyring>,
-    tenant: Uuid,
+    c: common::ConnectorRig,
     sandbox: Sandbox,
-    http: reqwest::Client,
+}
+
+impl std::ops::Deref for Rig {
+    type Target = common::ConnectorRig;
+    fn deref(&self) -> &Self::Target {
+        &self.c
+    }
 }
 
 async fn rig(test_pool: PgPool, opts: Options, settings: serde_json::Value) -> Rig {
-    let pool = PgPoolOptions::new()
-        .max_connections(8)
-        .connect_with(test_pool.connect_options().as_ref().clone())
-        .await
-        .expect("pool");
-    let keyring = Arc::new(Keyring::ephemeral());
-    let tenant = common::org_id(&pool, "contmax").await;
     let sandbox = Sandbox::new(opts);
     let addr: SocketAddr = sandbox::spawn(sandbox.clone(), ([127, 0, 0, 1], 0).into())
         .await
         .expect("sandbox");
-    let mut settings = settings;
-    settings["requisicoes_por_minuto"] = json!(6000);
-    backend::demo::point_integration(
-        &pool,
-        &keyring,
-        tenant,
+    let c = common::ConnectorRig::new(
+        test_pool,
         SLUG,
-        &format!("http://{addr}"),
         TOKEN_FIELD,
+        &format!("http://{addr}"),
         settings,
     )
-    .await
-    .expect("integration pointed at the sandbox");
-    // A short request timeout, so that the hang fault is seen in seconds.
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .expect("client");
-    Rig {
-        pool,
-        keyring,
-        tenant,
-        sandbox,
-        http,
-    }
+    .await;
+    Rig { c, sandbox }
 }
 
 impl Rig {
-    async fn ctx(&self, execution_id: Uuid, attempt: i32) -> RunContext {
-        let mut tx = begin_service(&self.pool).await.expect("tx");
-        let inputs = backend::vault::run_inputs(&mut tx, &self.keyring, self.tenant, SLUG)
-            .await
-            .expect("inputs")
-            .expect("the tenant has Acessórias");
-        tx.commit().await.expect("commit");
-        RunContext {
-            tenant_id: self.tenant,
-            integration_id: inputs.tenant_integration_id,
-            execution_id,
-            attempt,
-            config: inputs.config,
-            secrets: inputs.secrets,
-            http: self.http.clone(),
-            cancel: CancellationToken::new(),
-            progress: Default::default(),
-            local_hosts: true,
-            db: self.pool.clone(),
-        }
-    }
-
     async fn run(&self) -> Result<Outcome, ProviderError> {
         Acessorias.run(self.ctx(Uuid::new_v4(), 1).await).await
     }
 
     async fn faults(&self, f: Faults) {
         self.sandbox.switches.set(f);
-    }
-
-    async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql)
-            .bind(self.tenant)
-            .fetch_one(&self.pool)
-            .await
-            .expect("count")
     }
 
     async fn companies(&self) -> i64 {
@@ -220,58 +166,7 @@ async fn a_run_that_dies_at_page_50_resumes_there_and_leaves_every_company_once(
 async fn every_fault_in_turn_still_ends_with_every_company(pool: PgPool) {
     // 45 companies: two full pages and a short one.
     let r = rig(pool, companies_only(45), no_deliveries()).await;
-    let survivable = [
-        (
-            "429 with Retry-After",
-            Faults {
-                rate_limit: 2,
-                retry_after: Some(1),
-                ..Faults::default()
-            },
-        ),
-        (
-            "429 without Retry-After",
-            Faults {
-                rate_limit: 2,
-                ..Faults::default()
-            },
-        ),
-        (
-            "503",
-            Faults {
-                server_error: 2,
-                ..Faults::default()
-            },
-        ),
-        (
-            "a body that is not JSON",
-            Faults {
-                garbage: 1,
-                ..Faults::default()
-            },
-        ),
-        (
-            "a hang",
-            Faults {
-                hang: 1,
-                ..Faults::default()
-            },
-        ),
-        (
-            "an empty page under load",
-            Faults {
-                empty: 2,
-                ..Faults::default()
-            },
-        ),
-        (
-            "latency",
-            Faults {
-                latency_ms: 30,
-                ..Faults::default()
-            },
-        ),
-    ];
+    let survivable = common::survivable_faults();
     for (what, faults) in survivable {
         sqlx::query("delete from public.empresas where organizacao_id = $1")
             .bind(r.tenant)

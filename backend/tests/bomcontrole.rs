@@ -5,108 +5,55 @@
 mod common;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::Duration;
 
 use backend::providers::bomcontrole::sandbox::{self, Options, Sandbox};
 use backend::providers::bomcontrole::{BomControle, SLUG, TOKEN_FIELD};
 use backend::providers::common::documents::format_document;
 use backend::providers::common::faults::Faults;
-use backend::providers::{Outcome, Provider, ProviderError, RunContext};
-use backend::scope::{begin_as, begin_service};
-use backend::vault::Keyring;
+use backend::providers::{Outcome, Provider, ProviderError};
+use backend::scope::begin_as;
 use serde_json::json;
-use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
-use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 struct Rig {
-    pool: PgPool,
-    keyring: Arc<Keyring>,
-    tenant: Uuid,
+    c: common::ConnectorRig,
     sandbox: Sandbox,
     addr: SocketAddr,
-    http: reqwest::Client,
+}
+
+impl std::ops::Deref for Rig {
+    type Target = common::ConnectorRig;
+    fn deref(&self) -> &Self::Target {
+        &self.c
+    }
 }
 
 /// The sandbox, and the tenant's BomControle pointed at it under `/integracao` (the real
 /// base URL has a path too).
 async fn rig(test_pool: PgPool, opts: Options) -> Rig {
-    let pool = PgPoolOptions::new()
-        .max_connections(8)
-        .connect_with(test_pool.connect_options().as_ref().clone())
-        .await
-        .expect("pool");
-    let keyring = Arc::new(Keyring::ephemeral());
-    let tenant = common::org_id(&pool, "contmax").await;
     let sandbox = Sandbox::new(opts);
     let addr: SocketAddr = sandbox::spawn(sandbox.clone(), ([127, 0, 0, 1], 0).into())
         .await
         .expect("sandbox");
-    backend::demo::point_integration(
-        &pool,
-        &keyring,
-        tenant,
+    let c = common::ConnectorRig::new(
+        test_pool,
         SLUG,
-        &format!("http://{addr}/integracao"),
         TOKEN_FIELD,
-        json!({"requisicoes_por_minuto": 6000}),
+        &format!("http://{addr}/integracao"),
+        json!({}),
     )
-    .await
-    .expect("integration pointed at the sandbox");
-    // A short request timeout, so that the hang fault is seen in seconds.
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .expect("client");
-    Rig {
-        pool,
-        keyring,
-        tenant,
-        sandbox,
-        addr,
-        http,
-    }
+    .await;
+    Rig { c, sandbox, addr }
 }
 
 impl Rig {
-    async fn ctx(&self, execution_id: Uuid, attempt: i32) -> RunContext {
-        let mut tx = begin_service(&self.pool).await.expect("tx");
-        let inputs = backend::vault::run_inputs(&mut tx, &self.keyring, self.tenant, SLUG)
-            .await
-            .expect("inputs")
-            .expect("the tenant has BomControle");
-        tx.commit().await.expect("commit");
-        RunContext {
-            tenant_id: self.tenant,
-            integration_id: inputs.tenant_integration_id,
-            execution_id,
-            attempt,
-            config: inputs.config,
-            secrets: inputs.secrets,
-            http: self.http.clone(),
-            cancel: CancellationToken::new(),
-            progress: Default::default(),
-            local_hosts: true,
-            db: self.pool.clone(),
-        }
-    }
-
     async fn run(&self) -> Result<Outcome, ProviderError> {
         BomControle.run(self.ctx(Uuid::new_v4(), 1).await).await
     }
 
     fn faults(&self, f: Faults) {
         self.sandbox.switches.set(f);
-    }
-
-    async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql)
-            .bind(self.tenant)
-            .fetch_one(&self.pool)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
     async fn receivables(&self) -> i64 {
@@ -338,58 +285,7 @@ async fn every_fault_in_turn_still_ends_with_every_receivable(pool: PgPool) {
     )
     .await;
     let stats = r.sandbox.stats();
-    let survivable = [
-        (
-            "429 with Retry-After",
-            Faults {
-                rate_limit: 2,
-                retry_after: Some(1),
-                ..Faults::default()
-            },
-        ),
-        (
-            "429 without Retry-After",
-            Faults {
-                rate_limit: 2,
-                ..Faults::default()
-            },
-        ),
-        (
-            "503",
-            Faults {
-                server_error: 2,
-                ..Faults::default()
-            },
-        ),
-        (
-            "a body that is not JSON",
-            Faults {
-                garbage: 1,
-                ..Faults::default()
-            },
-        ),
-        (
-            "a hang",
-            Faults {
-                hang: 1,
-                ..Faults::default()
-            },
-        ),
-        (
-            "an empty page under load",
-            Faults {
-                empty: 2,
-                ..Faults::default()
-            },
-        ),
-        (
-            "latency",
-            Faults {
-                latency_ms: 30,
-                ..Faults::default()
-            },
-        ),
-    ];
+    let survivable = common::survivable_faults();
     for (what, faults) in survivable {
         r.forget().await;
         r.faults(faults);

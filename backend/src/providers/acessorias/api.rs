@@ -3,18 +3,11 @@
 //! object-or-array bodies, business errors as HTTP 200 with `{"Erro": "..."}`, 204 for
 //! "nothing", and an empty `[]` under load that must be asked again before it is trusted.
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use chrono::{NaiveDate, NaiveDateTime};
-use governor::DefaultDirectRateLimiter;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
-use reqwest::header::HeaderValue;
-use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use crate::providers::common::http::{self, RetryPolicy};
-use crate::providers::common::{config_int, limiter};
+use crate::providers::common::http::{Api, ApiSpec};
 use crate::providers::{ProviderError, RunContext};
 
 pub const SLUG: &str = "acessorias";
@@ -49,45 +42,28 @@ pub fn as_list(body: Value) -> Vec<Value> {
     }
 }
 
-/// The API client of one run: base URL, token, the integration's rate limiter.
+/// The API client of one run.
 pub struct Client {
-    base: reqwest::Url,
-    auth: HeaderValue,
-    limiter: Arc<DefaultDirectRateLimiter>,
-    pub policy: RetryPolicy,
-    /// Pauses before asking an empty page again.
-    pub reask: Vec<Duration>,
+    pub api: Api,
 }
+
+const SPEC: ApiSpec = ApiSpec {
+    slug: SLUG,
+    name: "Acessórias",
+    secret_field: TOKEN_FIELD,
+    scheme: "Bearer",
+    default_per_minute: 100,
+};
 
 impl Client {
     pub fn new(ctx: &RunContext) -> Result<Self, ProviderError> {
-        let base = ctx.base_url()?;
-        let token = ctx.secrets.get(TOKEN_FIELD)?;
-        let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose_secret()))
-            .map_err(|_| {
-                ProviderError::Credential("O token da Acessórias tem caracteres inválidos.".into())
-            })?;
-        auth.set_sensitive(true);
-        let per_minute = config_int(&ctx.config, "requisicoes_por_minuto", 100, 1, 6000);
         Ok(Self {
-            base,
-            auth,
-            limiter: limiter::for_integration(SLUG, ctx.integration_id, per_minute as u32),
-            policy: RetryPolicy::default(),
-            reask: vec![Duration::from_millis(500), Duration::from_millis(1500)],
+            api: Api::new(ctx, &SPEC)?,
         })
     }
 
     fn url(&self, path: &str, query: &str) -> Result<reqwest::Url, ProviderError> {
-        let mut url = self
-            .base
-            .join(&format!(
-                "{}/{path}",
-                self.base.path().trim_end_matches('/')
-            ))
-            .map_err(|_| ProviderError::InvalidConfig("base_url não é uma URL válida".into()))?;
-        url.set_query(Some(query));
-        Ok(url)
+        self.api.url(path, Some(query))
     }
 
     /// One GET; `{"Erro": ...}` with 200 is a permanent error. Returns the list and whether
@@ -98,7 +74,7 @@ impl Client {
         ctx: &RunContext,
         url: reqwest::Url,
     ) -> Result<(Vec<Value>, bool), ProviderError> {
-        let answer = http::get(ctx, &self.limiter, url, &self.auth, self.policy).await?;
+        let answer = self.api.get(ctx, url).await?;
         if answer.status == reqwest::StatusCode::NO_CONTENT
             || answer.body.iter().all(u8::is_ascii_whitespace)
         {
@@ -132,7 +108,7 @@ impl Client {
         if !items.is_empty() || nothing {
             return Ok(items);
         }
-        for pause in &self.reask {
+        for pause in &self.api.reask {
             tokio::select! {
                 () = tokio::time::sleep(*pause) => {}
                 () = ctx.cancel.cancelled() => return Err(ProviderError::Cancelled),

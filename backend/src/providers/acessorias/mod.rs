@@ -51,7 +51,7 @@ impl Provider for Acessorias {
     fn check<'a>(&'a self, ctx: RunContext) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             let mut client = Client::new(&ctx)?;
-            client.policy.attempts = 1;
+            client.api.policy.attempts = 1;
             client.companies(&ctx, 1, false).await.map(|_| ())
         })
     }

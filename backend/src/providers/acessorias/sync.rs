@@ -377,10 +377,7 @@ pub async fn write_deliveries(
         .fetch_all(&mut *tx)
         .await
         .map_err(db_error)?;
-        let created = written.iter().filter(|r| r.inserted).count() as i32;
-        counts.created += created;
-        counts.updated += written.len() as i32 - created;
-        counts.unchanged += b.key.len() as i32 - written.len() as i32;
+        counts.tally_upsert(b.key.len(), written.iter().map(|r| r.inserted));
     }
     if let Some(pass) = &mut checkpoint.pass {
         pass.after = Some(empresa.1.to_owned());

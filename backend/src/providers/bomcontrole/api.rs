@@ -5,18 +5,14 @@
 //! a timezone, a bare array for clients and `{Itens, TotalItens}` for financial entries.
 //! Errors come as ASP.NET's `{"Message": ...}` (the common HTTP layer reads it).
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use governor::DefaultDirectRateLimiter;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use reqwest::header::HeaderValue;
-use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use crate::providers::common::http::{self, RetryPolicy};
-use crate::providers::common::{config_int, documents, limiter};
+use crate::providers::common::documents;
+use crate::providers::common::http::{Api, ApiSpec};
 use crate::providers::{ProviderError, RunContext};
 
 pub const SLUG: &str = "bomcontrole";
@@ -156,54 +152,35 @@ impl Page {
     }
 }
 
-/// The API client of one run: base URL, key, the integration's rate limiter.
+/// The API client of one run.
 pub struct Client {
-    base: reqwest::Url,
-    auth: HeaderValue,
-    limiter: Arc<DefaultDirectRateLimiter>,
-    pub policy: RetryPolicy,
-    /// Pauses before asking an empty page (or client list) again.
-    pub reask: Vec<Duration>,
+    pub api: Api,
 }
+
+const SPEC: ApiSpec = ApiSpec {
+    slug: SLUG,
+    name: "BomControle",
+    secret_field: TOKEN_FIELD,
+    scheme: "ApiKey",
+    default_per_minute: 120,
+};
 
 impl Client {
     pub fn new(ctx: &RunContext) -> Result<Self, ProviderError> {
-        let base = ctx.base_url()?;
-        let key = ctx.secrets.get(TOKEN_FIELD)?;
-        let mut auth =
-            HeaderValue::from_str(&format!("ApiKey {}", key.expose_secret())).map_err(|_| {
-                ProviderError::Credential(
-                    "A chave da API da BomControle tem caracteres inválidos.".into(),
-                )
-            })?;
-        auth.set_sensitive(true);
-        let per_minute = config_int(&ctx.config, "requisicoes_por_minuto", 120, 1, 6000);
         Ok(Self {
-            base,
-            auth,
-            limiter: limiter::for_integration(SLUG, ctx.integration_id, per_minute as u32),
-            policy: RetryPolicy::default(),
-            reask: vec![Duration::from_millis(500), Duration::from_millis(1500)],
+            api: Api::new(ctx, &SPEC)?,
         })
     }
 
     /// `path` under the base URL's own path (`.../integracao/Cliente/Pesquisar`), with
     /// `query` as given (already encoded).
     fn url(&self, path: &str, query: Option<&str>) -> Result<reqwest::Url, ProviderError> {
-        let mut url = self
-            .base
-            .join(&format!(
-                "{}/{path}",
-                self.base.path().trim_end_matches('/')
-            ))
-            .map_err(|_| ProviderError::InvalidConfig("base_url não é uma URL válida".into()))?;
-        url.set_query(query);
-        Ok(url)
+        self.api.url(path, query)
     }
 
     /// One GET whose body must be JSON.
     async fn json(&self, ctx: &RunContext, url: reqwest::Url) -> Result<Value, ProviderError> {
-        let answer = http::get(ctx, &self.limiter, url, &self.auth, self.policy).await?;
+        let answer = self.api.get(ctx, url).await?;
         if answer.status == reqwest::StatusCode::NO_CONTENT
             || answer.body.iter().all(u8::is_ascii_whitespace)
         {
@@ -230,7 +207,7 @@ impl Client {
         let url = self.url("Cliente/Pesquisar", Some("pesquisa="))?;
         let mut clients = self.client_list(ctx, url.clone()).await?;
         if clients.is_empty() {
-            for pause in &self.reask {
+            for pause in &self.api.reask {
                 pause_for(ctx, *pause).await?;
                 clients = self.client_list(ctx, url.clone()).await?;
                 if !clients.is_empty() {
@@ -305,7 +282,7 @@ impl Client {
         let expected =
             |p: &Page| p.items.is_empty() && p.total > u64::from(page - 1) * u64::from(per_page);
         if expected(&got) {
-            for pause in &self.reask {
+            for pause in &self.api.reask {
                 pause_for(ctx, *pause).await?;
                 got = self.entries_page(ctx, url.clone()).await?;
                 if !expected(&got) {

@@ -67,8 +67,8 @@ impl Provider for BomControle {
     fn check<'a>(&'a self, ctx: RunContext) -> BoxFuture<'a, Result<(), ProviderError>> {
         Box::pin(async move {
             let mut client = Client::new(&ctx)?;
-            client.policy.attempts = 1;
-            client.reask.clear();
+            client.api.policy.attempts = 1;
+            client.api.reask.clear();
             let now = brasilia_now();
             client
                 .entries(&ctx, now - chrono::Duration::days(1), now, 1, 1)

@@ -611,14 +611,7 @@ async fn change(State(s): State<Sandbox>, Query(q): Query<CountQuery>) -> impl I
 
 /// Serves `sandbox` on `addr` in the background; returns the bound address.
 pub async fn spawn(sandbox: Sandbox, addr: SocketAddr) -> std::io::Result<SocketAddr> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let bound = listener.local_addr()?;
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, sandbox.router()).await {
-            tracing::error!(error = %e, "the BomControle sandbox stopped");
-        }
-    });
-    Ok(bound)
+    crate::providers::common::faults::serve(sandbox.router(), addr, "BomControle").await
 }
 
 #[cfg(test)]

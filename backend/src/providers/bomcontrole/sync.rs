@@ -141,10 +141,7 @@ pub async fn write_clients(
         .fetch_all(&mut *tx)
         .await
         .map_err(db_error)?;
-        let created = written.iter().filter(|r| r.inserted).count() as i32;
-        counts.created += created;
-        counts.updated += written.len() as i32 - created;
-        counts.unchanged += b.id.len() as i32 - written.len() as i32;
+        counts.tally_upsert(b.id.len(), written.iter().map(|r| r.inserted));
     }
     if let Some(last) = batch
         .iter()
@@ -426,10 +423,7 @@ pub async fn write_entries(
         .fetch_all(&mut *tx)
         .await
         .map_err(db_error)?;
-        let created = written.iter().filter(|r| r.inserted).count() as i32;
-        counts.created += created;
-        counts.updated += written.len() as i32 - created;
-        counts.unchanged += b.key.len() as i32 - written.len() as i32;
+        counts.tally_upsert(b.key.len(), written.iter().map(|r| r.inserted));
     }
     if let Some(pass) = &mut checkpoint.pass {
         pass.next_page += 1;

@@ -138,6 +138,22 @@ impl Switches {
     }
 }
 
+/// Serves a sandbox's `router` on `addr` in the background; returns the bound address.
+pub async fn serve(
+    router: axum::Router,
+    addr: std::net::SocketAddr,
+    name: &'static str,
+) -> std::io::Result<std::net::SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            tracing::error!(error = %e, sandbox = name, "a provider sandbox stopped");
+        }
+    });
+    Ok(bound)
+}
+
 /// Whether `Authorization` carries a sandbox token with `scheme` (`Bearer`, `ApiKey`).
 pub fn token_ok(headers: &HeaderMap, scheme: &str) -> bool {
     headers

@@ -182,6 +182,85 @@ fn with_their_words(ctx: &RunContext, e: ProviderError, body: &[u8]) -> Provider
     }
 }
 
+/// What every connector's client holds for one run: the base URL, the credential header
+/// (marked sensitive), the integration's rate limiter, the retry policy and the pauses
+/// before an empty answer is asked again.
+pub struct Api {
+    base: reqwest::Url,
+    auth: HeaderValue,
+    limiter: Arc<DefaultDirectRateLimiter>,
+    pub policy: RetryPolicy,
+    pub reask: Vec<Duration>,
+}
+
+/// How a provider authenticates and paces its calls.
+pub struct ApiSpec {
+    pub slug: &'static str,
+    /// The provider's name in pt-BR messages.
+    pub name: &'static str,
+    /// The vault field with the credential.
+    pub secret_field: &'static str,
+    /// `Bearer`, `ApiKey`, ...
+    pub scheme: &'static str,
+    /// Requests a minute when the tenant did not set `requisicoes_por_minuto`.
+    pub default_per_minute: i64,
+}
+
+impl Api {
+    pub fn new(ctx: &RunContext, spec: &ApiSpec) -> Result<Self, ProviderError> {
+        use secrecy::ExposeSecret;
+        let base = ctx.base_url()?;
+        let secret = ctx.secrets.get(spec.secret_field)?;
+        let mut auth =
+            HeaderValue::from_str(&format!("{} {}", spec.scheme, secret.expose_secret())).map_err(
+                |_| {
+                    ProviderError::Credential(format!(
+                        "A credencial da {} tem caracteres inválidos.",
+                        spec.name
+                    ))
+                },
+            )?;
+        auth.set_sensitive(true);
+        let per_minute = super::config_int(
+            &ctx.config,
+            "requisicoes_por_minuto",
+            spec.default_per_minute,
+            1,
+            6000,
+        );
+        Ok(Self {
+            base,
+            auth,
+            limiter: super::limiter::for_integration(
+                spec.slug,
+                ctx.integration_id,
+                per_minute as u32,
+            ),
+            policy: RetryPolicy::default(),
+            reask: vec![Duration::from_millis(500), Duration::from_millis(1500)],
+        })
+    }
+
+    /// `path` under the base URL's own path (`https://host/integracao` + `Cliente/Obter/1`),
+    /// with `query` as given (already encoded).
+    pub fn url(&self, path: &str, query: Option<&str>) -> Result<reqwest::Url, ProviderError> {
+        let mut url = self
+            .base
+            .join(&format!(
+                "{}/{path}",
+                self.base.path().trim_end_matches('/')
+            ))
+            .map_err(|_| ProviderError::InvalidConfig("base_url não é uma URL válida".into()))?;
+        url.set_query(query);
+        Ok(url)
+    }
+
+    /// [`get`] with this client's limiter, credential and policy.
+    pub async fn get(&self, ctx: &RunContext, url: reqwest::Url) -> Result<Answer, ProviderError> {
+        get(ctx, &self.limiter, url, &self.auth, self.policy).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::their_words;

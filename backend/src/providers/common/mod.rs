@@ -32,6 +32,16 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// Tallies an upsert of `sent` rows that returned one `inserted` flag (`xmax = 0`) per
+    /// row it wrote: rows equal to what was stored are not written, hence unchanged.
+    pub fn tally_upsert(&mut self, sent: usize, inserted: impl ExactSizeIterator<Item = bool>) {
+        let written = inserted.len() as i32;
+        let created = inserted.filter(|i| *i).count() as i32;
+        self.created += created;
+        self.updated += written - created;
+        self.unchanged += sent as i32 - written;
+    }
+
     pub fn add(&mut self, o: Counts) {
         self.processed += o.processed;
         self.created += o.created;
