@@ -493,3 +493,25 @@ async fn members_read_their_tenants_deliveries_and_nobody_writes_them(pool: PgPo
         assert!(e.to_string().contains("permission denied"), "{sql}: {e}");
     }
 }
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn testar_conexao_makes_one_call_and_reads_a_refusal(pool: PgPool) {
+    let r = rig(pool, companies_only(45), no_deliveries()).await;
+    let before = r.sandbox.stats().requests;
+    Acessorias
+        .check(r.ctx(Uuid::nil(), 0).await)
+        .await
+        .expect("the sandbox accepts the token");
+    assert_eq!(r.sandbox.stats().requests - before, 1, "one cheap call");
+    assert_eq!(r.companies().await, 0, "a check never syncs");
+    r.faults(Faults {
+        refuse_token: true,
+        ..Faults::default()
+    })
+    .await;
+    let refused = Acessorias.check(r.ctx(Uuid::nil(), 0).await).await;
+    assert!(
+        matches!(refused, Err(ProviderError::Auth(_))),
+        "{refused:?}"
+    );
+}

@@ -537,3 +537,24 @@ async fn members_read_their_tenants_receivables_and_nobody_writes_them(pool: PgP
         assert!(e.to_string().contains("permission denied"), "{sql}: {e}");
     }
 }
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn testar_conexao_makes_one_call_and_reads_a_refusal(pool: PgPool) {
+    let r = rig(pool, Options::default()).await;
+    let before = r.sandbox.stats().requests;
+    BomControle
+        .check(r.ctx(Uuid::nil(), 0).await)
+        .await
+        .expect("the sandbox accepts the key");
+    assert_eq!(r.sandbox.stats().requests - before, 1, "one cheap call");
+    assert_eq!(r.receivables().await, 0, "a check never syncs");
+    r.faults(Faults {
+        refuse_token: true,
+        ..Faults::default()
+    });
+    let refused = BomControle.check(r.ctx(Uuid::nil(), 0).await).await;
+    assert!(
+        matches!(refused, Err(ProviderError::Auth(_))),
+        "{refused:?}"
+    );
+}
