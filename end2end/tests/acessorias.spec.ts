@@ -27,7 +27,8 @@ test("Executar on Acessórias syncs the companies, shows the totals and lists th
   await expect(page).toHaveURL(/\/integracoes\/acessorias/);
   const first = page.locator(".history-table tbody tr").first();
   await expect(first).toHaveAttribute("data-status", "success");
-  await expect(first.locator("td.num").first()).toHaveText("60");
+  // Columns: Tentativa, Duração, Processados, ...
+  await expect(first.locator("td.num").nth(2)).toHaveText("60");
 
   // The companies are in the portal: 59, closed ones marked, searchable by CNPJ.
   await page.goto("/empresas");

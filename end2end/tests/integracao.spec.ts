@@ -15,6 +15,8 @@ test("the history filters and pages correctly across 130 rows", async ({ page })
   await page.getByLabel("Por página").selectOption("50");
   await page.getByRole("button", { name: "Filtrar" }).click();
   await expect(page).toHaveURL(/origem=schedule/);
+  // The filtered page, not the one before it.
+  await expect(rows).toHaveCount(50);
   const seen = new Set<string>();
   const sizes: number[] = [];
   for (;;) {
