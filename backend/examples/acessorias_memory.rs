@@ -57,6 +57,14 @@ async fn main() -> anyhow::Result<()> {
     sqlx::query("delete from public.integration_sync_state")
         .execute(&pool)
         .await?;
+    // This process's vault key is new: a token an earlier run stored cannot be read.
+    sqlx::query(
+        "delete from public.integration_secrets s using public.tenant_integrations t
+         where s.tenant_integration_id = t.id and t.tenant_id = $1 and t.provider = 'acessorias'",
+    )
+    .bind(tenant)
+    .execute(&pool)
+    .await?;
     backend::demo::point_integration(
         &pool,
         &keyring,
