@@ -356,6 +356,100 @@ async fn deliveries_survive_the_faults_too_and_an_empty_answer_is_asked_again(po
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn deliveries_that_stay_empty_under_load_are_asked_again_next_pass(pool: PgPool) {
+    let opts = Options {
+        companies: 6,
+        deliveries_per_company: 2,
+        ..Options::default()
+    };
+    let r = rig(pool, opts, json!({})).await;
+    let execution = Uuid::new_v4();
+    let mut ctx = r.ctx(execution, 1).await;
+    ctx.config["sync_entregas"] = json!(false);
+    Acessorias.run(ctx).await.expect("companies pass");
+    // The first company's deliveries answer `[]` three times: not trusted.
+    r.faults(Faults {
+        empty: 3,
+        ..Faults::default()
+    })
+    .await;
+    let out = Acessorias
+        .run(r.ctx(execution, 2).await)
+        .await
+        .expect("deliveries");
+    assert_eq!(out.response["entregas_a_confirmar"], json!(1));
+    assert_eq!(r.deliveries().await, 5 * 2);
+    let cursors: i64 = r
+        .count("select count(*) from public.integration_sync_state s join public.tenant_integrations t on t.id = s.tenant_integration_id where t.tenant_id = $1 and s.stream like 'deliveries:%'")
+        .await;
+    assert_eq!(
+        cursors, 5,
+        "no cursor for the company whose answer was not sure"
+    );
+    // The next pass asks that company for its whole window.
+    let next = r.run().await.expect("next run");
+    assert_eq!(next.response["entregas_a_confirmar"], json!(0));
+    assert_eq!(r.deliveries().await, 6 * 2);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_list_that_ends_early_is_doubted_once_and_never_closes_anything(pool: PgPool) {
+    let r = rig(pool, companies_only(45), no_deliveries()).await;
+    assert_eq!(r.run().await.expect("first sync").created, 45);
+    // Page 1 answers `[]` however often it is asked: under load, or a list that shrank.
+    r.faults(Faults {
+        empty: 3,
+        ..Faults::default()
+    })
+    .await;
+    let doubted = r.run().await;
+    assert!(
+        matches!(doubted, Err(ProviderError::Transient(_))),
+        "{doubted:?}"
+    );
+    // Seen again (here by the next execution): taken as the end, and nothing is closed.
+    r.faults(Faults {
+        empty: 3,
+        ..Faults::default()
+    })
+    .await;
+    let trusted = r.run().await.expect("the end is trusted the second time");
+    assert_eq!(trusted.processed, 0);
+    assert_eq!(r.companies().await, 45);
+    assert_eq!(r.closed().await, 0);
+    // And when the API answers again, everything is there.
+    let back = r.run().await.expect("sync");
+    assert_eq!((back.processed, back.unchanged), (45, 45));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_recreated_company_gets_its_deliveries_back(pool: PgPool) {
+    let opts = Options {
+        companies: 3,
+        deliveries_per_company: 2,
+        ..Options::default()
+    };
+    let r = rig(pool, opts, json!({})).await;
+    r.run().await.expect("first sync");
+    assert_eq!(r.deliveries().await, 6);
+    // A person deletes a company: its deliveries lose their company.
+    let key = r.sandbox.document(0);
+    sqlx::query("delete from public.empresas where organizacao_id = $1 and external_key = $2")
+        .bind(r.tenant)
+        .bind(&key)
+        .execute(&r.pool)
+        .await
+        .expect("delete");
+    let orphans = "select count(*) from public.acessorias_entregas where tenant_id = $1 and empresa_id is null";
+    assert_eq!(r.count(orphans).await, 2);
+    // The next sync creates it again and its deliveries point at the new row.
+    let out = r.run().await.expect("second sync");
+    assert_eq!(out.created, 1);
+    assert_eq!(r.count(orphans).await, 0);
+    assert_eq!(r.deliveries().await, 6);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn a_credential_or_address_change_starts_the_checkpoints_over(pool: PgPool) {
     let opts = Options {
         companies: 4,

@@ -6,6 +6,8 @@ import { test, expect, hydrated, login } from "./fixtures";
 // run's totals, the history has the run, and the companies are listed in the portal.
 
 test("Executar on Acessórias syncs the companies, shows the totals and lists them", async ({ page }) => {
+  // A real sync over HTTP: more than the default 30 s on a busy machine.
+  test.setTimeout(120_000);
   await login(page, "admin@contmax.com.br", "/integracoes");
   await expect(page).toHaveURL(/\/integracoes$/);
   await hydrated(page);

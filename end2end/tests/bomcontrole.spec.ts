@@ -4,6 +4,8 @@ import { test, expect, hydrated, login } from "./fixtures";
 // six entries each, every fourth a payable) with the sandbox key in the vault.
 
 test("Executar on BomControle syncs the receivables and shows the run", async ({ page }) => {
+  // A real sync over HTTP: more than the default 30 s on a busy machine.
+  test.setTimeout(120_000);
   await login(page, "admin@contmax.com.br", "/integracoes");
   await expect(page).toHaveURL(/\/integracoes$/);
   await hydrated(page);

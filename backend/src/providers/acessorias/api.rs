@@ -98,15 +98,16 @@ impl Client {
     }
 
     /// [`Client::list`], asking an empty `[]` again (twice, after a pause) before it is
-    /// trusted: under load the API answers `[]` instead of 429.
+    /// trusted: under load the API answers `[]` instead of 429. Returns the list and
+    /// whether it is sure: `false` when it is a `[]` that stayed empty (not a 204).
     async fn list_reasked(
         &self,
         ctx: &RunContext,
         url: reqwest::Url,
-    ) -> Result<Vec<Value>, ProviderError> {
-        let (mut items, nothing) = self.list(ctx, url.clone()).await?;
+    ) -> Result<(Vec<Value>, bool), ProviderError> {
+        let (items, nothing) = self.list(ctx, url.clone()).await?;
         if !items.is_empty() || nothing {
-            return Ok(items);
+            return Ok((items, true));
         }
         for pause in &self.api.reask {
             tokio::select! {
@@ -114,13 +115,12 @@ impl Client {
                 () = ctx.cancel.cancelled() => return Err(ProviderError::Cancelled),
             }
             let (again, nothing) = self.list(ctx, url.clone()).await?;
-            items = again;
-            if !items.is_empty() || nothing {
+            if !again.is_empty() || nothing {
                 tracing::info!("an empty answer of Acessórias was not the last word");
-                break;
+                return Ok((again, true));
             }
         }
-        Ok(items)
+        Ok((Vec::new(), false))
     }
 
     /// `companies/ListAll?Pagina=N`. An empty first page, or an empty page after a full
@@ -134,7 +134,7 @@ impl Client {
     ) -> Result<Vec<Value>, ProviderError> {
         let url = self.url("companies/ListAll", &format!("Pagina={page}"))?;
         if after_full_page || page == 1 {
-            self.list_reasked(ctx, url).await
+            Ok(self.list_reasked(ctx, url).await?.0)
         } else {
             Ok(self.list(ctx, url).await?.0)
         }
@@ -143,7 +143,9 @@ impl Client {
     /// One page of a company's deliveries whose deadline falls in `[from, to]` (changed
     /// after `since`, when given), with `Config` (the bare `config` flag: `config=1` would
     /// filter by delivery id). The body may be one company block or an array of them; a
-    /// `[]` is asked again before it is trusted (204 is "nothing" outright).
+    /// `[]` is asked again before it is trusted (204 is "nothing" outright). Returns the
+    /// deliveries and whether the answer is sure (`false`: a `[]` that stayed empty, which
+    /// may be the API under load).
     pub async fn deliveries(
         &self,
         ctx: &RunContext,
@@ -152,7 +154,7 @@ impl Client {
         to: NaiveDate,
         since: Option<NaiveDateTime>,
         page: u32,
-    ) -> Result<Vec<Value>, ProviderError> {
+    ) -> Result<(Vec<Value>, bool), ProviderError> {
         let mut query = format!(
             "DtInitial={}&DtFinal={}&Pagina={page}&config",
             from.format("%Y-%m-%d"),
@@ -167,14 +169,15 @@ impl Client {
         }
         let digits: String = cnpj.chars().filter(char::is_ascii_digit).collect();
         let url = self.url(&format!("deliveries/{digits}"), &query)?;
-        let blocks = self.list_reasked(ctx, url).await?;
-        Ok(blocks
+        let (blocks, sure) = self.list_reasked(ctx, url).await?;
+        let items = blocks
             .into_iter()
             .flat_map(|b| match b.get("Entregas") {
                 Some(Value::Array(e)) => e.clone(),
                 _ => Vec::new(),
             })
-            .collect())
+            .collect();
+        Ok((items, sure))
     }
 }
 

@@ -52,6 +52,7 @@ impl Provider for Acessorias {
         Box::pin(async move {
             let mut client = Client::new(&ctx)?;
             client.api.policy.attempts = 1;
+            client.api.reask.clear();
             client.companies(&ctx, 1, false).await.map(|_| ())
         })
     }
@@ -86,7 +87,8 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
             counts: Counts::default(),
             last_pages: cs.last_pages,
             done: false,
-            empty_seen_at: None,
+            // An early end seen by an earlier execution counts as the first sighting.
+            empty_seen_at: cs.empty_seen_at,
         };
     }
     let resumed_at = cs.next_page;
@@ -142,6 +144,7 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
     }
     if !cs.done {
         cs.done = true;
+        cs.empty_seen_at = None;
         cs.last_pages = Some(cs.next_page.saturating_sub(1).max(1));
         state::save_now(&ctx.db, ctx.integration_id, COMPANIES, &cs).await?;
     }
@@ -149,6 +152,7 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
 
     // 2. Deliveries.
     let mut deliveries = Counts::default();
+    let mut deliveries_unsure = 0;
     let mut window_used = Value::Null;
     if with_deliveries {
         let back = config_int(&ctx.config, "entregas_meses_atras", 1, 0, 24) as u32;
@@ -178,6 +182,7 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
         }
         let after = ds.pass.as_ref().and_then(|p| p.after.clone());
         let pass_started = ds.pass.as_ref().map_or(started, |p| p.started);
+        let mut unsure = 0;
         let cursors: HashMap<String, CompanyCursor> =
             state::load_all(&ctx.db, ctx.integration_id, DELIVERIES).await?;
         let todo = sync::open_companies(&ctx.db, ctx.tenant_id, after.as_deref()).await?;
@@ -192,11 +197,14 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
             let mut page = 1u32;
             let fetched = loop {
                 match client.deliveries(&ctx, key, from, to, since, page).await {
-                    Ok(batch) => {
+                    Ok((batch, sure)) => {
                         let n = batch.len();
                         items.extend(batch);
+                        if !sure {
+                            break Ok(false);
+                        }
                         if n < DELIVERIES_PER_PAGE || page >= 1000 {
-                            break Ok(());
+                            break Ok(true);
                         }
                         page += 1;
                     }
@@ -204,7 +212,14 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
                 }
             };
             match fetched {
-                Ok(()) => {}
+                Ok(true) => {}
+                // A `[]` that stayed empty may be the API under load: nothing is written and
+                // the company's cursor stays where it was, so the next pass asks again.
+                Ok(false) => {
+                    tracing::info!(company = %key, "deliveries stayed `[]`; asked again next pass");
+                    unsure += 1;
+                    continue;
+                }
                 // One company's refusal (an `Erro` with HTTP 200) fails that company, not
                 // the run: its cursor stays, so the next pass asks again. Anything else
                 // (credentials, limits, outages, bodies that are not JSON) ends the attempt,
@@ -244,6 +259,7 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
         if let Some(pass) = ds.pass.take() {
             deliveries = pass.counts;
         }
+        deliveries_unsure = unsure;
         state::save_now(&ctx.db, ctx.integration_id, DELIVERIES, &ds).await?;
     }
 
@@ -264,6 +280,7 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
         response: json!({
             "empresas": companies,
             "entregas": with_deliveries.then_some(deliveries),
+            "entregas_a_confirmar": with_deliveries.then_some(deliveries_unsure),
             "paginas_empresas": cs.last_pages,
         }),
     })

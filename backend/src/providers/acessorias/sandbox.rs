@@ -110,7 +110,7 @@ impl Sandbox {
             index: Arc::default(),
             world: Arc::new(Mutex::new(world)),
             switches: Switches::default(),
-            today: chrono::Utc::now().date_naive(),
+            today: crate::providers::common::brasilia_now().date(),
         };
         let index = (0..sandbox.opts.companies)
             .filter(|&i| sandbox.has_document(i))

@@ -29,9 +29,10 @@ pub struct Company {
     pub hash: String,
 }
 
-/// The part of a company that says whether it changed: everything but the delivery
-/// counters of `Obrigacoes` and `DtLastDH`, which move with every delivery (the deliveries
-/// have their own table), with strings trimmed.
+/// The part of a company that says whether it changed and is kept in `raw_payload`:
+/// everything but the delivery counters of `Obrigacoes` and `DtLastDH`, which move with
+/// every delivery (the deliveries have their own table), and the contacts' e-mails and
+/// phones, with strings trimmed.
 pub fn normalise(v: &Value) -> Value {
     fn trim(v: &Value) -> Value {
         match v {
@@ -47,6 +48,16 @@ pub fn normalise(v: &Value) -> Value {
     if let Value::Object(m) = &mut n {
         m.remove("Obrigacoes");
         m.remove("DtLastDH");
+        // People's e-mails and phones are not the portal's to keep: `empresas.raw_payload`
+        // is readable by every member of the tenant (the customer's table grants).
+        m.remove("ContatosNaEmpresa");
+        if let Some(Value::Array(deps)) = m.get_mut("Departamentos") {
+            for d in deps {
+                if let Value::Object(d) = d {
+                    d.remove("RespEmail");
+                }
+            }
+        }
     }
     n
 }
@@ -129,6 +140,7 @@ pub async fn write_companies(
     let mut new = Batch::default();
     let mut changed = Batch::default();
     let mut changed_ids: Vec<Uuid> = Vec::new();
+    let mut fresh: Vec<String> = Vec::new();
     for c in &companies {
         let found = found.get(&c.key).cloned().unwrap_or(Match::None);
         let existing = match &found {
@@ -147,6 +159,7 @@ pub async fn write_companies(
         let Some(e) = existing else {
             let baixa = (!c.ativa).then(|| c.cliente_ate.unwrap_or(today).to_string());
             new.push(c, baixa);
+            fresh.push(company_stream(&c.key));
             counts.created += 1;
             continue;
         };
@@ -168,6 +181,11 @@ pub async fn write_companies(
         } else {
             e.data_baixa.clone()
         };
+        // A company new to this sync (adopted) or open again gets its deliveries' whole
+        // window at the next pass, whatever cursor its document had.
+        if !ours || (baixa.is_none() && e.data_baixa.is_some()) {
+            fresh.push(company_stream(&c.key));
+        }
         if !moved && ours && baixa == e.data_baixa {
             counts.unchanged += 1;
         } else {
@@ -219,6 +237,17 @@ pub async fn write_companies(
             &changed.key,
             &changed.raw,
             &changed.hash
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    }
+    if !fresh.is_empty() {
+        sqlx::query!(
+            "delete from public.integration_sync_state
+             where tenant_integration_id = $1 and stream = any($2)",
+            integration,
+            &fresh
         )
         .execute(&mut *tx)
         .await
@@ -355,6 +384,7 @@ pub async fn write_deliveries(
                      last_dh = excluded.last_dh, raw_payload = excluded.raw_payload,
                      hash_payload = excluded.hash_payload, synced_at = now(), updated_at = now()
                  where a.hash_payload is distinct from excluded.hash_payload
+                    or a.empresa_id is distinct from excluded.empresa_id
                returning (xmax = 0) as "inserted!""#,
             tenant,
             empresa.0,
