@@ -113,7 +113,18 @@ pub async fn switch_tenant(slug: String, back_to: Option<String>) -> Result<(), 
 /// A redirect target that stays on this site: a path, never `//host` or a full URL.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") && !p.contains('\\') => p.to_owned(),
+        // A path of this site: one leading slash, then no second one (`//host`), no
+        // backslash (`/\host`), and no control character or space anywhere — browsers drop
+        // tabs and newlines from URLs (`/\t/evil.example` becomes `//evil.example`), and a
+        // CR/LF cannot go into a `Location` header.
+        Some(p)
+            if p.starts_with('/')
+                && !p[1..].starts_with('/')
+                && !p.contains('\\')
+                && !p.chars().any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            p.to_owned()
+        }
         _ => "/".to_owned(),
     }
 }
@@ -128,6 +139,14 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil")), "/");
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/");
+        assert_eq!(safe_next(Some("/\n/evil.example")), "/");
+        assert_eq!(safe_next(Some("/x\r\nSet-Cookie: a=b")), "/");
+        assert_eq!(safe_next(Some("/ /evil.example")), "/");
+        assert_eq!(
+            safe_next(Some("/integracoes/acessorias?status=error")),
+            "/integracoes/acessorias?status=error"
+        );
         assert_eq!(safe_next(None), "/");
     }
 }

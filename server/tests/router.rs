@@ -184,3 +184,34 @@ async fn repeated_failed_logins_on_one_account_get_429_in_portuguese(pool: PgPoo
     let res = login_cookie(&app, "equipe@pg.com.br", "errada").await;
     assert!(body_text(res).await.contains("Muitas tentativas de login"));
 }
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn the_way_back_after_login_never_leaves_the_site_nor_breaks_the_answer(pool: PgPool) {
+    let app = app(pool).await;
+    // A tab the browser would drop (`//evil.example`), and a CR/LF that cannot go into a
+    // `Location` header: both lead home, and neither is a 500.
+    for next in [
+        "%2F%09%2Fevil.example",
+        "%2Fx%0D%0ASet-Cookie%3A%20a%3Db",
+        "%2F%0A%2Fevil.example",
+    ] {
+        let form = format!(
+            "email=equipe%40pg.com.br&password={}&next={next}",
+            backend::demo::DEMO_PASSWORD
+        );
+        let res = app
+            .clone()
+            .oneshot(
+                Request::post("/api/login")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    // A form posted without JavaScript, as a browser sends it.
+                    .header(header::ACCEPT, "text/html")
+                    .body(Body::from(form))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert!(res.status().is_redirection(), "{next}: {}", res.status());
+        assert_eq!(res.headers()[header::LOCATION], "/", "{next}");
+    }
+}
