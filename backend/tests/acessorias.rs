@@ -44,6 +44,16 @@ async fn rig(test_pool: PgPool, opts: Options, settings: serde_json::Value) -> R
 }
 
 impl Rig {
+    /// The companies pass of a new execution, alone (attempt 1, deliveries off): a retry
+    /// of that execution then goes straight to the deliveries.
+    async fn companies_pass_alone(&self) -> Uuid {
+        let execution = Uuid::new_v4();
+        let mut ctx = self.ctx(execution, 1).await;
+        ctx.config["sync_entregas"] = json!(false);
+        Acessorias.run(ctx).await.expect("companies pass");
+        execution
+    }
+
     async fn run(&self) -> Result<Outcome, ProviderError> {
         Acessorias.run(self.ctx(Uuid::new_v4(), 1).await).await
     }
@@ -328,10 +338,7 @@ async fn deliveries_survive_the_faults_too_and_an_empty_answer_is_asked_again(po
         ..Options::default()
     };
     let r = rig(pool, opts, json!({})).await;
-    let execution = Uuid::new_v4();
-    let mut ctx = r.ctx(execution, 1).await;
-    ctx.config["sync_entregas"] = json!(false);
-    Acessorias.run(ctx).await.expect("companies pass");
+    let execution = r.companies_pass_alone().await;
     // The retry's first requests are deliveries: each meets a fault, then an empty `[]`.
     r.faults(Faults {
         rate_limit: 1,
@@ -363,10 +370,7 @@ async fn deliveries_that_stay_empty_under_load_are_asked_again_next_pass(pool: P
         ..Options::default()
     };
     let r = rig(pool, opts, json!({})).await;
-    let execution = Uuid::new_v4();
-    let mut ctx = r.ctx(execution, 1).await;
-    ctx.config["sync_entregas"] = json!(false);
-    Acessorias.run(ctx).await.expect("companies pass");
+    let execution = r.companies_pass_alone().await;
     // The first company's deliveries answer `[]` three times: not trusted.
     r.faults(Faults {
         empty: 3,
@@ -510,11 +514,7 @@ async fn one_company_refused_fails_that_company_and_keeps_the_cursor(pool: PgPoo
         ..Options::default()
     };
     let r = rig(pool, opts, json!({})).await;
-    // The companies pass of an execution, alone.
-    let execution = Uuid::new_v4();
-    let mut ctx = r.ctx(execution, 1).await;
-    ctx.config["sync_entregas"] = json!(false);
-    Acessorias.run(ctx).await.expect("companies pass");
+    let execution = r.companies_pass_alone().await;
     assert_eq!(r.companies().await, 10);
     // Its retry skips the finished companies pass: its first request is the first
     // company's deliveries, which answers an `Erro` with HTTP 200.
@@ -608,4 +608,33 @@ async fn testar_conexao_makes_one_call_and_reads_a_refusal(pool: PgPool) {
         matches!(refused, Err(ProviderError::Auth(_))),
         "{refused:?}"
     );
+}
+
+#[tokio::test]
+async fn the_sandbox_switches_are_set_over_http_too() {
+    let sandbox = Sandbox::new(companies_only(3));
+    let addr = sandbox::spawn(sandbox.clone(), ([127, 0, 0, 1], 0).into())
+        .await
+        .expect("sandbox");
+    let http = reqwest::Client::new();
+    let set: Faults = http
+        .post(format!("http://{addr}/_sandbox/faults"))
+        .json(&json!({"rate_limit": 2, "retry_after": 1}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("faults");
+    assert_eq!((set.rate_limit, set.retry_after), (2, Some(1)));
+    assert_eq!(sandbox.switches.get(), set);
+    let read: Faults = http
+        .get(format!("http://{addr}/_sandbox/faults"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("faults");
+    assert_eq!(read, set);
 }

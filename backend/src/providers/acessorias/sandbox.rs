@@ -26,9 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::providers::common::documents::format_document;
-use crate::providers::common::faults::{
-    mix, token_ok, Faults, Switches, Verdict, NAMES, SUFFIXES, TRADES,
-};
+use crate::providers::common::faults::{mix, token_ok, Switches, Verdict, NAMES, SUFFIXES, TRADES};
 
 /// What the sandbox generates.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -295,15 +293,11 @@ impl Sandbox {
                 "/_sandbox/stats",
                 get(|State(s): State<Sandbox>| async move { Json(s.stats()) }),
             )
-            .route(
-                "/_sandbox/faults",
-                post(set_faults)
-                    .get(|State(s): State<Sandbox>| async move { Json(s.switches.get()) }),
-            )
             .route("/_sandbox/change", post(control))
             .route("/_sandbox/close", post(control))
             .route("/_sandbox/change-deliveries", post(control))
-            .with_state(self)
+            .with_state(self.clone())
+            .merge(self.switches.routes())
     }
 }
 
@@ -434,11 +428,6 @@ async fn deliveries(
     } else {
         Json(block).into_response()
     }
-}
-
-async fn set_faults(State(s): State<Sandbox>, Json(f): Json<Faults>) -> impl IntoResponse {
-    s.switches.set(f);
-    Json(s.switches.get())
 }
 
 #[derive(Deserialize)]

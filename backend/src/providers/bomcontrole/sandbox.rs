@@ -37,9 +37,7 @@ use serde_json::{json, Value};
 
 use super::brasilia_now;
 use crate::providers::common::documents::with_check_digits;
-use crate::providers::common::faults::{
-    mix, token_ok, Faults, Switches, Verdict, NAMES, SUFFIXES, TRADES,
-};
+use crate::providers::common::faults::{mix, token_ok, Switches, Verdict, NAMES, SUFFIXES, TRADES};
 
 /// What the sandbox generates.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -418,13 +416,9 @@ impl Sandbox {
                 "/_sandbox/stats",
                 get(|State(s): State<Sandbox>| async move { Json(s.stats()) }),
             )
-            .route(
-                "/_sandbox/faults",
-                post(set_faults)
-                    .get(|State(s): State<Sandbox>| async move { Json(s.switches.get()) }),
-            )
             .route("/_sandbox/change", post(change))
-            .with_state(self)
+            .with_state(self.clone())
+            .merge(self.switches.routes())
     }
 }
 
@@ -592,11 +586,6 @@ async fn search_entries(State(s): State<Sandbox>, uri: Uri, headers: HeaderMap) 
         .collect();
     drop(w);
     Json(json!({"Itens": items, "TotalItens": total})).into_response()
-}
-
-async fn set_faults(State(s): State<Sandbox>, Json(f): Json<Faults>) -> impl IntoResponse {
-    s.switches.set(f);
-    Json(s.switches.get())
 }
 
 #[derive(Deserialize)]

@@ -45,85 +45,55 @@ fn all_equal(n: &[u32]) -> bool {
     n.windows(2).all(|w| w[0] == w[1])
 }
 
+/// The CPF check digit that follows `n` (9 digits, then 10): weights `len + 1` down to 2.
+fn cpf_digit(n: &[u32]) -> u32 {
+    let len = n.len() as u32;
+    let sum: u32 = n.iter().zip((2..=len + 1).rev()).map(|(v, w)| v * w).sum();
+    match (sum * 10) % 11 {
+        10 => 0,
+        r => r,
+    }
+}
+
+/// The CNPJ check digit that follows `n` (12 digits, then 13): weights 2..=9 from the
+/// right, cycling.
+fn cnpj_digit(n: &[u32]) -> u32 {
+    let sum: u32 = n
+        .iter()
+        .rev()
+        .zip((2..=9).cycle())
+        .map(|(v, w)| v * w)
+        .sum();
+    match sum % 11 {
+        r if r < 2 => 0,
+        r => 11 - r,
+    }
+}
+
 fn valid_cpf(d: &str) -> bool {
     let n = nums(d);
-    if all_equal(&n) {
-        return false;
-    }
-    let check = |len: usize| {
-        let sum: u32 = n[..len]
-            .iter()
-            .enumerate()
-            .map(|(i, v)| v * (len as u32 + 1 - i as u32))
-            .sum();
-        let r = (sum * 10) % 11;
-        if r == 10 {
-            0
-        } else {
-            r
-        }
-    };
-    check(9) == n[9] && check(10) == n[10]
+    !all_equal(&n) && cpf_digit(&n[..9]) == n[9] && cpf_digit(&n[..10]) == n[10]
 }
 
 fn valid_cnpj(d: &str) -> bool {
     let n = nums(d);
-    if all_equal(&n) {
-        return false;
-    }
-    let check = |len: usize| {
-        let weights: &[u32] = if len == 12 {
-            &[5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
-        } else {
-            &[6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
-        };
-        let sum: u32 = n[..len].iter().zip(weights).map(|(v, w)| v * w).sum();
-        let r = sum % 11;
-        if r < 2 {
-            0
-        } else {
-            11 - r
-        }
-    };
-    check(12) == n[12] && check(13) == n[13]
+    !all_equal(&n) && cnpj_digit(&n[..12]) == n[12] && cnpj_digit(&n[..13]) == n[13]
 }
 
 /// Completes 12 CNPJ digits (or 9 CPF digits) with their check digits: the sandboxes make
 /// valid documents with it.
 pub fn with_check_digits(base: &str) -> String {
-    let mut d = base.to_owned();
-    let target = if base.len() == 12 { 14 } else { 11 };
-    while d.len() < target {
-        let n = nums(&d);
-        let len = n.len();
-        let next = if target == 14 {
-            let weights: Vec<u32> = if len == 12 {
-                vec![5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
-            } else {
-                vec![6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2]
-            };
-            let r = n.iter().zip(&weights).map(|(v, w)| v * w).sum::<u32>() % 11;
-            if r < 2 {
-                0
-            } else {
-                11 - r
-            }
-        } else {
-            let sum: u32 = n
-                .iter()
-                .enumerate()
-                .map(|(i, v)| v * (len as u32 + 1 - i as u32))
-                .sum();
-            let r = (sum * 10) % 11;
-            if r == 10 {
-                0
-            } else {
-                r
-            }
-        };
-        d.push(char::from_digit(next, 10).unwrap_or('0'));
+    let mut n = nums(base);
+    let (target, digit): (usize, fn(&[u32]) -> u32) = if n.len() == 12 {
+        (14, cnpj_digit)
+    } else {
+        (11, cpf_digit)
+    };
+    while n.len() < target {
+        let next = digit(&n);
+        n.push(next);
     }
-    d
+    n.iter().filter_map(|v| char::from_digit(*v, 10)).collect()
 }
 
 #[cfg(test)]

@@ -53,6 +53,28 @@ pub struct Switches {
 }
 
 impl Switches {
+    /// `GET` and `POST /_sandbox/faults` (read, or replace, the switches): every sandbox
+    /// merges these into its router.
+    pub fn routes(&self) -> axum::Router {
+        async fn set(
+            axum::extract::State(s): axum::extract::State<Switches>,
+            axum::Json(f): axum::Json<Faults>,
+        ) -> axum::Json<Faults> {
+            s.set(f);
+            axum::Json(s.get())
+        }
+        axum::Router::new()
+            .route(
+                "/_sandbox/faults",
+                axum::routing::post(set).get(
+                    |axum::extract::State(s): axum::extract::State<Switches>| async move {
+                        axum::Json(s.get())
+                    },
+                ),
+            )
+            .with_state(self.clone())
+    }
+
     pub fn set(&self, f: Faults) {
         *self.faults.lock().unwrap_or_else(|p| p.into_inner()) = f;
     }
