@@ -124,6 +124,12 @@ create index if not exists financeiro_recebiveis_tenant_competencia_idx
   on public.financeiro_recebiveis (tenant_id, competencia);
 create index if not exists financeiro_recebiveis_empresa_idx
   on public.financeiro_recebiveis (empresa_id, competencia);
+-- A client's receivables follow its match in one statement; deleting a company sets
+-- `empresa_id` to null in both tables: index scans, not whole-table ones.
+create index if not exists financeiro_recebiveis_tenant_cliente_idx
+  on public.financeiro_recebiveis (tenant_id, cliente_external_id);
+create index if not exists bomcontrole_clientes_empresa_idx
+  on public.bomcontrole_clientes (empresa_id);
 
 do $$
 declare t text;

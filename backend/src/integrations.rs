@@ -52,8 +52,10 @@ pub async fn list_for_tenant(
              select l.total_processados, l.total_created, l.total_updated, l.total_review,
                     l.total_failed
              from public.integration_logs l
-             where l.tenant_id = ti.tenant_id::text
-               and l.provider_slug = coalesce(p.slug, ti.provider)
+             -- Plain comparisons with the parameter and the catalog slug, so that the
+             -- planner can use (tenant_id, provider_slug, created_at) under RLS.
+             where l.tenant_id = ($1::uuid)::text
+               and l.provider_slug = p.slug
                and l.status in ('success', 'partial')
              order by l.created_at desc limit 1) t on true
            where ti.tenant_id = $1

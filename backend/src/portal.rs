@@ -26,7 +26,8 @@ pub async fn modules_for_tenant(
 }
 
 /// The tenant's companies by name (at most [`model::EMPRESAS_PAGE_SIZE`], filtered by name
-/// or CNPJ digits when `search` is given), with their deliveries pending this month.
+/// or CNPJ digits when `search` is given), with their deliveries pending this month (the
+/// month in Brasília, whatever the database's time zone).
 /// Runs as the caller: row-level security is the boundary, the tenant filter the choice.
 pub async fn empresas(
     tx: &mut Transaction<'static, Postgres>,
@@ -55,8 +56,8 @@ pub async fn empresas(
                   e.external_source,
                   (select count(*) from public.acessorias_entregas a
                    where a.empresa_id = e.id
-                     and a.prazo >= date_trunc('month', current_date)::date
-                     and a.prazo < (date_trunc('month', current_date) + interval '1 month')::date
+                     and a.prazo >= date_trunc('month', (now() at time zone 'America/Sao_Paulo')::date)::date
+                     and a.prazo < (date_trunc('month', (now() at time zone 'America/Sao_Paulo')::date) + interval '1 month')::date
                      and a.data_entrega is null) as "entregas_pendentes_mes!"
            from public.empresas e
            where e.organizacao_id = $1

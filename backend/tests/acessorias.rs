@@ -295,7 +295,7 @@ async fn deliveries_land_in_their_table_and_later_runs_ask_only_for_changes(pool
             .await;
         assert_eq!(orphans, 0);
         let this_month: i64 = r
-            .count("select count(*) from public.acessorias_entregas where tenant_id = $1 and prazo >= date_trunc('month', current_date) and prazo < date_trunc('month', current_date) + interval '1 month'")
+            .count("select count(*) from public.acessorias_entregas where tenant_id = $1 and prazo >= date_trunc('month', (now() at time zone 'America/Sao_Paulo')::date) and prazo < date_trunc('month', (now() at time zone 'America/Sao_Paulo')::date) + interval '1 month'")
             .await;
         assert_eq!(
             this_month, open,

@@ -18,8 +18,10 @@ test("Executar on Acessórias syncs the companies, shows the totals and lists th
   await expect(card.locator(".badge")).toHaveText("Executando");
   // Pages done of pages known, as the worker's heartbeat reports them (every second here).
   await expect(card.getByRole("progressbar", { name: "Progresso de Acessórias" })).toBeVisible({ timeout: 30_000 });
-  await expect(card.locator(".badge")).toHaveText("Sucesso", { timeout: 60_000 });
-  await expect(page.locator(".toast")).toContainText("Acessórias: execução concluída com sucesso.");
+  // The toast comes with the end of the run and goes after a few seconds: wait for it
+  // first, then read the badge.
+  await expect(page.locator(".toast")).toContainText("Acessórias: execução concluída com sucesso.", { timeout: 60_000 });
+  await expect(card.locator(".badge")).toHaveText("Sucesso");
   // 60 companies: 59 with a document (created the first time, unchanged after), 1 to review.
   await expect(card.locator(".last-totals")).toContainText("60 processados");
   await expect(card.locator(".last-totals")).toContainText("1 em revisão");
@@ -35,6 +37,7 @@ test("Executar on Acessórias syncs the companies, shows the totals and lists th
   // The companies are in the portal: 59, closed ones marked, searchable by CNPJ.
   await page.goto("/empresas");
   await expect(page.getByRole("heading", { name: "Empresas", level: 1 })).toBeVisible();
+  await hydrated(page);
   await expect(page.locator(".total")).toContainText("59 empresas");
   const rows = page.locator(".empresas-table tbody tr");
   await expect(rows).toHaveCount(59);

@@ -13,8 +13,8 @@ test("Executar on BomControle syncs the receivables and shows the run", async ({
   const run = card.getByRole("button", { name: "Executar BomControle" });
   await expect(run).toBeEnabled();
   await run.click();
-  await expect(card.locator(".badge")).toHaveText("Sucesso", { timeout: 60_000 });
-  await expect(page.locator(".toast")).toContainText("BomControle: execução concluída com sucesso.");
+  await expect(page.locator(".toast")).toContainText("BomControle: execução concluída com sucesso.", { timeout: 60_000 });
+  await expect(card.locator(".badge")).toHaveText("Sucesso");
   // The first run reads 300 entries; a later one only what changed since (none here).
   await expect(card.locator(".last-totals")).toContainText(/\d+ processados/);
 
