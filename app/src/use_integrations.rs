@@ -104,7 +104,7 @@ pub async fn load_tenant_metrics() -> Result<TenantMetrics, ServerFnError> {
 /// The head of `/integracoes/:slug`: the integration, its 30-day metrics and chart.
 #[server(endpoint = "integration-detail")]
 pub async fn load_integration_detail(slug: String) -> Result<IntegrationDetail, ServerFnError> {
-    let (_, _, tenant, mut tx) = ssr::tenant_scope().await?;
+    let (_, user, tenant, mut tx) = ssr::tenant_scope().await?;
     let (summary, description, schedule, last_error) =
         backend::integrations::detail(&mut tx, tenant, &slug)
             .await
@@ -115,6 +115,15 @@ pub async fn load_integration_detail(slug: String) -> Result<IntegrationDetail, 
     let per_day = backend::metrics::per_day(&mut tx, tenant, Some(&slug), METRICS_DAYS)
         .await
         .map_err(ssr::fail)?;
+    // Only OneCode receives deliveries, and only admins configure them (the database
+    // checks the role again).
+    let webhook_path = if slug == crate::use_contact_reviews::ONECODE && user.can_configure() {
+        backend::integrations::webhook_path(&mut tx, tenant, &slug)
+            .await
+            .map_err(ssr::fail)?
+    } else {
+        None
+    };
     ssr::commit(tx).await?;
     let today = chrono::Utc::now().date_naive();
     Ok(IntegrationDetail {
@@ -124,6 +133,7 @@ pub async fn load_integration_detail(slug: String) -> Result<IntegrationDetail, 
         last_error,
         metrics,
         chart_svg: backend::charts::runs_per_day_svg(&per_day, i64::from(METRICS_DAYS), today),
+        webhook_path,
     })
 }
 

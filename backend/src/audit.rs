@@ -49,6 +49,8 @@ pub enum Action {
     RunCancelled,
     ConnectionTested,
     MemberRoleChanged,
+    /// A person decided about a contact in OneCode's review queue.
+    ContactDecided,
 }
 
 impl Action {
@@ -66,6 +68,7 @@ impl Action {
             Action::RunCancelled => "run_cancelled",
             Action::ConnectionTested => "connection_tested",
             Action::MemberRoleChanged => "member_role_changed",
+            Action::ContactDecided => "contact_decided",
         }
     }
 }
@@ -275,6 +278,29 @@ pub fn summary(action: &str, details: &Value) -> String {
                 .map_or_else(|| "(nenhum)".into(), text),
             details.get("after").map_or_else(|| "(nenhum)".into(), text)
         ),
+        "contact_decided" => {
+            let contato = details
+                .get("contato")
+                .map_or_else(|| "(sem nome)".into(), text);
+            let numero = details
+                .get("numero")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty())
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            let empresa = details
+                .get("empresa")
+                .map_or_else(|| "(vazio)".into(), text);
+            match details.get("decisao").and_then(Value::as_str) {
+                Some("ignorada") => format!("Contato “{contato}”{numero} ignorado."),
+                Some("escolhida") => format!(
+                    "Contato “{contato}”{numero} vinculado a “{empresa}” (empresa escolhida)."
+                ),
+                _ => format!(
+                    "Contato “{contato}”{numero} vinculado a “{empresa}” (sugestão aceita)."
+                ),
+            }
+        }
         _ => String::new(),
     }
 }
@@ -410,6 +436,21 @@ mod tests {
                 &json!({"ok": true, "message": "Conexão OK (3 ms)"})
             ),
             "Conexão OK (3 ms)"
+        );
+        assert_eq!(
+            summary(
+                "contact_decided",
+                &json!({"contato": "Maria", "numero": "…4321", "decisao": "aceita",
+                        "empresa": "Padaria Sol Ltda"})
+            ),
+            "Contato “Maria” (…4321) vinculado a “Padaria Sol Ltda” (sugestão aceita)."
+        );
+        assert_eq!(
+            summary(
+                "contact_decided",
+                &json!({"contato": "Grupo", "numero": "…0000", "decisao": "ignorada"})
+            ),
+            "Contato “Grupo” (…0000) ignorado."
         );
     }
 }

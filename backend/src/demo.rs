@@ -130,6 +130,9 @@ pub async fn add_local_http_provider(pool: &PgPool) -> Result<()> {
 /// The token the demo and the tests keep in the vault for the sandbox.
 pub const SANDBOX_TOKEN: &str = "sbx_demo_token";
 
+/// The webhook secret the demo keeps in the vault for the OneCode sandbox's events.
+pub const SANDBOX_WEBHOOK_SECRET: &str = "sbx_demo_webhook_secret";
+
 /// Gives a tenant the `local-http` integration, enabled, pointing at `base_url` (updated
 /// when it exists: the demo's sandbox gets a new port at every start), with
 /// [`SANDBOX_TOKEN`] in the vault unless a token is set already.
@@ -180,6 +183,19 @@ pub async fn point_integration(
     )
     .execute(pool)
     .await?;
+    put_secret_unless_set(pool, keyring, tenant_id, slug, token_field, SANDBOX_TOKEN).await
+}
+
+/// Puts `value` in the vault under `field` of the tenant's integration `slug`, unless a
+/// credential is set there already (a person's own is never replaced).
+async fn put_secret_unless_set(
+    pool: &PgPool,
+    keyring: &crate::vault::Keyring,
+    tenant_id: uuid::Uuid,
+    slug: &str,
+    field: &str,
+    value: &str,
+) -> Result<()> {
     let mut tx = crate::scope::begin_service(pool).await?;
     let id = sqlx::query_scalar!(
         r#"select t.id from public.tenant_integrations t
@@ -190,17 +206,17 @@ pub async fn point_integration(
     )
     .fetch_one(&mut *tx)
     .await?;
-    let has_token = crate::vault::store::list(&mut tx, id)
+    let has_value = crate::vault::store::list(&mut tx, id)
         .await?
         .iter()
-        .any(|s| s.field == token_field);
-    if !has_token {
+        .any(|s| s.field == field);
+    if !has_value {
         crate::vault::store::put(
             &mut tx,
             keyring,
             id,
-            token_field,
-            &secrecy::SecretString::from(SANDBOX_TOKEN.to_owned()),
+            field,
+            &secrecy::SecretString::from(value.to_owned()),
             &crate::audit::Actor::system(crate::audit::Source::System),
         )
         .await?;
@@ -253,8 +269,31 @@ pub async fn seed_provider_sandbox(
         slug,
         &format!("http://{addr}"),
         token_field,
-        // The sandboxes have no limit of their own: the demo runs at full speed.
+        // The demo runs at full speed: the sandboxes have no limit of their own, or (OneCode's
+        // 600 a minute) one far above what a demo run asks.
         serde_json::json!({"requisicoes_por_minuto": 6000}),
     )
     .await
+}
+
+/// Demo mode: `value` under `field` of the tenant `tenant_slug`'s integration `slug` (the
+/// integration must exist: call [`seed_provider_sandbox`] first), unless one is set.
+pub async fn seed_provider_secret(
+    pool: &PgPool,
+    keyring: &crate::vault::Keyring,
+    tenant_slug: &str,
+    slug: &str,
+    field: &str,
+    value: &str,
+) -> Result<()> {
+    let Some(tenant) = sqlx::query_scalar!(
+        "select id from public.organizacoes where slug = $1",
+        tenant_slug
+    )
+    .fetch_optional(pool)
+    .await?
+    else {
+        return Ok(());
+    };
+    put_secret_unless_set(pool, keyring, tenant, slug, field, value).await
 }

@@ -397,7 +397,7 @@ impl Engine {
         let ended = sqlx::query!(
             r#"update public.integration_logs set
                  status = $3::text, error_message = $4, execution_time_ms = $5, finished_at = now(),
-                 total_processados = $6, total_matched = $7::int + $8::int, total_review = $9,
+                 total_processados = $6, total_matched = coalesce($15::int, $7::int + $8::int), total_review = $9,
                  total_ignored = $10, total_created = $7, total_updated = $8,
                  total_unchanged = $11, total_failed = $12,
                  payload = $13, response = $14,
@@ -418,6 +418,7 @@ impl Engine {
             o.failed,
             sanitise(&o.payload),
             sanitise(&o.response),
+            o.matched,
         )
         .fetch_optional(&mut *tx)
         .await?;

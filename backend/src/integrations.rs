@@ -229,6 +229,33 @@ pub async fn detail(
     Ok((summary, extra.description, extra.schedule, extra.last_error))
 }
 
+/// Where OneCode delivers a tenant integration's events: this path plus `/<webhook_token>`.
+pub const WEBHOOK_PATH: &str = "/functions/v1/onecode-webhook";
+
+/// The path of a tenant integration's webhook address (`WEBHOOK_PATH/<token>`), for the
+/// tenant's admins, who configure it at OneCode; `None` for other members (the token only
+/// routes deliveries, whose bodies are authenticated by the vault's secret, but nobody else
+/// needs it). Under the caller's RLS.
+pub async fn webhook_path(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    slug: &str,
+) -> crate::Result<Option<String>> {
+    let row = sqlx::query!(
+        r#"select ti.webhook_token, public.is_tenant_admin(ti.tenant_id) as "admin!"
+           from public.tenant_integrations ti
+           join public.integration_providers p on p.id = ti.provider_id
+           where ti.tenant_id = $1 and p.slug = $2"#,
+        tenant_id,
+        slug
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row
+        .filter(|r| r.admin)
+        .map(|r| format!("{WEBHOOK_PATH}/{}", r.webhook_token)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::effective_config;

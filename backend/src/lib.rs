@@ -9,6 +9,7 @@ pub mod auth;
 pub mod charts;
 pub mod config_form;
 pub mod connection;
+pub mod contact_reviews;
 pub mod credentials;
 pub mod db;
 pub mod demo;

@@ -26,8 +26,8 @@ pub async fn modules_for_tenant(
 }
 
 /// The tenant's companies by name (at most [`model::EMPRESAS_PAGE_SIZE`], filtered by name
-/// or CNPJ digits when `search` is given), with their deliveries pending this month (the
-/// month in Brasília, whatever the database's time zone).
+/// or CNPJ digits when `search` is given), with their WhatsApp and their deliveries pending
+/// this month (the month in Brasília, whatever the database's time zone).
 /// Runs as the caller: row-level security is the boundary, the tenant filter the choice.
 pub async fn empresas(
     tx: &mut Transaction<'static, Postgres>,
@@ -52,7 +52,8 @@ pub async fn empresas(
     .await?;
     let rows = sqlx::query_as!(
         model::EmpresaRow,
-        r#"select e.id, e.nome, e.cnpj, e.regime_tributario, nullif(e.data_baixa, '') as data_baixa,
+        r#"select e.id, e.nome, e.cnpj, e.regime_tributario, nullif(btrim(e.whatsapp), '') as whatsapp,
+                  nullif(e.data_baixa, '') as data_baixa,
                   e.external_source,
                   (select count(*) from public.acessorias_entregas a
                    where a.empresa_id = e.id

@@ -5,7 +5,8 @@
 //! Jobs: `run_integration` (one attempt of one execution; enqueued by
 //! `public.enqueue_integration_run` in the same transaction as the claim), and three cron
 //! jobs that graphile runs once per minute/day across all workers: `schedule_tick`,
-//! `purge_old_logs`; stale heartbeats are reaped by each worker on its own timer
+//! `purge_old_logs`; `process_onecode_events` (a tenant integration's pending webhook
+//! events, enqueued by `public.enqueue_onecode_events` with the events); stale heartbeats are reaped by each worker on its own timer
 //! ([`EngineConfig::reap_every`](crate::engine::EngineConfig)).
 
 use chrono::Utc;
@@ -90,6 +91,12 @@ impl TaskHandler for ScheduleTick {
 
     async fn run(self, ctx: WorkerContext) -> impl IntoTaskHandlerResult {
         let engine = engine_of(&ctx)?;
+        // Webhook events a failed or lost job left pending are queued again.
+        match crate::providers::onecode::webhook::sweep(&engine.pool).await {
+            Ok(n) if n > 0 => tracing::info!(integrations = n, "pending OneCode events re-queued"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = ?e, "sweeping pending OneCode events failed"),
+        }
         match crate::schedule::tick(&engine.pool, Utc::now()).await {
             Ok(r) => {
                 if r.started + r.already_running > 0 {
@@ -98,6 +105,43 @@ impl TaskHandler for ScheduleTick {
                 Ok(())
             }
             Err(e) => Err(format!("schedule_tick: {e:?}")),
+        }
+    }
+}
+
+/// A tenant integration's pending OneCode webhook events, in one batch. On failure the
+/// events stay pending (with the error noted) and graphile retries the job.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ProcessOnecodeEvents {
+    pub tenant_integration_id: Uuid,
+}
+
+impl TaskHandler for ProcessOnecodeEvents {
+    const IDENTIFIER: &'static str = "process_onecode_events";
+
+    async fn run(self, ctx: WorkerContext) -> impl IntoTaskHandlerResult {
+        let engine = engine_of(&ctx)?;
+        let id = self.tenant_integration_id;
+        match crate::providers::onecode::webhook::process_pending(&engine.pool, id).await {
+            Ok(r) => {
+                if r.events > 0 {
+                    tracing::info!(tenant_integration = %id, events = r.events, more = r.more, "OneCode events processed");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(tenant_integration = %id, error = ?e, "OneCode events failed; they stay pending");
+                let noted = crate::providers::onecode::webhook::note_failure(
+                    &engine.pool,
+                    id,
+                    "falha ao processar os eventos; nova tentativa agendada",
+                )
+                .await;
+                if let Err(n) = noted {
+                    tracing::warn!(error = ?n, "noting the OneCode events' failure failed");
+                }
+                Err(format!("process_onecode_events {id}: {e}"))
+            }
         }
     }
 }
@@ -134,6 +178,7 @@ pub async fn run_worker(engine: Engine, concurrency: usize) -> crate::Result<()>
         .define_job::<RunIntegration>()
         .define_job::<ScheduleTick>()
         .define_job::<PurgeOldLogs>()
+        .define_job::<ProcessOnecodeEvents>()
         .with_crontab("* * * * * schedule_tick\n30 3 * * * purge_old_logs")
         .map_err(|e| err("crontab", &e))?
         .add_extension(engine.clone())

@@ -17,6 +17,7 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "run_cancelled",
     "connection_tested",
     "member_role_changed",
+    "contact_decided",
 ];
 
 /// pt-BR name of an action.
@@ -34,6 +35,7 @@ pub fn audit_action_label(action: &str) -> &'static str {
         "run_cancelled" => "Execução cancelada",
         "connection_tested" => "Conexão testada",
         "member_role_changed" => "Papel de membro alterado",
+        "contact_decided" => "Contato revisado",
         _ => "Outra ação",
     }
 }

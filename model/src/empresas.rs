@@ -9,6 +9,8 @@ pub struct EmpresaRow {
     pub nome: String,
     pub cnpj: String,
     pub regime_tributario: Option<String>,
+    /// The company's WhatsApp number (typed by a person, or linked from OneCode).
+    pub whatsapp: Option<String>,
     /// When the company was closed (`data_baixa`), as stored.
     pub data_baixa: Option<String>,
     /// Where it came from (`acessorias`), `None` when a person typed it.

@@ -133,4 +133,6 @@ pub struct IntegrationDetail {
     pub metrics: MetricsView,
     /// The 30-day chart, SVG drawn on the server.
     pub chart_svg: Option<String>,
+    /// The path of the integration's webhook address (OneCode), for tenant admins only.
+    pub webhook_path: Option<String>,
 }

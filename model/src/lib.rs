@@ -10,6 +10,7 @@ pub mod empresas;
 pub mod history;
 pub mod integrations;
 pub mod modules;
+pub mod reviews;
 pub mod run;
 pub mod session;
 pub mod time;
@@ -28,6 +29,9 @@ pub use history::{
 };
 pub use integrations::{category_label, CatalogProvider, IntegrationSummary};
 pub use modules::{module_route, ModuleCard};
+pub use reviews::{
+    phone_pt, CompanyChoice, ReviewDecision, ReviewItem, ReviewOutcome, ReviewPage, ReviewQuery,
+};
 pub use run::{trigger_label, Trigger};
 pub use session::{SessionUser, TenantRef};
 pub use time::relative_time_pt;

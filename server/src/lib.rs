@@ -6,6 +6,7 @@ pub mod demo_sandboxes;
 pub mod origin_check;
 pub mod sandbox_cli;
 pub mod session_gate;
+pub mod webhook;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -40,6 +41,7 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         .with_state(leptos_options);
     health
         .merge(api::router(state.clone()))
+        .merge(webhook::router(state.clone()))
         .merge(pages)
         .layer(axum::middleware::from_fn_with_state(
             state,

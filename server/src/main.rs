@@ -97,11 +97,16 @@ async fn main() -> anyhow::Result<()> {
             config.keyring.clone(),
             engine.registry.clone(),
         );
+        let demo_pool = state.pool.clone();
         let app = server::router(state, leptos_options);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
         println!("Portal Contmax listening on http://{addr}");
+        if config.sandbox && config.demo_seed {
+            let bound = listener.local_addr().unwrap_or(addr);
+            tokio::spawn(server::demo_sandboxes::send_demo_events(demo_pool, bound));
+        }
         let shutdown = engine.shutdown.clone();
         axum::serve(
             listener,

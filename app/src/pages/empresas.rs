@@ -1,10 +1,11 @@
 //! `/empresas`: the tenant's client companies (those the Acessórias sync brought and those
-//! typed by hand), with their CNPJ, situation and deliveries pending this month.
+//! typed by hand), with their CNPJ, WhatsApp (typed, or linked from OneCode), situation and
+//! deliveries pending this month.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
-use model::{EmpresasPage, SessionUser};
+use model::{phone_pt, EmpresasPage, SessionUser};
 
 use crate::components::{AppHeader, ErrorBox, RequireUser};
 
@@ -95,6 +96,7 @@ fn EmpresasTable(page: EmpresasPage) -> impl IntoView {
                     <tr>
                         <th scope="col">"Empresa"</th>
                         <th scope="col">"CNPJ/CPF"</th>
+                        <th scope="col">"WhatsApp"</th>
                         <th scope="col">"Regime"</th>
                         <th scope="col">"Situação"</th>
                         <th scope="col">"Origem"</th>
@@ -116,6 +118,7 @@ fn EmpresasTable(page: EmpresasPage) -> impl IntoView {
                             <tr data-baixada=e.data_baixa.is_some().to_string()>
                                 <td>{e.nome}</td>
                                 <td class="mono">{e.cnpj}</td>
+                                <td class="whatsapp">{e.whatsapp.as_deref().map_or_else(|| "—".to_owned(), phone_pt)}</td>
                                 <td>{e.regime_tributario.unwrap_or_else(|| "—".into())}</td>
                                 <td>{situacao}</td>
                                 <td>{origem}</td>

@@ -9,7 +9,7 @@ pub mod bomcontrole;
 pub mod common;
 pub mod local_http;
 pub mod net;
-pub mod pending;
+pub mod onecode;
 pub mod secrets;
 
 pub use net::http_client;
@@ -117,6 +117,9 @@ pub struct Outcome {
     pub review: i32,
     /// Records the provider skipped on purpose (`total_ignored`).
     pub ignored: i32,
+    /// Records matched to a company (`total_matched`), for providers that match rather
+    /// than create; otherwise `total_matched` is `created + updated`.
+    pub matched: Option<i32>,
     /// What was sent (sanitised before it is stored).
     pub payload: Value,
     /// What came back, summarised (sanitised before it is stored).
@@ -248,9 +251,7 @@ impl Registry {
         let mut r = Self::default();
         r.register(Arc::new(acessorias::Acessorias));
         r.register(Arc::new(bomcontrole::BomControle));
-        for p in pending::PENDING {
-            r.register(Arc::new(pending::Pending(p)));
-        }
+        r.register(Arc::new(onecode::OneCode));
         if with_sandbox {
             r.register(Arc::new(local_http::LocalHttp));
         }

@@ -1,7 +1,8 @@
 //! `/integracoes/:slug` (seed: IntegracaoDetalhe.tsx): one integration's status, metrics
 //! and 30-day chart, its history with filters and keyset pages, and the attempts of one
 //! execution in a drawer. Reads work without JavaScript (filters are a GET form, pages
-//! and the drawer are links); actions need hydration.
+//! and the drawer are links); actions need hydration. OneCode's page also has the review
+//! queue (*Revisar contatos*) and, for admins, the webhook address.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -14,14 +15,19 @@ use model::{
 
 mod config;
 mod credentials;
+mod reviews;
+mod webhook;
 
 use config::ConfigSection;
 use credentials::CredentialsSection;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use reviews::ReviewSection;
+use webhook::WebhookSection;
 
 use crate::components::{
-    error_text, Ago, AppHeader, AuditTrail, ErrorBox, Metric, RequireUser, StatusBadge,
+    error_text, Ago, AppHeader, AuditTrail, ErrorBox, Metric, RequireUser, StatusBadge, Toasts,
 };
+use crate::use_contact_reviews::{load_contact_reviews, DecideContact, ONECODE};
 use crate::use_credentials::{RemoveIntegrationSecret, SetIntegrationSecret};
 use crate::use_integrations::{
     execution_attempts, integration_history, load_integration_detail, poll_while, RunIntegration,
@@ -148,6 +154,33 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
         },
         |(slug, ..)| load_config_form(slug),
     );
+    // OneCode's review queue; elsewhere nothing (and no request).
+    let decide = ServerAction::<DecideContact>::new();
+    let review_query = Memo::new(move |_| {
+        let q = query.read();
+        model::ReviewQuery {
+            busca: q.get("contatos").filter(|b| !b.trim().is_empty()),
+            after: q.get("contatos_apos").filter(|a| !a.is_empty()),
+        }
+    });
+    let reviews = Resource::new(
+        move || {
+            (
+                slug.get() == ONECODE,
+                review_query.get(),
+                decide.version().get(),
+                changes(),
+            )
+        },
+        |(onecode, q, ..)| async move {
+            if onecode {
+                load_contact_reviews(q.busca, q.after).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        },
+    );
+    let toasts = RwSignal::new(Vec::<(u32, String)>::new());
     let running = Memo::new(move |_| {
         detail
             .get()
@@ -178,6 +211,18 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
             </Transition>
             {move || run.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
             {move || toggle.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
+            {move || (slug.get() == ONECODE).then(|| view! {
+                <ReviewSection slug reviews query=review_query decide toasts/>
+            })}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    detail
+                        .await
+                        .ok()
+                        .and_then(|d| d.webhook_path)
+                        .map(|path| view! { <WebhookSection path toasts/> })
+                })}
+            </Transition>
             <ConfigSection slug config save/>
             <CredentialsSection slug config set=set_secret remove=remove_secret editable=can_configure/>
             <section id="historico" class="history" aria-labelledby="historico-titulo">
@@ -209,6 +254,7 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
                             save.version().get(),
                             set_secret.version().get(),
                             remove_secret.version().get(),
+                            decide.version().get(),
                         ]
                         .into_iter()
                         .fold(0u32, |a, v| a.wrapping_add(v as u32))
@@ -226,6 +272,7 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
                     }
                 })}
             </Transition>
+            <Toasts toasts/>
         </main>
     }
 }

@@ -271,6 +271,7 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
         failed: companies.failed + deliveries.failed,
         review: companies.review,
         ignored: companies.ignored,
+        matched: None,
         payload: json!({
             "requests": ["GET /companies/ListAll?Pagina=N", "GET /deliveries/{cnpj}?DtInitial&DtFinal&Pagina&config&DtLastDH"],
             "headers": {"authorization": "Bearer <token do cofre>"},

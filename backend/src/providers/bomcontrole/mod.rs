@@ -228,6 +228,7 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
         failed: entries.failed + clients.failed,
         review: entries.review,
         ignored: entries.ignored,
+        matched: None,
         payload: json!({
             "requests": [
                 "GET Cliente/Pesquisar?pesquisa=",

@@ -40,6 +40,7 @@ impl Default for RetryPolicy {
 /// A successful answer: its status (2xx) and body.
 pub struct Answer {
     pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
     pub body: bytes::Bytes,
 }
 
@@ -83,6 +84,7 @@ pub async fn get(
             Ok(resp) => {
                 let status = resp.status();
                 let wait = retry_after(resp.headers());
+                let headers = resp.headers().clone();
                 let body = tokio::select! {
                     b = read_capped(resp) => b,
                     () = ctx.cancel.cancelled() => return Err(ProviderError::Cancelled),
@@ -99,7 +101,13 @@ pub async fn get(
                             "resposta do provedor em formato inesperado (não é JSON)".into(),
                         )
                     }
-                    Ok(body) if status.is_success() => return Ok(Answer { status, body }),
+                    Ok(body) if status.is_success() => {
+                        return Ok(Answer {
+                            status,
+                            headers,
+                            body,
+                        })
+                    }
                     Ok(body) => {
                         with_their_words(ctx, ProviderError::from_status(status, wait), &body)
                     }
