@@ -45,18 +45,22 @@ pub async fn list_for_tenant(
                   t.total_created as "last_created?",
                   t.total_updated as "last_updated?",
                   t.total_review as "last_review?",
-                  t.total_failed as "last_failed?"
+                  t.total_failed as "last_failed?",
+                  t.total_matched as "last_matched?",
+                  t.total_ignored as "last_ignored?"
            from public.tenant_integrations ti
            left join public.integration_providers p on p.id = ti.provider_id
            left join lateral (
              select l.total_processados, l.total_created, l.total_updated, l.total_review,
-                    l.total_failed
+                    l.total_failed, l.total_matched, l.total_ignored
              from public.integration_logs l
              -- Plain comparisons with the parameter and the catalog slug, so that the
              -- planner can use (tenant_id, provider_slug, created_at) under RLS.
              where l.tenant_id = ($1::uuid)::text
                and l.provider_slug = p.slug
                and l.status in ('success', 'partial')
+               -- A webhook batch of a few events is not the last sync's picture.
+               and l.trigger <> 'webhook'
              order by l.created_at desc limit 1) t on true
            where ti.tenant_id = $1
            order by 3"#,

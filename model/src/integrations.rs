@@ -27,6 +27,8 @@ pub struct IntegrationSummary {
     pub last_updated: Option<i32>,
     pub last_review: Option<i32>,
     pub last_failed: Option<i32>,
+    pub last_matched: Option<i32>,
+    pub last_ignored: Option<i32>,
 }
 
 impl IntegrationSummary {
@@ -35,16 +37,23 @@ impl IntegrationSummary {
     }
 
     /// The last finished run's totals in pt-BR ("60 processados · 59 criados · 0
-    /// atualizados · 1 em revisão"); review and failures only when there are some.
+    /// atualizados · 1 em revisão"); review and failures only when there are some. OneCode
+    /// matches contacts rather than creating records: "80 processados · 40 vinculados · 16 em
+    /// revisão · 24 ignorados".
     pub fn totals_line(&self) -> Option<String> {
         let processed = self.last_processed?;
-        let mut parts = vec![
-            format!("{processed} processados"),
-            format!("{} criados", self.last_created.unwrap_or(0)),
-            format!("{} atualizados", self.last_updated.unwrap_or(0)),
-        ];
+        let mut parts = vec![format!("{processed} processados")];
+        if self.slug == "onecode" {
+            parts.push(format!("{} vinculados", self.last_matched.unwrap_or(0)));
+        } else {
+            parts.push(format!("{} criados", self.last_created.unwrap_or(0)));
+            parts.push(format!("{} atualizados", self.last_updated.unwrap_or(0)));
+        }
         if let Some(r) = self.last_review.filter(|r| *r > 0) {
             parts.push(format!("{r} em revisão"));
+        }
+        if self.slug == "onecode" {
+            parts.push(format!("{} ignorados", self.last_ignored.unwrap_or(0)));
         }
         if let Some(f) = self.last_failed.filter(|f| *f > 0) {
             parts.push(format!("{f} com falha"));
@@ -70,4 +79,42 @@ pub struct CatalogProvider {
     pub name: String,
     pub category: String,
     pub description: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IntegrationSummary;
+
+    fn summary(slug: &str) -> IntegrationSummary {
+        IntegrationSummary {
+            id: super::Uuid::nil(),
+            slug: slug.into(),
+            name: slug.into(),
+            category: None,
+            is_enabled: true,
+            last_status: Some("success".into()),
+            last_run: None,
+            last_run_seconds_ago: None,
+            progress: None,
+            last_processed: Some(80),
+            last_created: Some(80),
+            last_updated: Some(0),
+            last_review: Some(16),
+            last_failed: Some(0),
+            last_matched: Some(40),
+            last_ignored: Some(24),
+        }
+    }
+
+    #[test]
+    fn the_card_says_what_the_last_sync_did_in_its_own_terms() {
+        assert_eq!(
+            summary("acessorias").totals_line().as_deref(),
+            Some("80 processados · 80 criados · 0 atualizados · 16 em revisão")
+        );
+        assert_eq!(
+            summary("onecode").totals_line().as_deref(),
+            Some("80 processados · 40 vinculados · 16 em revisão · 24 ignorados")
+        );
+    }
 }
