@@ -193,7 +193,7 @@ pub async fn decide(
 /// `shown` is the suggestion the person saw: when the sync has suggested another company
 /// since, accepting is refused (409) instead of linking a company nobody looked at.
 ///
-/// Errors: 403 not a member; 404 no such contact in this tenant, or a chosen company that
+/// Errors: 403 not a tenant admin; 404 no such contact in this tenant, or a chosen company that
 /// is not the tenant's; 409 already decided / no longer in review / nothing to accept.
 pub async fn decide_as_shown(
     tx: &mut Transaction<'static, Postgres>,
@@ -203,14 +203,24 @@ pub async fn decide_as_shown(
     decision: Decision,
     shown: Option<Uuid>,
 ) -> Result<ReviewOutcome> {
-    if !crate::scope::is_tenant_member(tx, tenant_id).await? {
+    // Tenant admins decide: accepting or choosing fills the company's WhatsApp, and only
+    // admins edit companies (the customer's `empresas` policies).
+    let admin = sqlx::query_scalar!(
+        r#"select public.is_tenant_admin($1) as "admin!""#,
+        tenant_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if !admin {
         return Err(Error::Forbidden(
-            "Apenas membros da organização podem revisar seus contatos.".into(),
+            "Apenas administradores da organização decidem sobre os contatos.".into(),
         ));
     }
     let previous = elevate(tx).await?;
-    let (outcome, numero) = write_decision(tx, tenant_id, contato_id, decision, shown).await?;
+    let written = write_decision(tx, tenant_id, contato_id, decision, shown).await;
+    // Back to the caller's role whatever happened, so the transaction never stays elevated.
     restore_role(tx, &previous).await?;
+    let (outcome, numero) = written?;
     audit::record(
         tx,
         actor,

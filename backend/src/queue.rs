@@ -109,8 +109,8 @@ impl TaskHandler for ScheduleTick {
     }
 }
 
-/// A tenant integration's pending OneCode webhook events, in one batch. On failure the
-/// events stay pending (with the error noted) and graphile retries the job.
+/// A tenant integration's pending OneCode webhook events, in batches
+/// ([`crate::providers::onecode::webhook::process_pending`]).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ProcessOnecodeEvents {
     pub tenant_integration_id: Uuid,
@@ -123,25 +123,16 @@ impl TaskHandler for ProcessOnecodeEvents {
         let engine = engine_of(&ctx)?;
         let id = self.tenant_integration_id;
         match crate::providers::onecode::webhook::process_pending(&engine.pool, id).await {
-            Ok(r) => {
-                if r.events > 0 {
-                    tracing::info!(tenant_integration = %id, events = r.events, more = r.more, "OneCode events processed");
+            Ok(reports) => {
+                let events: usize = reports.iter().map(|r| r.events).sum();
+                if events > 0 {
+                    tracing::info!(tenant_integration = %id, events, "OneCode events processed");
                 }
                 Ok(())
             }
-            Err(e) => {
-                tracing::warn!(tenant_integration = %id, error = ?e, "OneCode events failed; they stay pending");
-                let noted = crate::providers::onecode::webhook::note_failure(
-                    &engine.pool,
-                    id,
-                    "falha ao processar os eventos; nova tentativa agendada",
-                )
-                .await;
-                if let Err(n) = noted {
-                    tracing::warn!(error = ?n, "noting the OneCode events' failure failed");
-                }
-                Err(format!("process_onecode_events {id}: {e}"))
-            }
+            // The failing event was noted (and set aside after its last attempt); graphile
+            // retries the job.
+            Err(e) => Err(format!("process_onecode_events {id}: {e}")),
         }
     }
 }
@@ -155,6 +146,12 @@ impl TaskHandler for PurgeOldLogs {
 
     async fn run(self, ctx: WorkerContext) -> impl IntoTaskHandlerResult {
         let engine = engine_of(&ctx)?;
+        // Webhook events keep people's messages: processed ones go after 30 days.
+        match crate::providers::onecode::webhook::purge(&engine.pool, 30).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "old OneCode events purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = ?e, "purging old OneCode events failed"),
+        }
         match engine.purge_old_logs().await {
             Ok(n) => {
                 tracing::info!(deleted = n, "old integration logs purged");

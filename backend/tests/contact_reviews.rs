@@ -390,11 +390,22 @@ async fn keyset_pages_cover_the_queue_once_in_order(pool: PgPool) {
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn accepting_links_the_company_fills_an_empty_whatsapp_only_and_is_audited(pool: PgPool) {
     let w = world(&pool).await;
-    // Staff may decide, as they may run the integration.
-    let staff = common::demo_claims(&pool, "equipe@contmax.com.br").await;
-    let outcome = decide_as(
+    // Staff see the queue but do not decide: a decision may fill a company's WhatsApp,
+    // and only admins edit companies.
+    let err = decide_as(
         &pool,
         "equipe@contmax.com.br",
+        w.contmax,
+        w.c_padaria,
+        Decision::Accept,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::Forbidden(_)), "{err:?}");
+    let staff = common::demo_claims(&pool, "admin@contmax.com.br").await;
+    let outcome = decide_as(
+        &pool,
+        "admin@contmax.com.br",
         w.contmax,
         w.c_padaria,
         Decision::Accept,
@@ -529,7 +540,7 @@ async fn choosing_takes_only_the_tenants_companies_and_ignoring_unlinks(pool: Pg
     // Ignoring: ignored, linked to nothing, audited as such.
     let outcome = decide_as(
         &pool,
-        "equipe@contmax.com.br",
+        "admin@contmax.com.br",
         w.contmax,
         w.c_mercado,
         Decision::Ignore,
@@ -580,15 +591,9 @@ async fn a_contact_is_decided_once_even_by_two_people_at_the_same_moment(pool: P
         Decision::Ignore,
         Decision::Choose(w.oficina),
     ] {
-        let err = decide_as(
-            &pool,
-            "equipe@contmax.com.br",
-            w.contmax,
-            w.c_padaria,
-            again,
-        )
-        .await
-        .unwrap_err();
+        let err = decide_as(&pool, "admin@contmax.com.br", w.contmax, w.c_padaria, again)
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::Conflict(_)), "{again:?}: {err:?}");
     }
     // A row that carries a decision is never asked about again, whatever its status says.
@@ -615,7 +620,7 @@ async fn a_contact_is_decided_once_even_by_two_people_at_the_same_moment(pool: P
         ),
         decide_as(
             &pool,
-            "equipe@contmax.com.br",
+            "admin@contmax.com.br",
             w.contmax,
             w.c_mercado,
             Decision::Ignore

@@ -49,7 +49,8 @@ const COMPANIES: &[(u128, &str, &str, &str)] = &[
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Want {
     Matched(u128),
-    Review,
+    /// In review, with this company suggested.
+    Review(u128),
     Ignored,
 }
 
@@ -117,11 +118,11 @@ const CASES: &[Case] = &[
     case("Papelaria Central Norte", Matched(25)),
     case("Mercado Bom Preço", Matched(4)),
     // Close, but another word: a person confirms.
-    case("Padaria Estrela do Sul", Review),
-    case("Farmacia Santa Luzia", Review),
-    case("Imobiliária Casa Nova", Review),
-    case("Salão Beleza Nova Vida", Review),
-    case("Posto Estrada Real", Review),
+    case("Padaria Estrela do Sul", Review(1)),
+    case("Farmacia Santa Luzia", Review(10)),
+    case("Imobiliária Casa Nova", Review(18)),
+    case("Salão Beleza Nova Vida", Review(22)),
+    case("Posto Estrada Real", Review(19)),
     // Strangers.
     case("Ana Beatriz Lopes", Ignored),
     // The one word that tells companies apart has nothing in common with the company's.
@@ -157,7 +158,7 @@ const CASES: &[Case] = &[
     Case {
         // Two companies share this phone: a person decides.
         number: "552133334444",
-        ..case("Dr. Vieira", Review)
+        ..case("Dr. Vieira", Review(26))
     },
     Case {
         // A CNPJ settles what a shared phone leaves open.
@@ -208,7 +209,7 @@ fn every_contact_of_the_table_lands_where_a_person_would_put_it() {
         let v = decide(&contact, &cs, t, c.linked.map(Uuid::from_u128));
         let got = match &v {
             Verdict::Matched { company, .. } => Matched(company.as_u128()),
-            Verdict::Review { .. } => Review,
+            Verdict::Review { suggestion, .. } => Review(suggestion.map_or(0, |s| s.as_u128())),
             Verdict::Ignored { .. } => Ignored,
         };
         if got != c.want {

@@ -144,9 +144,9 @@ test("an admin works the review queue: accepts one, ignores another, and both ar
   await expect(page.locator(`#revisar-contatos [data-contato="${ignoredId}"]`)).toHaveCount(0);
 });
 
-test("staff pick another company for a contact; they see no webhook address", async ({ page }) => {
+test("an admin picks another company for a contact; staff see the queue without deciding", async ({ page }) => {
   test.setTimeout(180_000);
-  await login(page, "equipe@contmax.com.br", "/integracoes");
+  await login(page, "admin@contmax.com.br", "/integracoes");
   await expect(page).toHaveURL(/\/integracoes$/);
   await ensureQueue(page);
   await page.goto("/empresas");
@@ -157,7 +157,6 @@ test("staff pick another company for a contact; they see no webhook address", as
 
   await page.goto("/integracoes/onecode");
   await hydrated(page);
-  await expect(page.locator("#webhook")).toHaveCount(0);
   const section = page.locator("#revisar-contatos");
   const first = section.locator(".review-item").first();
   await expect(first).toBeVisible();
@@ -178,6 +177,16 @@ test("staff pick another company for a contact; they see no webhook address", as
   await confirm.click();
   await expect(page.locator(".toast", { hasText: `Contato “${contact}” vinculado a “${company}”` })).toBeVisible();
   await expect(section.locator(`[data-contato="${id}"]`)).toHaveCount(0);
+
+  // Staff: the same queue, no decision buttons, no webhook address.
+  await page.context().clearCookies();
+  await login(page, "equipe@contmax.com.br", "/integracoes/onecode");
+  await expect(page).toHaveURL(/\/integracoes\/onecode$/);
+  await hydrated(page);
+  await expect(page.getByTestId("reviews-admins-only")).toBeVisible();
+  await expect(page.locator("#revisar-contatos .review-item").first()).toBeVisible();
+  await expect(page.locator("#revisar-contatos").getByRole("button", { name: "Aceitar" })).toHaveCount(0);
+  await expect(page.locator("#webhook")).toHaveCount(0);
 });
 
 test("the OneCode page hydrates cleanly, three times", async ({ page }) => {

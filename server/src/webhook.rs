@@ -9,7 +9,7 @@
 //! stored with its processing job and only then answered 200; a replay is answered 200 and
 //! not stored again.
 //!
-//! 401 wrong or missing signature, 404 unknown address, 413 body over [`MAX_BODY`], 400
+//! 401 wrong or missing signature, 404 unknown address, 413 body over [`MAX_BODY`] (256 KiB), 400
 //! not an event (`{"data": {"object", "action", "payload"}}`), 503 when it could not be
 //! stored (OneCode retries). Nothing is stored unless authenticated and well formed.
 
@@ -25,8 +25,8 @@ use serde_json::json;
 use backend::providers::onecode::{signature, webhook, WEBHOOK_SECRET_FIELD};
 use backend::AppState;
 
-/// The largest delivery accepted: a message event is a few KiB.
-pub const MAX_BODY: usize = 1024 * 1024;
+/// The largest delivery accepted: a message event is a few KiB (its text, not its media).
+pub const MAX_BODY: usize = 256 * 1024;
 
 pub fn router(state: AppState) -> Router {
     Router::new()

@@ -32,7 +32,17 @@ struct Hook {
 
 /// Contmax's OneCode with the webhook secret in the vault under `keyring`.
 async fn hook(pool: &PgPool, keyring: &backend::vault::Keyring) -> Hook {
-    let tenant = common::org(pool, "contmax").await;
+    hook_for(pool, keyring, "contmax", SECRET).await
+}
+
+/// A tenant's OneCode with `secret` as its webhook secret.
+async fn hook_for(
+    pool: &PgPool,
+    keyring: &backend::vault::Keyring,
+    tenant_slug: &str,
+    secret: &str,
+) -> Hook {
+    let tenant = common::org(pool, tenant_slug).await;
     backend::demo::point_integration(
         pool,
         keyring,
@@ -59,7 +69,7 @@ async fn hook(pool: &PgPool, keyring: &backend::vault::Keyring) -> Hook {
         keyring,
         integration,
         "webhook_secret",
-        &SecretString::from(SECRET.to_owned()),
+        &SecretString::from(secret.to_owned()),
         &Actor::system(Source::System),
     )
     .await
@@ -120,13 +130,14 @@ async fn status_of(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value
 async fn drain(pool: &PgPool, integration: Uuid) -> Vec<webhook::BatchReport> {
     let mut batches = Vec::new();
     loop {
-        let r = webhook::process_pending(pool, integration)
+        let reports = webhook::process_pending(pool, integration)
             .await
             .expect("batch");
-        if r.events == 0 {
+        let done = reports.iter().all(|r| r.events == 0);
+        batches.extend(reports.into_iter().filter(|r| r.events > 0));
+        if done {
             return batches;
         }
-        batches.push(r);
     }
 }
 
@@ -176,7 +187,93 @@ async fn nothing_is_stored_without_the_right_signature(pool: PgPool) {
     )
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+    // Another tenant's address with this tenant's signature: its own secret decides.
+    let pg = hook_for(&pool, &state.keyring, "pg", "whsec_da_pg_0123456789").await;
+    let (status, _) = status_of(
+        &app,
+        post(
+            &format!("/functions/v1/onecode-webhook/{}", pg.token),
+            &signed(&body),
+            body.clone(),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(stored(&pool, h.tenant).await, 0);
+    assert_eq!(stored(&pool, pg.tenant).await, 0);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn an_event_that_cannot_be_processed_is_set_aside_and_the_rest_go_on(pool: PgPool) {
+    let (app, state) = common::router_for(pool.clone(), b"test-secret").await;
+    let h = hook(&pool, &state.keyring).await;
+    let path = format!("/functions/v1/onecode-webhook/{}", h.token);
+    // A fault in the database for one contact, whatever writes it.
+    sqlx::query(
+        "create function public.test_refuse_666() returns trigger language plpgsql as $$
+         begin
+           if new.contact_id = 666 then raise exception 'contato 666 recusado'; end if;
+           return new;
+         end $$",
+    )
+    .execute(&pool)
+    .await
+    .expect("function");
+    sqlx::query(
+        "create trigger test_refuse_666 before insert or update on public.onecode_contatos
+         for each row execute function public.test_refuse_666()",
+    )
+    .execute(&pool)
+    .await
+    .expect("trigger");
+    for id in [665, 666, 667] {
+        let body = json!({"data": {"object": "contacts", "action": "update", "payload": {
+            "id": id, "name": format!("Contato {id}"), "number": format!("5519990000{id}"),
+            "isGroup": false, "blocked": false, "updatedAt": "2026-05-18T12:31:07.000Z"}}})
+        .to_string()
+        .into_bytes();
+        let (status, _) = status_of(&app, post(&path, &signed(&body), body.clone())).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    // Each try fails on 666 and moves on only once it has had its attempts.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        assert!(
+            tries <= webhook::MAX_ATTEMPTS + 2,
+            "never got past the bad event"
+        );
+        if webhook::process_pending(&pool, h.integration).await.is_ok() {
+            let pending: i64 = sqlx::query_scalar(
+                "select count(*) from public.onecode_eventos where tenant_id = $1 and status = 'pending'",
+            )
+            .bind(h.tenant)
+            .fetch_one(&pool)
+            .await
+            .expect("pending");
+            if pending == 0 {
+                break;
+            }
+        }
+    }
+    let rows: Vec<(String, i32)> = sqlx::query_as(
+        "select status, attempts from public.onecode_eventos where tenant_id = $1 order by id",
+    )
+    .bind(h.tenant)
+    .fetch_all(&pool)
+    .await
+    .expect("events");
+    assert_eq!(rows[0].0, "processed");
+    assert_eq!(rows[1], ("failed".to_owned(), webhook::MAX_ATTEMPTS));
+    assert_eq!(rows[2].0, "processed");
+    let contacts: Vec<i64> = sqlx::query_scalar(
+        "select contact_id from public.onecode_contatos where tenant_id = $1 order by 1",
+    )
+    .bind(h.tenant)
+    .fetch_all(&pool)
+    .await
+    .expect("contacts");
+    assert_eq!(contacts, vec![665, 667]);
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
@@ -233,6 +330,29 @@ async fn an_event_is_stored_once_then_processed_from_the_stored_row(pool: PgPool
     .await
     .expect("pending");
     assert_eq!(pending, 0);
+
+    // The contact is blocked in OneCode; a later message carries only part of the contact
+    // (no `blocked`): it moves the last-message time and leaves the contact as it is.
+    let blocked = json!({"data": {"object": "contacts", "action": "update", "payload": {
+        "id": 5007, "name": "Contato 7", "number": "5519900001007", "isGroup": false,
+        "blocked": true, "updatedAt": "2026-05-19T08:00:00.000Z"}}})
+    .to_string()
+    .into_bytes();
+    let (status, _) = status_of(&app, post(&path, &signed(&blocked), blocked.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    let later = message(47);
+    let (status, _) = status_of(&app, post(&path, &signed(&later), later.clone())).await;
+    assert_eq!(status, StatusCode::OK);
+    drain(&pool, h.integration).await;
+    let (bloqueado, motivo): (bool, String) = sqlx::query_as(
+        "select bloqueado, motivo from public.onecode_contatos
+         where tenant_id = $1 and contact_id = 5007",
+    )
+    .bind(h.tenant)
+    .fetch_one(&pool)
+    .await
+    .expect("contact");
+    assert_eq!((bloqueado, motivo.as_str()), (true, "bloqueado"));
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
@@ -481,7 +601,7 @@ async fn every_event_acknowledged_before_a_crash_is_there_after_it(pool: PgPool)
 
     let mut server = spawn_server(&pool, port);
     wait_healthy(&http, port).await;
-    let all: Vec<(usize, Vec<u8>)> = (0..400).map(|i| (i, message(i))).collect();
+    let all: Vec<(usize, Vec<u8>)> = (0..1500).map(|i| (i, message(i))).collect();
     // Killed with SIGKILL once some deliveries were answered, while others are in flight.
     let sender = {
         let (http, url, all) = (http.clone(), url.clone(), all.clone());
@@ -507,7 +627,7 @@ async fn every_event_acknowledged_before_a_crash_is_there_after_it(pool: PgPool)
             .await
             .expect("keys");
     for i in &acked {
-        let key = format!("messages:MSG{i:06}");
+        let key = format!("messages.create:MSG{i:06}");
         assert!(keys.contains(&key), "acknowledged but lost: {key}");
     }
 
@@ -520,5 +640,5 @@ async fn every_event_acknowledged_before_a_crash_is_there_after_it(pool: PgPool)
         .collect();
     let n = missing.len();
     assert_eq!(send(&http, &url, missing, 16).await.len(), n);
-    assert_eq!(stored(&pool, h.tenant).await, 400);
+    assert_eq!(stored(&pool, h.tenant).await, 1500);
 }

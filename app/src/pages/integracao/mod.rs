@@ -212,7 +212,7 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
             {move || run.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
             {move || toggle.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
             {move || (slug.get() == ONECODE).then(|| view! {
-                <ReviewSection slug reviews query=review_query decide toasts/>
+                <ReviewSection slug reviews query=review_query decide toasts can_decide=can_configure/>
             })}
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {

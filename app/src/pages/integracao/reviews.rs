@@ -48,6 +48,9 @@ pub fn ReviewSection(
     query: Memo<ReviewQuery>,
     decide: ServerAction<DecideContact>,
     toasts: RwSignal<Vec<(u32, String)>>,
+    /// Tenant admins decide (a decision may fill a company's WhatsApp, which only admins
+    /// edit); staff see the queue.
+    can_decide: bool,
 ) -> impl IntoView {
     // The contact whose "Escolher outra empresa" box is open (one at a time), and the box's
     // state, kept here so that the list refreshing (every 2 s while a sync runs) does not
@@ -111,7 +114,7 @@ pub fn ReviewSection(
                         Ok(Some(page)) => {
                             let slug = slug.get_untracked();
                             let q = query.get_untracked();
-                            view! { <ReviewList page slug q decide choosing chooser/> }.into_any()
+                            view! { <ReviewList page slug q decide choosing chooser can_decide/> }.into_any()
                         }
                         Ok(None) => ().into_any(),
                         Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
@@ -130,6 +133,7 @@ fn ReviewList(
     decide: ServerAction<DecideContact>,
     choosing: RwSignal<Option<Uuid>>,
     chooser: Chooser,
+    can_decide: bool,
 ) -> impl IntoView {
     let filtered = q.busca.as_deref().is_some_and(|b| !b.trim().is_empty());
     if page.rows.is_empty() {
@@ -150,11 +154,16 @@ fn ReviewList(
         .then(|| href(&slug, q.busca.as_deref(), None));
     view! {
         <p class="muted total" data-testid="reviews-total">{waiting_pt(page.total)}</p>
+        {(!can_decide).then(|| view! {
+            <p class="muted" data-testid="reviews-admins-only">
+                "Só os administradores da organização decidem sobre os contatos."
+            </p>
+        })}
         <ul class="review-list" aria-label="Contatos aguardando revisão">
             {page
                 .rows
                 .into_iter()
-                .map(|item| view! { <ReviewRow item decide choosing chooser/> })
+                .map(|item| view! { <ReviewRow item decide choosing chooser can_decide/> })
                 .collect_view()}
         </ul>
         <nav class="pager" aria-label="Páginas de contatos">
@@ -171,6 +180,7 @@ fn ReviewRow(
     decide: ServerAction<DecideContact>,
     choosing: RwSignal<Option<Uuid>>,
     chooser: Chooser,
+    can_decide: bool,
 ) -> impl IntoView {
     let id = item.id;
     let name_id = format!("contato-{id}");
@@ -209,6 +219,7 @@ fn ReviewRow(
                 </span>
             </div>
             {suggestion}
+            {can_decide.then(|| view! {
             <div class="card-actions">
                 <ActionForm action=decide>
                     <input type="hidden" name="contato_id" value=id.to_string()/>
@@ -245,6 +256,7 @@ fn ReviewRow(
                     </button>
                 </ActionForm>
             </div>
+            })}
             {move || open().then(|| view! { <ChooseCompany contato=id decide choosing chooser/> })}
         </li>
     }

@@ -32,6 +32,8 @@ pub struct Client {
     pub api: Api,
     /// When the provider's window resets, if its last answer said nothing is left.
     not_before: Option<Instant>,
+    /// The `pageSize` the provider says it served (it may serve fewer than asked).
+    pub served_page_size: Option<usize>,
 }
 
 impl Client {
@@ -39,6 +41,7 @@ impl Client {
         Ok(Self {
             api: Api::new(ctx, &SPEC)?,
             not_before: None,
+            served_page_size: None,
         })
     }
 
@@ -89,6 +92,9 @@ impl Client {
         self.not_before = window_spent(&answer);
         let body = answer.json().unwrap_or(Value::Null);
         let count = body.get("count").and_then(Value::as_u64);
+        if let Some(size) = body.get("pageSize").and_then(Value::as_u64) {
+            self.served_page_size = Some(size as usize);
+        }
         match body.get("contacts") {
             Some(Value::Array(items)) => Ok((items.clone(), count)),
             Some(Value::Null) => Ok((Vec::new(), count)),
@@ -138,13 +144,18 @@ pub fn window_spent(answer: &Answer) -> Option<Instant> {
         return None;
     }
     let reset = header("x-ratelimit-reset").unwrap_or(1);
-    let secs = if reset > 1_000_000_000 {
-        let now = chrono::Utc::now().timestamp().max(0) as u64;
+    let now = chrono::Utc::now().timestamp().max(0) as u64;
+    let secs = if reset > 1_000_000_000_000 {
+        // A Unix time in milliseconds.
+        (reset / 1000).saturating_sub(now)
+    } else if reset > 1_000_000_000 {
         reset.saturating_sub(now)
     } else {
         reset
     };
-    Some(Instant::now() + Duration::from_secs(secs.max(1)))
+    // Whatever the header says, never more than an hour (an attempt ends after
+    // `MAX_RESET_WAIT` anyway, and the engine retries it).
+    Instant::now().checked_add(Duration::from_secs(secs.clamp(1, 3600)))
 }
 
 #[cfg(test)]

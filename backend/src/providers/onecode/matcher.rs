@@ -498,9 +498,14 @@ fn prefixes(norm: &str) -> Vec<String> {
 /// The name as a whole and its parts around " - ", " | ", "/", "(": contacts are saved as
 /// "PADARIA ESTRELA - Marcos" or "Marcos (Padaria Estrela)".
 fn name_variants(name: &str) -> Vec<String> {
-    let mut out = vec![normalise(name)];
+    // Bounded work per contact, whatever its name: 150 characters, six variants.
+    let name: String = name.chars().take(150).collect();
+    let mut out = vec![normalise(&name)];
     let parts = name.split(['(', ')', '|', '/', '–']);
     for part in parts.flat_map(|p| p.split(" - ")) {
+        if out.len() >= MAX_VARIANTS {
+            break;
+        }
         let n = normalise(part);
         if !n.is_empty() && !out.contains(&n) {
             out.push(n);
@@ -508,6 +513,8 @@ fn name_variants(name: &str) -> Vec<String> {
     }
     out
 }
+
+const MAX_VARIANTS: usize = 6;
 
 /// A phone as a comparable key: the area code and the last 8 digits (Brazil's country
 /// code dropped, the mobile ninth digit ignored). `None` for anything too short.
@@ -682,8 +689,17 @@ mod tests {
         let t = Thresholds::default();
         let v = decide(&contact("Padaria Estrela do Sul"), &c, t, None);
         assert_eq!(v.status(), "review", "{v:?}");
-        // Two companies equally close: a person decides.
-        let v = decide(&contact("Mercado Bom Preço"), &c, t, None);
+        // The company with exactly this name, not the longer near-identical one.
+        assert!(matches!(
+            decide(&contact("Mercado Bom Preço"), &c, t, None),
+            Verdict::Matched { company, .. } if company == Uuid::from_u128(4)
+        ));
+        // Two companies with the same name: a person decides.
+        let twins = Companies::new(vec![
+            co(4, "Mercado Bom Preço S/A", "", ""),
+            co(7, "MERCADO BOM PREÇO LTDA", "", ""),
+        ]);
+        let v = decide(&contact("Mercado Bom Preço"), &twins, t, None);
         assert!(
             matches!(
                 v,
@@ -691,7 +707,7 @@ mod tests {
                     motivo: Motivo::Ambiguo,
                     ..
                 }
-            ) || v.status() == "matched",
+            ),
             "{v:?}"
         );
         assert_eq!(

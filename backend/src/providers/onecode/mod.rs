@@ -109,7 +109,13 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
             0,
             100,
         );
-        if items.len() < PAGE_SIZE {
+        // A short page ends the list; "short" against what the provider says it served,
+        // should it serve fewer than asked.
+        let full = client
+            .served_page_size
+            .filter(|s| *s > 0)
+            .map_or(PAGE_SIZE, |s| s.min(PAGE_SIZE));
+        if items.len() < full {
             break;
         }
         previous = Some(ids);

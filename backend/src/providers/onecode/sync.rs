@@ -82,6 +82,13 @@ pub struct Parsed {
     pub hash: String,
 }
 
+/// The most of a contact the portal reads: a name's first 150 characters, a number's 32,
+/// ten `extraInfo` values of 100.
+pub const MAX_NAME: usize = 150;
+const MAX_NUMBER: usize = 32;
+const MAX_EXTRA: usize = 10;
+const MAX_EXTRA_LEN: usize = 100;
+
 /// `None` when the record has no numeric `id` (it cannot be stored: counted as failed).
 pub fn parse(v: &Value) -> Option<Parsed> {
     let id = match v.get("id")? {
@@ -89,12 +96,11 @@ pub fn parse(v: &Value) -> Option<Parsed> {
         Value::String(s) => s.trim().parse().ok()?,
         _ => return None,
     };
-    let text = |k: &str| {
-        v.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .trim()
-            .to_owned()
+    // Bounded, whatever the provider (or a webhook) sends: names are matched word by word
+    // against every company, and `nome` is indexed.
+    let text = |k: &str, max: usize| -> String {
+        let t = v.get(k).and_then(Value::as_str).unwrap_or("").trim();
+        t.chars().filter(|c| *c != '\0').take(max).collect()
     };
     let flag = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
     let extra: Vec<String> = v
@@ -102,13 +108,15 @@ pub fn parse(v: &Value) -> Option<Parsed> {
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
-                .filter_map(|e| e.get("value").and_then(Value::as_str).map(str::to_owned))
+                .filter_map(|e| e.get("value").and_then(Value::as_str))
+                .take(MAX_EXTRA)
+                .map(|s| s.chars().take(MAX_EXTRA_LEN).collect())
                 .collect()
         })
         .unwrap_or_default();
     let contact = Contact {
-        name: text("name"),
-        number: text("number"),
+        name: text("name", MAX_NAME),
+        number: text("number", MAX_NUMBER),
         is_group: flag("isGroup"),
         blocked: flag("blocked"),
         extra,
