@@ -19,6 +19,9 @@ pub struct Config {
     pub engine: EngineConfig,
     /// The vault's keys (INTEGRATIONS_ENCRYPTION_KEY, or a development key under .data/).
     pub keyring: std::sync::Arc<backend::vault::Keyring>,
+    /// Sign-in attempts a minute from one client address (LOGIN_ATTEMPTS_PER_ADDRESS,
+    /// default 30): an office behind one address may need more.
+    pub login_per_address: u32,
 }
 
 /// What this process does: serve HTTP, run queue jobs, or both (`--role`, default `all`).
@@ -146,6 +149,9 @@ impl Config {
                 .clamp(1, 64),
             engine: engine_from_env()?,
             keyring: std::sync::Arc::new(keyring_from_env(demo_seed)?),
+            login_per_address: env_num::<u32>("LOGIN_ATTEMPTS_PER_ADDRESS")?
+                .unwrap_or(backend::auth::LOGIN_PER_ADDRESS)
+                .clamp(1, 100_000),
         })
     }
 }

@@ -97,6 +97,9 @@ async fn main() -> anyhow::Result<()> {
             config.keyring.clone(),
             engine.registry.clone(),
         );
+        let mut state = state;
+        state.login_limiter =
+            std::sync::Arc::new(backend::auth::LoginLimiter::new(config.login_per_address));
         let demo_pool = state.pool.clone();
         let app = server::router(state, leptos_options);
         let listener = tokio::net::TcpListener::bind(addr)

@@ -163,7 +163,7 @@ fn ReviewList(
             {page
                 .rows
                 .into_iter()
-                .map(|item| view! { <ReviewRow item decide choosing chooser can_decide/> })
+                .map(|item| view! { <ReviewRow item decide choosing chooser can_decide/> }.into_any())
                 .collect_view()}
         </ul>
         <nav class="pager" aria-label="Páginas de contatos">
@@ -256,8 +256,8 @@ fn ReviewRow(
                     </button>
                 </ActionForm>
             </div>
-            })}
-            {move || open().then(|| view! { <ChooseCompany contato=id decide choosing chooser/> })}
+            }.into_any())}
+            {move || open().then(|| view! { <ChooseCompany contato=id decide choosing chooser/> }.into_any())}
         </li>
     }
 }
