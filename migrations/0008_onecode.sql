@@ -60,9 +60,10 @@ create index if not exists onecode_contatos_empresa_idx
 create index if not exists onecode_contatos_sugestao_idx
   on public.onecode_contatos (sugestao_empresa_id);
 
--- Webhook deliveries, stored before the 2xx: one row per provider event (the message's or
--- the record's id and time, or the body's hash), so a replay is stored once. `pending`
--- rows are processed from the queue in batches; a failure keeps them pending.
+-- Webhook deliveries, stored before the 2xx: one row per provider event (a created
+-- message's id, else the hash of the event), so a replay is stored once. `pending` rows are
+-- processed from the queue in batches; an event that fails on its own is retried with
+-- backoff (`retry_at`) and set aside as `failed` after 5 tries.
 create table if not exists public.onecode_eventos (
   id bigserial primary key,
   tenant_id uuid not null references public.organizacoes (id) on delete cascade,
@@ -73,6 +74,8 @@ create table if not exists public.onecode_eventos (
   payload jsonb not null,
   status text not null default 'pending',
   attempts integer not null default 0,
+  -- An event that failed on its own is tried again from then (backoff).
+  retry_at timestamptz,
   error text,
   received_at timestamptz not null default now(),
   processed_at timestamptz,
@@ -84,6 +87,9 @@ create index if not exists onecode_eventos_pending_idx
   on public.onecode_eventos (tenant_integration_id, id) where status = 'pending';
 create index if not exists onecode_eventos_tenant_received_idx
   on public.onecode_eventos (tenant_id, received_at desc);
+-- Retention deletes processed events by age.
+create index if not exists onecode_eventos_done_received_idx
+  on public.onecode_eventos (received_at) where status in ('processed', 'ignored');
 
 do $$
 declare t text;

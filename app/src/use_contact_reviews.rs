@@ -44,7 +44,7 @@ pub async fn search_review_companies(busca: String) -> Result<Vec<CompanyChoice>
 
 /// *Aceitar* (`decisao = aceita`, with the `sugestao` the person saw), *Escolher outra
 /// empresa* (`escolhida` with `empresa_id`) or *Ignorar* (`ignorada`) for a contact of the
-/// current tenant. Any member may decide; a contact decided already is a 409.
+/// current tenant. Tenant admins decide (403 otherwise); a contact decided already is a 409.
 #[server(endpoint = "decide-contact")]
 pub async fn decide_contact(
     contato_id: String,

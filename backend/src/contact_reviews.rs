@@ -185,8 +185,8 @@ pub async fn decide(
 }
 
 /// Records a person's decision about a contact in review, in `tx` (the caller's, from
-/// [`crate::scope::begin_as`]): any member of the tenant may decide, as any member may run
-/// its integrations. Accepting or choosing links the company at once and gives it the
+/// [`crate::scope::begin_as`]): tenant admins decide (a decision may fill a company's
+/// WhatsApp, and only admins edit companies). Accepting or choosing links the company at once and gives it the
 /// contact's number when its WhatsApp is empty (a number a person set is kept); ignoring
 /// leaves the contact unlinked. Audited as `contact_decided`.
 ///
@@ -218,9 +218,11 @@ pub async fn decide_as_shown(
     }
     let previous = elevate(tx).await?;
     let written = write_decision(tx, tenant_id, contato_id, decision, shown).await;
-    // Back to the caller's role whatever happened, so the transaction never stays elevated.
-    restore_role(tx, &previous).await?;
+    // Back to the caller's role whatever happened, so the transaction never stays elevated;
+    // the decision's own error, if any, is the one reported.
+    let restored = restore_role(tx, &previous).await;
     let (outcome, numero) = written?;
+    restored?;
     audit::record(
         tx,
         actor,

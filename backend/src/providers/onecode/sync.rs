@@ -132,16 +132,25 @@ pub fn parse(v: &Value) -> Option<Parsed> {
 /// The tenant's companies, prepared for matching (one query per run).
 pub async fn load_companies(db: &sqlx::PgPool, tenant: Uuid) -> Result<Companies, ProviderError> {
     let mut tx = crate::scope::begin_service(db).await.map_err(db_error)?;
+    let companies = load_companies_in(&mut tx, tenant).await?;
+    tx.commit().await.map_err(db_error)?;
+    Ok(companies)
+}
+
+/// [`load_companies`] in a transaction the caller holds (no second connection).
+pub async fn load_companies_in(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: Uuid,
+) -> Result<Companies, ProviderError> {
     let rows = sqlx::query!(
         r#"select id, nome, regexp_replace(cnpj, '\D', '', 'g') as "digits!", external_key,
                   coalesce(whatsapp, '') as "whatsapp!"
            from public.empresas where organizacao_id = $1"#,
         tenant
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await
     .map_err(db_error)?;
-    tx.commit().await.map_err(db_error)?;
     Ok(Companies::new(
         rows.into_iter()
             .map(|r| {

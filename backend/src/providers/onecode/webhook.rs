@@ -1,12 +1,13 @@
 //! OneCode's webhook, after the HTTP layer authenticated a delivery: [`store`] keeps the
 //! event (once per provider event, in the same transaction as the queue job that will
 //! process it, so an event acknowledged with 2xx is never lost), and [`process_pending`]
-//! handles a tenant integration's pending events in one batch: contacts created or updated
+//! handles a tenant integration's pending events in batches: contacts created or updated
 //! are matched like the sync does, messages move their contact's last-message time, and
 //! anything else is kept as `ignored`. Each batch writes one log row with trigger
-//! `webhook`. A batch that fails is retried event by event; an event that keeps failing is
-//! set aside as `failed` after [`MAX_ATTEMPTS`]; the schedule's sweep re-queues what is
-//! left. Processed events are purged after 30 days (they hold people's messages).
+//! `webhook`. A batch that fails is applied again event by event in savepoints; an event
+//! that fails on its own is retried with backoff and set aside as `failed` after
+//! [`MAX_ATTEMPTS`]; the schedule's sweep re-queues what is left. Processed events are
+//! purged after 30 days (they hold people's messages).
 
 use std::collections::BTreeMap;
 
@@ -82,11 +83,6 @@ pub struct Event {
 
 /// Why a body is not an event (400).
 pub fn parse(body: &[u8]) -> std::result::Result<Event, &'static str> {
-    // Postgres' jsonb refuses U+0000: such an event could never be stored (a 503 OneCode
-    // would retry forever), so it is refused as malformed.
-    if body.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
-        return Err("O evento contém um caractere nulo (\\u0000).");
-    }
     let v: Value = serde_json::from_slice(body).map_err(|_| "Corpo não é JSON válido.")?;
     let data = v
         .get("data")
@@ -107,8 +103,30 @@ pub fn parse(body: &[u8]) -> std::result::Result<Event, &'static str> {
     Ok(Event {
         object: object.to_owned(),
         action: action.to_owned(),
-        payload,
+        // Postgres' jsonb refuses U+0000: it is dropped, or the event could never be
+        // stored (a 503 OneCode would retry forever).
+        payload: without_nul(payload),
     })
+}
+
+fn without_nul(v: Value) -> Value {
+    let clean = |s: String| {
+        if s.contains('\0') {
+            s.replace('\0', "")
+        } else {
+            s
+        }
+    };
+    match v {
+        Value::String(s) => Value::String(clean(s)),
+        Value::Array(a) => Value::Array(a.into_iter().map(without_nul).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (clean(k), without_nul(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// What makes two deliveries the same event: a message's id (a created message is never
@@ -180,6 +198,7 @@ pub async fn sweep(pool: &PgPool) -> Result<usize> {
         r#"select distinct e.tenant_integration_id as "id!" from public.onecode_eventos e
            join public.tenant_integrations t on t.id = e.tenant_integration_id
            where e.status = 'pending' and e.received_at < now() - interval '1 minute'
+             and (e.retry_at is null or e.retry_at <= now())
              and t.is_enabled"#
     )
     .fetch_all(&mut *tx)
@@ -194,8 +213,8 @@ pub async fn sweep(pool: &PgPool) -> Result<usize> {
 /// Events a batch handles at most; what is left is queued again.
 pub const BATCH: i64 = 500;
 
-/// Tries an event that fails on its own gets; then it is `failed` (kept, with its error,
-/// for an operator) and the events after it go on.
+/// Tries an event that fails on its own gets (spaced 1, 2, 4, 8 minutes apart); then it is
+/// `failed` (kept, with its error, for an operator) and the events after it go on.
 pub const MAX_ATTEMPTS: i32 = 5;
 
 /// What one batch did.
@@ -205,46 +224,153 @@ pub struct BatchReport {
     pub contacts: sync::Tally,
     pub messages: usize,
     pub ignored: usize,
+    /// Events that failed on their own in this batch (retried later, or set aside).
+    pub failed: usize,
     /// Events left pending for the next batch.
     pub more: bool,
     /// Another worker is processing this integration's events (this one did nothing).
     pub busy: bool,
 }
 
-/// Handles the pending events of one tenant integration, oldest first: a batch of
-/// [`BATCH`]; when it fails, event by event, so that one event that cannot be processed
-/// is retried on its own and, after [`MAX_ATTEMPTS`], set aside as `failed` instead of
-/// holding every later event back. Returns the batches' reports.
+/// Handles the pending events of one tenant integration that are due, oldest first, in a
+/// batch of [`BATCH`]. When the batch fails, the same events are applied again one by one,
+/// each in a savepoint of the same transaction: an event that fails is rolled back alone,
+/// retried later with backoff and set aside as `failed` after [`MAX_ATTEMPTS`]; the others
+/// are processed, with one log row for the batch. Errors that are not an event's (the
+/// database away) leave every event pending and are returned (graphile retries the job).
 pub async fn process_pending(
     pool: &PgPool,
     tenant_integration_id: Uuid,
 ) -> Result<Vec<BatchReport>> {
-    match process_batch(pool, tenant_integration_id, BATCH).await {
+    match process_batch(pool, tenant_integration_id, false).await {
         Ok(r) => Ok(vec![r]),
         Err(e) => {
-            tracing::warn!(tenant_integration = %tenant_integration_id, error = ?e, "a batch of OneCode events failed; trying them one by one");
-            let mut reports = Vec::new();
-            for _ in 0..BATCH {
-                match process_batch(pool, tenant_integration_id, 1).await {
-                    Ok(r) if r.events == 0 || r.busy => break,
-                    Ok(r) => reports.push(r),
-                    Err(e) => {
-                        note_failure(pool, tenant_integration_id, &e.to_string()).await?;
-                        return Err(e);
-                    }
-                }
-            }
-            Ok(reports)
+            tracing::warn!(tenant_integration = %tenant_integration_id, error = ?e, "a batch of OneCode events failed; applying them one by one");
+            Ok(vec![
+                process_batch(pool, tenant_integration_id, true).await?,
+            ])
         }
     }
 }
 
-/// Handles up to `limit` pending events of one tenant integration, oldest first, in one
-/// transaction with the log row that reports them.
+struct Pending {
+    id: i64,
+    object: String,
+    action: String,
+    payload: Value,
+}
+
+/// What applying some events did.
+#[derive(Default)]
+struct Applied {
+    tally: sync::Tally,
+    touched: usize,
+    handled: Vec<i64>,
+    ignored: Vec<i64>,
+}
+
+fn id_of(v: &Value) -> Option<i64> {
+    v.get("id")
+        .and_then(|i| i.as_i64().or_else(|| i.as_str()?.trim().parse().ok()))
+}
+
+/// Applies `events` in `tx`: contacts sent as such (created or updated) are matched as the
+/// sync does; a message moves its contact's last-message time and, since it carries only
+/// part of its contact (no `blocked`, no `extraInfo`), brings a contact the portal does not
+/// know yet, never rewrites one it knows; anything else is ignored.
+async fn apply(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    tenant: Uuid,
+    thresholds: Thresholds,
+    companies: &mut Option<super::matcher::Companies>,
+    events: &[Pending],
+) -> std::result::Result<Applied, ProviderError> {
+    let mut out = Applied::default();
+    let mut contacts: BTreeMap<i64, Value> = BTreeMap::new();
+    let mut brought: BTreeMap<i64, Value> = BTreeMap::new();
+    let mut messages: Vec<(i64, chrono::DateTime<chrono::Utc>)> = Vec::new();
+    let now = chrono::Utc::now();
+    for e in events {
+        match (e.object.as_str(), e.action.as_str()) {
+            ("contacts", "create" | "update") if id_of(&e.payload).is_some() => {
+                if let Some(id) = id_of(&e.payload) {
+                    contacts.insert(id, e.payload.clone());
+                }
+                out.handled.push(e.id);
+            }
+            ("messages", "create" | "update") => {
+                let contact = e.payload.get("contact").filter(|c| id_of(c).is_some());
+                let contact_id = e
+                    .payload
+                    .get("contactId")
+                    .and_then(|i| i.as_i64().or_else(|| i.as_str()?.trim().parse().ok()))
+                    .or_else(|| contact.and_then(id_of));
+                // A time in the future (a wrong clock) is kept as now: it would otherwise
+                // stay the "last message" for good.
+                let at = e
+                    .payload
+                    .get("createdAt")
+                    .and_then(Value::as_str)
+                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    .map(|d| d.with_timezone(&chrono::Utc))
+                    .map(|d| d.min(now));
+                match (contact_id, at) {
+                    (Some(cid), Some(at)) => {
+                        if let Some(c) = contact {
+                            brought.entry(cid).or_insert_with(|| c.clone());
+                        }
+                        messages.push((cid, at));
+                        out.handled.push(e.id);
+                    }
+                    _ => out.ignored.push(e.id),
+                }
+            }
+            _ => out.ignored.push(e.id),
+        }
+    }
+    if !brought.is_empty() {
+        // Under the tenant's lock, so that a sync inserting the same contact meanwhile is
+        // seen here (the sync's writes take the same lock).
+        crate::providers::common::empresas::lock_tenant(tx, tenant).await?;
+        let ids: Vec<i64> = brought.keys().copied().collect();
+        let known = sqlx::query_scalar!(
+            "select contact_id from public.onecode_contatos
+             where tenant_id = $1 and contact_id = any($2)",
+            tenant,
+            &ids
+        )
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(crate::providers::common::state::db_error)?;
+        for (id, c) in brought {
+            if !known.contains(&id) && !contacts.contains_key(&id) {
+                contacts.insert(id, c);
+            }
+        }
+    }
+    let list: Vec<Value> = contacts.into_values().collect();
+    if !list.is_empty() {
+        if companies.is_none() {
+            *companies = Some(sync::load_companies_in(tx, tenant).await?);
+        }
+        if let Some(cs) = companies.as_mut() {
+            out.tally = sync::write_contacts(tx, tenant, &list, cs, thresholds).await?;
+        }
+    }
+    for (cid, at) in &messages {
+        if sync::touch_last_message(tx, tenant, *cid, *at).await? {
+            out.touched += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// One batch of an integration's due pending events (see [`process_pending`]); `isolate`
+/// applies them one by one in savepoints.
 pub async fn process_batch(
     pool: &PgPool,
     tenant_integration_id: Uuid,
-    limit: i64,
+    isolate: bool,
 ) -> Result<BatchReport> {
     let started = std::time::Instant::now();
     let mut tx = crate::scope::begin_service(pool).await?;
@@ -263,8 +389,7 @@ pub async fn process_batch(
     if !ti.is_enabled {
         return Ok(BatchReport::default());
     }
-    // One batch at a time per integration, so that events are applied in the order they
-    // were received.
+    // One batch at a time per integration, so that events are applied in id order.
     let mine = sqlx::query_scalar!(
         r#"select pg_try_advisory_xact_lock(hashtextextended('onecode-events:' || $1::text, 0)) as "got!""#,
         tenant_integration_id.to_string()
@@ -272,122 +397,111 @@ pub async fn process_batch(
     .fetch_one(&mut *tx)
     .await?;
     if !mine {
+        drop(tx);
+        // The batch running now may have checked for more already: ask again shortly.
+        let mut again = crate::scope::begin_service(pool).await?;
+        enqueue(&mut again, tenant_integration_id).await?;
+        again.commit().await?;
         return Ok(BatchReport {
             busy: true,
             ..BatchReport::default()
         });
     }
-    let events = sqlx::query!(
+    let events: Vec<Pending> = sqlx::query!(
         r#"select id, object, action, payload from public.onecode_eventos
            where tenant_integration_id = $1 and status = 'pending'
+             and (retry_at is null or retry_at <= now())
            order by id limit $2
            for update"#,
         tenant_integration_id,
-        limit
+        BATCH
     )
     .fetch_all(&mut *tx)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| Pending {
+        id: r.id,
+        object: r.object,
+        action: r.action,
+        payload: r.payload,
+    })
+    .collect();
     if events.is_empty() {
         return Ok(BatchReport::default());
     }
+    let tenant = ti.tenant_id;
+    let thresholds = Thresholds::from_config(&ti.config);
     let mut report = BatchReport {
         events: events.len(),
         ..BatchReport::default()
     };
-    // Contacts sent as such (created or updated) are matched as the sync does. A message
-    // carries only part of its contact (no `blocked`, no `extraInfo`): it brings a contact
-    // the portal does not know yet, never rewrites one it knows.
-    let mut contacts: BTreeMap<i64, Value> = BTreeMap::new();
-    let mut brought: BTreeMap<i64, Value> = BTreeMap::new();
-    let mut messages: Vec<(i64, chrono::DateTime<chrono::Utc>)> = Vec::new();
-    let mut handled: Vec<i64> = Vec::new();
-    let mut ignored: Vec<i64> = Vec::new();
-    let id_of = |v: &Value| {
-        v.get("id")
-            .and_then(|i| i.as_i64().or_else(|| i.as_str()?.trim().parse().ok()))
-    };
-    let now = chrono::Utc::now();
-    for e in &events {
-        match (e.object.as_str(), e.action.as_str()) {
-            ("contacts", "create" | "update") if id_of(&e.payload).is_some() => {
-                if let Some(id) = id_of(&e.payload) {
-                    contacts.insert(id, e.payload.clone());
+    let mut companies = None;
+    let mut applied = Applied::default();
+    if !isolate {
+        applied = apply(&mut tx, tenant, thresholds, &mut companies, &events)
+            .await
+            .map_err(|e| Error::Internal(e.to_string()))?;
+    } else {
+        for e in &events {
+            // A savepoint per event: one that fails is undone alone.
+            sqlx::query("savepoint onecode_event")
+                .execute(&mut *tx)
+                .await?;
+            let one = apply(
+                &mut tx,
+                tenant,
+                thresholds,
+                &mut companies,
+                std::slice::from_ref(e),
+            )
+            .await;
+            match one {
+                Ok(a) => {
+                    sqlx::query("release savepoint onecode_event")
+                        .execute(&mut *tx)
+                        .await?;
+                    applied.tally.add(a.tally);
+                    applied.touched += a.touched;
+                    applied.handled.extend(a.handled);
+                    applied.ignored.extend(a.ignored);
                 }
-                handled.push(e.id);
-            }
-            ("messages", "create" | "update") => {
-                let contact = e.payload.get("contact").filter(|c| id_of(c).is_some());
-                let contact_id = e
-                    .payload
-                    .get("contactId")
-                    .and_then(|i| i.as_i64().or_else(|| i.as_str()?.trim().parse().ok()))
-                    .or_else(|| contact.and_then(id_of));
-                // A time in the future (a wrong clock) is not kept: it would stay the
-                // "last message" for good.
-                let at = e
-                    .payload
-                    .get("createdAt")
-                    .and_then(Value::as_str)
-                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-                    .map(|d| d.with_timezone(&chrono::Utc))
-                    .map(|d| d.min(now));
-                match (contact_id, at) {
-                    (Some(cid), Some(at)) => {
-                        if let Some(c) = contact {
-                            brought.entry(cid).or_insert_with(|| c.clone());
-                        }
-                        messages.push((cid, at));
-                        handled.push(e.id);
-                    }
-                    _ => ignored.push(e.id),
+                Err(err) => {
+                    sqlx::query("rollback to savepoint onecode_event")
+                        .execute(&mut *tx)
+                        .await?;
+                    // Companies read inside the undone savepoint are read again.
+                    companies = None;
+                    report.failed += 1;
+                    tracing::warn!(event = e.id, error = %err, "a OneCode event failed on its own");
+                    sqlx::query!(
+                        r#"update public.onecode_eventos
+                           set attempts = attempts + 1, error = $2,
+                               status = case when attempts + 1 >= $3 then 'failed' else status end,
+                               retry_at = now() + make_interval(mins => power(2, least(attempts, 10))::int)
+                           where id = $1 and status = 'pending'"#,
+                        e.id,
+                        err.to_string().chars().take(500).collect::<String>(),
+                        MAX_ATTEMPTS
+                    )
+                    .execute(&mut *tx)
+                    .await?;
                 }
             }
-            _ => ignored.push(e.id),
         }
     }
-    let tenant = ti.tenant_id;
-    let thresholds = Thresholds::from_config(&ti.config);
-    let work = async {
-        if !brought.is_empty() {
-            let ids: Vec<i64> = brought.keys().copied().collect();
-            let known = sqlx::query_scalar!(
-                "select contact_id from public.onecode_contatos
-                 where tenant_id = $1 and contact_id = any($2)",
-                tenant,
-                &ids
-            )
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(crate::providers::common::state::db_error)?;
-            for (id, c) in brought {
-                if !known.contains(&id) && !contacts.contains_key(&id) {
-                    contacts.insert(id, c);
-                }
-            }
-        }
-        let list: Vec<Value> = contacts.into_values().collect();
-        let tally = if list.is_empty() {
-            sync::Tally::default()
-        } else {
-            let mut companies = sync::load_companies(pool, tenant).await?;
-            sync::write_contacts(&mut tx, tenant, &list, &mut companies, thresholds).await?
-        };
-        let mut touched = 0;
-        for (cid, at) in &messages {
-            if sync::touch_last_message(&mut tx, tenant, *cid, *at).await? {
-                touched += 1;
-            }
-        }
-        Ok::<_, ProviderError>((tally, touched))
-    };
-    let (tally, touched) = work.await.map_err(|e| Error::Internal(e.to_string()))?;
+    let Applied {
+        tally,
+        touched,
+        handled,
+        ignored,
+    } = applied;
     report.contacts = tally;
     report.messages = touched;
     report.ignored = ignored.len();
     sqlx::query!(
         r#"update public.onecode_eventos
            set status = case when id = any($2) then 'ignored' else 'processed' end,
-               processed_at = now(), attempts = attempts + 1, error = null
+               processed_at = now(), attempts = attempts + 1, error = null, retry_at = null
            where tenant_integration_id = $1 and id = any($3)"#,
         tenant_integration_id,
         &ignored,
@@ -400,7 +514,7 @@ pub async fn process_batch(
     .execute(&mut *tx)
     .await?;
     // A batch that changed nothing the history shows (only ignored events) writes no row.
-    if tally.processed > 0 || touched > 0 {
+    if tally.processed > 0 || touched > 0 || report.failed > 0 {
         let elapsed = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
         sqlx::query!(
             r#"insert into public.integration_logs
@@ -419,14 +533,15 @@ pub async fn process_batch(
             tally.created,
             tally.updated,
             tally.unchanged,
-            tally.failed,
+            tally.failed + report.failed as i32,
             json!({"eventos": report.events, "origem": "webhook"}),
             json!({
                 "contatos": tally,
                 "mensagens": touched,
                 "eventos_ignorados": report.ignored,
+                "eventos_com_falha": report.failed,
             }),
-            if tally.failed > 0 {
+            if tally.failed > 0 || report.failed > 0 {
                 "partial"
             } else {
                 "success"
@@ -438,6 +553,7 @@ pub async fn process_batch(
     report.more = sqlx::query_scalar!(
         r#"select exists (select 1 from public.onecode_eventos
                           where tenant_integration_id = $1 and status = 'pending'
+                            and (retry_at is null or retry_at <= now())
                             and not (id = any($2))) as "more!""#,
         tenant_integration_id,
         &events.iter().map(|e| e.id).collect::<Vec<_>>()
@@ -449,27 +565,6 @@ pub async fn process_batch(
     }
     tx.commit().await?;
     Ok(report)
-}
-
-/// Records that the oldest pending event failed on its own: its attempts and error (only
-/// the server reads `error`), and `failed` once it has had [`MAX_ATTEMPTS`].
-pub async fn note_failure(pool: &PgPool, tenant_integration_id: Uuid, error: &str) -> Result<()> {
-    let mut tx = crate::scope::begin_service(pool).await?;
-    sqlx::query!(
-        r#"update public.onecode_eventos
-           set attempts = attempts + 1, error = $2,
-               status = case when attempts + 1 >= $3 then 'failed' else status end
-           where id = (select id from public.onecode_eventos
-                       where tenant_integration_id = $1 and status = 'pending'
-                       order by id limit 1)"#,
-        tenant_integration_id,
-        error.chars().take(500).collect::<String>(),
-        MAX_ATTEMPTS
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 /// Retention: processed and ignored events older than `days` (they hold people's
@@ -522,10 +617,12 @@ mod tests {
         let q2 = parse(br#"{"data":{"payload":{"x":1},"action":"update","object":"queues"}}"#)
             .expect("event");
         assert!(event_key(&q).starts_with("queues.update:"));
-        assert!(
-            parse(br#"{"data": {"object": "m", "action": "c", "payload": {"b": "\u0000"}}}"#)
-                .is_err()
-        );
+        let nul = parse(
+            br#"{"data": {"object": "m", "action": "c", "payload": {"b": "a\u0000b", "c": "\\u0000"}}}"#,
+        )
+        .expect("a NUL is dropped, not refused");
+        assert_eq!(nul.payload["b"], "ab");
+        assert_eq!(nul.payload["c"], "\\u0000", "the text \\u0000 is not a NUL");
         assert_eq!(event_key(&q), event_key(&q2));
     }
 }
