@@ -177,25 +177,25 @@ pub struct LoginLimiter {
     by_address: governor::DefaultKeyedRateLimiter<String>,
 }
 
-/// Sign-in attempts a minute per account.
+/// Sign-in attempts a minute per account, unless configured otherwise.
 pub const LOGIN_PER_ACCOUNT: u32 = 5;
 /// Sign-in attempts a minute per client address, unless configured otherwise.
 pub const LOGIN_PER_ADDRESS: u32 = 30;
 
 impl Default for LoginLimiter {
     fn default() -> Self {
-        Self::new(LOGIN_PER_ADDRESS)
+        Self::new(LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS)
     }
 }
 
 impl LoginLimiter {
-    /// [`LOGIN_PER_ACCOUNT`] a minute per account, `per_address` per client address.
-    pub fn new(per_address: u32) -> Self {
+    /// `per_account` attempts a minute per account, `per_address` per client address.
+    pub fn new(per_account: u32, per_address: u32) -> Self {
         use governor::{Quota, RateLimiter};
         use std::num::NonZeroU32;
         let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         Self {
-            by_account: RateLimiter::keyed(per_minute(LOGIN_PER_ACCOUNT)),
+            by_account: RateLimiter::keyed(per_minute(per_account)),
             by_address: RateLimiter::keyed(per_minute(per_address)),
         }
     }

@@ -22,6 +22,8 @@ pub struct Config {
     /// Sign-in attempts a minute from one client address (LOGIN_ATTEMPTS_PER_ADDRESS,
     /// default 30): an office behind one address may need more.
     pub login_per_address: u32,
+    /// Sign-in attempts a minute for one account (LOGIN_ATTEMPTS_PER_ACCOUNT, default 5).
+    pub login_per_account: u32,
 }
 
 /// What this process does: serve HTTP, run queue jobs, or both (`--role`, default `all`).
@@ -151,6 +153,9 @@ impl Config {
             keyring: std::sync::Arc::new(keyring_from_env(demo_seed)?),
             login_per_address: env_num::<u32>("LOGIN_ATTEMPTS_PER_ADDRESS")?
                 .unwrap_or(backend::auth::LOGIN_PER_ADDRESS)
+                .clamp(1, 100_000),
+            login_per_account: env_num::<u32>("LOGIN_ATTEMPTS_PER_ACCOUNT")?
+                .unwrap_or(backend::auth::LOGIN_PER_ACCOUNT)
                 .clamp(1, 100_000),
         })
     }

@@ -98,8 +98,10 @@ async fn main() -> anyhow::Result<()> {
             engine.registry.clone(),
         );
         let mut state = state;
-        state.login_limiter =
-            std::sync::Arc::new(backend::auth::LoginLimiter::new(config.login_per_address));
+        state.login_limiter = std::sync::Arc::new(backend::auth::LoginLimiter::new(
+            config.login_per_account,
+            config.login_per_address,
+        ));
         let demo_pool = state.pool.clone();
         let app = server::router(state, leptos_options);
         let listener = tokio::net::TcpListener::bind(addr)
