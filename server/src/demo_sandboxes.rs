@@ -23,6 +23,20 @@ const BOMCONTROLE: &[(&str, usize, u64)] = &[("contmax", 50, 1)];
 /// are ignored (people, groups, blocked).
 const ONECODE: &[(&str, usize)] = &[("contmax", 80)];
 
+/// The demo OneCode sandbox of `tenant`: its contacts made from the tenant's Acessórias
+/// companies (its entry in [`ACESSORIAS`]), and the seed they share.
+fn onecode_sandbox(tenant: &str, contacts: usize) -> Option<(onecode::sandbox::Sandbox, u64)> {
+    let &(_, companies, seed) = ACESSORIAS.iter().find(|(t, _, _)| *t == tenant)?;
+    let sandbox = onecode::sandbox::Sandbox::new(onecode::sandbox::Options {
+        contacts,
+        companies,
+        seed,
+        without_document: ACESSORIAS_WITHOUT_DOCUMENT,
+        ..Default::default()
+    });
+    Some((sandbox, seed))
+}
+
 /// Some latency, as a real API has: a run is seen going, with its progress (Acessórias:
 /// about 60 requests, some 4 seconds).
 fn demo_latency() -> Faults {
@@ -82,16 +96,9 @@ pub async fn start(pool: &PgPool, keyring: &Keyring, seed_demo: bool) -> anyhow:
         }
     }
     for &(tenant, contacts) in ONECODE {
-        let Some(&(_, companies, seed)) = ACESSORIAS.iter().find(|(t, _, _)| *t == tenant) else {
+        let Some((sandbox, _)) = onecode_sandbox(tenant, contacts) else {
             continue;
         };
-        let sandbox = onecode::sandbox::Sandbox::new(onecode::sandbox::Options {
-            contacts,
-            companies,
-            seed,
-            without_document: ACESSORIAS_WITHOUT_DOCUMENT,
-            ..Default::default()
-        });
         sandbox.switches.set(demo_latency());
         let addr = onecode::sandbox::spawn(sandbox, ([127, 0, 0, 1], 0).into())
             .await
@@ -127,7 +134,7 @@ pub async fn start(pool: &PgPool, keyring: &Keyring, seed_demo: bool) -> anyhow:
 /// start: after the first start they are acknowledged as repeats and not stored again.
 pub async fn send_demo_events(pool: PgPool, addr: std::net::SocketAddr) {
     for &(tenant, contacts) in ONECODE {
-        let Some(&(_, companies, seed)) = ACESSORIAS.iter().find(|(t, _, _)| *t == tenant) else {
+        let Some((sandbox, seed)) = onecode_sandbox(tenant, contacts) else {
             continue;
         };
         let token: Option<String> = sqlx::query_scalar(
@@ -144,13 +151,6 @@ pub async fn send_demo_events(pool: PgPool, addr: std::net::SocketAddr) {
             None
         });
         let Some(token) = token else { continue };
-        let sandbox = onecode::sandbox::Sandbox::new(onecode::sandbox::Options {
-            contacts,
-            companies,
-            seed,
-            without_document: ACESSORIAS_WITHOUT_DOCUMENT,
-            ..Default::default()
-        });
         let url = format!("http://{addr}/functions/v1/onecode-webhook/{token}");
         let opts = onecode::sandbox::SendOptions {
             events: 20,

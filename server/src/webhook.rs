@@ -57,7 +57,7 @@ async fn by_token(
     if token.len() > 128 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
         return answer(StatusCode::NOT_FOUND, "Endereço de webhook desconhecido.");
     }
-    match webhook::by_token(&state.pool, &token).await {
+    match webhook::target(&state.pool, webhook::Address::Token(&token)).await {
         Ok(Some(target)) => receive(&state, target, &headers, &body).await,
         Ok(None) => answer(StatusCode::NOT_FOUND, "Endereço de webhook desconhecido."),
         Err(e) => unavailable(e),
@@ -74,7 +74,7 @@ async fn by_source(State(state): State<AppState>, headers: HeaderMap, body: Byte
         // Without a source nothing says whose secret to check.
         return unauthorized();
     };
-    match webhook::by_source(&state.pool, source).await {
+    match webhook::target(&state.pool, webhook::Address::Source(source)).await {
         Ok(Some(target)) => receive(&state, target, &headers, &body).await,
         // An unknown tenant is answered like a wrong secret: the header is not an oracle
         // for which tenants exist.

@@ -27,19 +27,32 @@ pub struct Target {
     pub tenant_id: Uuid,
     pub tenant_integration_id: Uuid,
     pub tenant_slug: String,
-    pub enabled: bool,
 }
 
-/// By the token of its address (`/functions/v1/onecode-webhook/<token>`).
-pub async fn by_token(pool: &PgPool, token: &str) -> Result<Option<Target>> {
+/// How a delivery names its integration.
+pub enum Address<'a> {
+    /// The token of its address (`/functions/v1/onecode-webhook/<token>`).
+    Token(&'a str),
+    /// The tenant's slug in `x-onecode-source` (the old single address).
+    Source(&'a str),
+}
+
+/// The tenant's OneCode integration a delivery is for.
+pub async fn target(pool: &PgPool, address: Address<'_>) -> Result<Option<Target>> {
+    let (token, source) = match address {
+        Address::Token(t) => (Some(t), None),
+        Address::Source(s) => (None, Some(s)),
+    };
     let mut tx = crate::scope::begin_service(pool).await?;
     let row = sqlx::query!(
-        r#"select t.id, t.tenant_id, t.is_enabled, o.slug
+        r#"select t.id, t.tenant_id, o.slug
            from public.tenant_integrations t
            join public.integration_providers p on p.id = t.provider_id
            join public.organizacoes o on o.id = t.tenant_id
-           where t.webhook_token = $1 and p.slug = 'onecode'"#,
-        token
+           where p.slug = 'onecode'
+             and (t.webhook_token = $1::text or o.slug = $2::text)"#,
+        token,
+        source
     )
     .fetch_optional(&mut *tx)
     .await?;
@@ -48,29 +61,6 @@ pub async fn by_token(pool: &PgPool, token: &str) -> Result<Option<Target>> {
         tenant_id: r.tenant_id,
         tenant_integration_id: r.id,
         tenant_slug: r.slug,
-        enabled: r.is_enabled,
-    }))
-}
-
-/// By the tenant's slug in `x-onecode-source` (the old single address).
-pub async fn by_source(pool: &PgPool, tenant_slug: &str) -> Result<Option<Target>> {
-    let mut tx = crate::scope::begin_service(pool).await?;
-    let row = sqlx::query!(
-        r#"select t.id, t.tenant_id, t.is_enabled, o.slug
-           from public.tenant_integrations t
-           join public.integration_providers p on p.id = t.provider_id
-           join public.organizacoes o on o.id = t.tenant_id
-           where o.slug = $1 and p.slug = 'onecode'"#,
-        tenant_slug
-    )
-    .fetch_optional(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(row.map(|r| Target {
-        tenant_id: r.tenant_id,
-        tenant_integration_id: r.id,
-        tenant_slug: r.slug,
-        enabled: r.is_enabled,
     }))
 }
 
