@@ -55,6 +55,10 @@ create table if not exists public.onecode_contatos (
 -- The review queue is one index range; deleting a company nulls its links by index.
 create index if not exists onecode_contatos_tenant_status_idx
   on public.onecode_contatos (tenant_id, status, nome, id);
+-- *Revisar contatos* reads the undecided ones best score first: one index range.
+create index if not exists onecode_contatos_review_queue_idx
+  on public.onecode_contatos (tenant_id, (coalesce(score, 0)) desc, nome, id)
+  where status = 'review' and decisao is null;
 create index if not exists onecode_contatos_empresa_idx
   on public.onecode_contatos (empresa_id);
 create index if not exists onecode_contatos_sugestao_idx

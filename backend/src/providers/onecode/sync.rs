@@ -439,24 +439,29 @@ pub async fn write_contacts(
     Ok(tally)
 }
 
-/// Records the time of a contact's last message (events `messages.*`), never moving it
-/// back. Returns whether the contact is known.
-pub async fn touch_last_message(
+/// Records the times of contacts' last messages (events `messages.*`), never moving one
+/// back, in one statement for a batch. Returns how many known contacts moved.
+pub async fn touch_last_messages(
     tx: &mut Transaction<'static, Postgres>,
     tenant: Uuid,
-    contact_id: i64,
-    at: chrono::DateTime<chrono::Utc>,
-) -> Result<bool, ProviderError> {
+    messages: &[(i64, chrono::DateTime<chrono::Utc>)],
+) -> Result<u64, ProviderError> {
+    if messages.is_empty() {
+        return Ok(0);
+    }
     let done = sqlx::query!(
-        r#"update public.onecode_contatos
-           set ultima_mensagem_em = greatest(ultima_mensagem_em, $3), updated_at = now()
-           where tenant_id = $1 and contact_id = $2"#,
+        r#"update public.onecode_contatos c
+           set ultima_mensagem_em = greatest(c.ultima_mensagem_em, m.at), updated_at = now()
+           from (select contact_id, max(at) as at
+                 from unnest($2::bigint[], $3::timestamptz[]) as u(contact_id, at)
+                 group by contact_id) m
+           where c.tenant_id = $1 and c.contact_id = m.contact_id"#,
         tenant,
-        contact_id,
-        at
+        &messages.iter().map(|m| m.0).collect::<Vec<_>>(),
+        &messages.iter().map(|m| m.1).collect::<Vec<_>>()
     )
     .execute(&mut **tx)
     .await
     .map_err(db_error)?;
-    Ok(done.rows_affected() > 0)
+    Ok(done.rows_affected())
 }

@@ -212,6 +212,7 @@ pub const MAX_ATTEMPTS: i32 = 5;
 pub struct BatchReport {
     pub events: usize,
     pub contacts: sync::Tally,
+    /// Known contacts whose last-message time the batch's messages moved.
     pub messages: usize,
     pub ignored: usize,
     /// Events that failed on their own in this batch (retried later, or set aside).
@@ -347,11 +348,7 @@ async fn apply(
             out.tally = sync::write_contacts(tx, tenant, &list, cs, thresholds).await?;
         }
     }
-    for (cid, at) in &messages {
-        if sync::touch_last_message(tx, tenant, *cid, *at).await? {
-            out.touched += 1;
-        }
-    }
+    out.touched = sync::touch_last_messages(tx, tenant, &messages).await? as usize;
     Ok(out)
 }
 
