@@ -414,6 +414,7 @@ pub async fn process_batch(
     })
     .collect();
     if events.is_empty() {
+        tx.commit().await?;
         return Ok(BatchReport::default());
     }
     let tenant = ti.tenant_id;
@@ -425,9 +426,16 @@ pub async fn process_batch(
     let mut companies = None;
     let mut applied = Applied::default();
     if !isolate {
-        applied = apply(&mut tx, tenant, thresholds, &mut companies, &events)
-            .await
-            .map_err(|e| Error::Internal(e.to_string()))?;
+        match apply(&mut tx, tenant, thresholds, &mut companies, &events).await {
+            Ok(a) => applied = a,
+            Err(e) => {
+                // Rolled back here, not on drop: a dropped transaction is rolled back only
+                // when its connection is next used, and until then it would hold the
+                // integration's lock against the event-by-event pass that follows.
+                tx.rollback().await?;
+                return Err(Error::Internal(e.to_string()));
+            }
+        }
     } else {
         for e in &events {
             // A savepoint per event: one that fails is undone alone.
