@@ -15,9 +15,10 @@ psql "$BASE/postgres" -qtA -v ON_ERROR_STOP=1 -c "drop database if exists $DB wi
 LOG=end2end/server.log
 # Heartbeats every second, so that a run's progress reaches the cards within a demo run.
 # Every test signs in from 127.0.0.1, most as the same few demo users: the sign-in limits
-# are the suite's, not an office's (their own tests run against the defaults).
+# and the per-user run limit are the suite's, not an office's (their own tests run against
+# the defaults).
 DATABASE_URL="$BASE/$DB" DEMO_SEED=1 HEARTBEAT_SECS=1 LOGIN_ATTEMPTS_PER_ADDRESS=1000 \
-  LOGIN_ATTEMPTS_PER_ACCOUNT=1000 JWT_SECRET="e2e-$(date +%s%N)-secret-of-enough-length" \
+  LOGIN_ATTEMPTS_PER_ACCOUNT=1000 RUNS_PER_USER_PER_MINUTE=1000 JWT_SECRET="e2e-$(date +%s%N)-secret-of-enough-length" \
   LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$PORT" LEPTOS_OUTPUT_NAME=portal \
   RUST_LOG=info "$TARGET_DIR/release/server" >"$LOG" 2>&1 &
 SERVER=$!

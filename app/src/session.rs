@@ -11,18 +11,21 @@ pub struct SessionCtx {
     pub user: Resource<Result<Option<SessionUser>, ServerFnError>>,
     pub login: ServerAction<Login>,
     pub logout: ServerAction<Logout>,
+    pub logout_all: ServerAction<LogoutAll>,
     pub switch_tenant: ServerAction<SwitchTenant>,
 }
 
 pub fn provide_session() {
     let login = ServerAction::<Login>::new();
     let logout = ServerAction::<Logout>::new();
+    let logout_all = ServerAction::<LogoutAll>::new();
     let switch_tenant = ServerAction::<SwitchTenant>::new();
     let user = Resource::new(
         move || {
             (
                 login.version().get(),
                 logout.version().get(),
+                logout_all.version().get(),
                 switch_tenant.version().get(),
             )
         },
@@ -32,6 +35,7 @@ pub fn provide_session() {
         user,
         login,
         logout,
+        logout_all,
         switch_tenant,
     });
 }
@@ -46,7 +50,7 @@ pub async fn get_session() -> Result<Option<SessionUser>, ServerFnError> {
     use crate::ssr;
     let state = ssr::state()?;
     let headers = ssr::headers().await?;
-    let Ok(claims) = backend::auth::caller(&state.jwt, &headers) else {
+    let Ok(claims) = backend::auth::caller(&state.pool, &state.jwt, &headers).await else {
         return Ok(None);
     };
     let preferred = ssr::preferred_tenant().await?;
@@ -74,20 +78,45 @@ pub async fn login(
     let user_id = backend::auth::authenticate(&state.pool, &email, &password)
         .await
         .map_err(ssr::fail)?;
-    let token = state.jwt.issue(user_id, email.trim()).map_err(ssr::fail)?;
-    ssr::set_cookie(&backend::auth::session_cookie(
-        &token,
-        ssr::secure_cookies(),
-    ));
+    let headers = ssr::headers().await?;
+    let user_agent = headers
+        .get(http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    let token =
+        backend::auth::start_session(&state.pool, &state.jwt, user_id, email.trim(), user_agent)
+            .await
+            .map_err(ssr::fail)?;
+    ssr::set_cookie(&backend::cookies::session(&token, ssr::secure_cookies()));
     leptos_axum::redirect(&safe_next(next.as_deref()));
     Ok(())
 }
 
-/// Ends the session.
+/// Ends the session: the token stops working at once, not when it expires.
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), ServerFnError> {
     use crate::ssr;
-    ssr::set_cookie(&backend::auth::clear_session_cookie(ssr::secure_cookies()));
+    let state = ssr::state()?;
+    let headers = ssr::headers().await?;
+    if let Ok(claims) = backend::auth::token_claims(&state.jwt, &headers) {
+        backend::auth::end_session(&state.pool, &claims)
+            .await
+            .map_err(ssr::fail)?;
+    }
+    ssr::set_cookie(&backend::cookies::clear_session(ssr::secure_cookies()));
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+/// "Sair de todos os dispositivos": ends every session of the caller, on every browser
+/// and API client.
+#[server(endpoint = "logout-all")]
+pub async fn logout_all() -> Result<(), ServerFnError> {
+    use crate::ssr;
+    let (state, claims) = ssr::caller().await?;
+    backend::auth::end_all_sessions(&state.pool, claims.sub)
+        .await
+        .map_err(ssr::fail)?;
+    ssr::set_cookie(&backend::cookies::clear_session(ssr::secure_cookies()));
     leptos_axum::redirect("/login");
     Ok(())
 }
@@ -105,7 +134,7 @@ pub async fn switch_tenant(slug: String, back_to: Option<String>) -> Result<(), 
             "Você não tem acesso a esta organização.".into(),
         )));
     }
-    ssr::set_cookie(&backend::auth::tenant_cookie(&slug, ssr::secure_cookies()));
+    ssr::set_cookie(&backend::cookies::tenant(&slug, ssr::secure_cookies()));
     leptos_axum::redirect(&safe_next(back_to.as_deref()));
     Ok(())
 }

@@ -23,7 +23,7 @@ pub async fn headers() -> Result<http::HeaderMap, ServerFnError> {
 pub async fn caller() -> Result<(AppState, Claims), ServerFnError> {
     let state = state()?;
     let headers = headers().await?;
-    match backend::auth::caller(&state.jwt, &headers) {
+    match backend::auth::caller(&state.pool, &state.jwt, &headers).await {
         Ok(claims) => Ok((state, claims)),
         Err(e) => Err(fail(e)),
     }
@@ -40,19 +40,24 @@ pub async fn caller_session() -> Result<(AppState, Claims, model::SessionUser), 
     Ok((state, claims, user))
 }
 
-/// The client's address, for rate limits: the peer address of the connection. (Behind a
-/// reverse proxy every client shares the proxy's address; the per-account limit still holds.)
+/// The client's address, for rate limits: the connection's peer, or behind one of the
+/// operator's `TRUSTED_PROXIES` what it forwarded (`backend::auth::client_address`).
 pub async fn client_address() -> String {
-    leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .await
-        .map(|info| info.0.ip().to_string())
-        .unwrap_or_else(|_| "unknown".to_owned())
+    let Ok(info) = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await
+    else {
+        return "unknown".to_owned();
+    };
+    let headers = headers().await.unwrap_or_default();
+    let trusted = state()
+        .map(|s| s.trusted_proxies.clone())
+        .unwrap_or_default();
+    backend::auth::client_address(info.0.ip(), &headers, &trusted).to_string()
 }
 
 /// The tenant slug remembered in the header's switcher.
 pub async fn preferred_tenant() -> Result<Option<String>, ServerFnError> {
     let headers = headers().await?;
-    Ok(backend::auth::cookie(&headers, backend::auth::TENANT_COOKIE).map(str::to_owned))
+    Ok(backend::cookies::read(&headers, backend::cookies::TENANT))
 }
 
 /// Turns a backend error into a server function error with the right HTTP status. Database
@@ -67,9 +72,10 @@ pub fn fail(e: backend::Error) -> ServerFnError {
     ServerFnError::new(e.to_string())
 }
 
-/// Whether cookies must be `Secure` (the site is served over https).
+/// Whether cookies must be `Secure` (the site is served over https): see
+/// `backend::cookies::secure`.
 pub fn secure_cookies() -> bool {
-    std::env::var("COOKIE_SECURE").is_ok_and(|v| v == "1" || v == "true")
+    backend::cookies::secure()
 }
 
 /// Adds a `Set-Cookie` header to the response.

@@ -61,7 +61,8 @@ pub async fn set_integration_enabled(slug: String, enabled: bool) -> Result<(), 
 #[server(endpoint = "run-integration")]
 pub async fn run_integration(slug: String, retry: Option<bool>) -> Result<String, ServerFnError> {
     use backend::runs::Claim;
-    let (_, user, tenant, mut tx) = ssr::tenant_scope().await?;
+    let (state, user, tenant, mut tx) = ssr::tenant_scope().await?;
+    state.run_limiter.check(user.id).map_err(ssr::fail)?;
     backend::audit::bind(&mut tx, &ssr::actor(&user).await)
         .await
         .map_err(ssr::fail)?;

@@ -38,6 +38,17 @@ fn peak_rss_kib() -> u64 {
 async fn main() -> anyhow::Result<()> {
     let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL")?;
     let sandbox = std::env::var("SANDBOX_URL").context("SANDBOX_URL")?;
+    // The sandbox runs in another process on loopback: an exception, as an operator's
+    // ALLOWED_PRIVATE_HOSTS would make it.
+    let sandbox_host = reqwest::Url::parse(&sandbox)
+        .ok()
+        .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+        .context("SANDBOX_URL is not a URL")?;
+    backend::net_guard::NetPolicy::process().allow(
+        sandbox_host
+            .parse()
+            .map_err(|e| anyhow::anyhow!("SANDBOX_URL: {e}"))?,
+    );
     let pool = backend::db::connect(&database_url).await?;
     backend::db::migrate(&pool).await?;
     let keyring = backend::vault::Keyring::ephemeral();

@@ -35,8 +35,14 @@ impl JwtKeys {
         }
     }
 
-    /// A session token for a user, valid for [`SESSION_SECONDS`].
+    /// A session token for a user, valid for [`SESSION_SECONDS`], naming no portal
+    /// session (as Supabase's do). Sign-ins use [`start_session`], whose tokens can be
+    /// revoked one by one.
     pub fn issue(&self, user_id: Uuid, email: &str) -> Result<String> {
+        self.issue_with(user_id, email, None)
+    }
+
+    fn issue_with(&self, user_id: Uuid, email: &str, sid: Option<Uuid>) -> Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub: user_id,
@@ -45,32 +51,129 @@ impl JwtKeys {
             exp: now + SESSION_SECONDS,
             iat: now,
             email: email.to_owned(),
+            sid,
+            is_anonymous: false,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|_| Error::Invalid("não foi possível emitir a sessão".into()))
     }
 
     /// Checks signature, algorithm (HS256 only: `alg: none` is refused), audience, expiry
-    /// and role. The messages are safe to show.
+    /// and role, and refuses Supabase's anonymous sign-ins. Whatever failed, the message
+    /// is the same: it does not tell a forger which part to fix.
     pub fn verify(&self, token: &str) -> Result<Claims> {
-        use jsonwebtoken::errors::ErrorKind;
-        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
-            Error::Unauthenticated(
-                match e.kind() {
-                    ErrorKind::ExpiredSignature => "Sessão expirada: entre novamente.",
-                    ErrorKind::InvalidSignature => "Token com assinatura inválida.",
-                    ErrorKind::InvalidAlgorithm => "Token com algoritmo não aceito.",
-                    ErrorKind::InvalidAudience => "Token com audiência inválida.",
-                    _ => "Token malformado ou inválido.",
-                }
-                .into(),
-            )
-        })?;
-        if data.claims.role != AUDIENCE {
-            return Err(Error::Unauthenticated("Token sem papel de usuário.".into()));
+        let data = decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|_| Error::Unauthenticated(BAD_SESSION.into()))?;
+        if data.claims.role != AUDIENCE || data.claims.is_anonymous {
+            return Err(Error::Unauthenticated(BAD_SESSION.into()));
         }
         Ok(data.claims)
     }
+}
+
+/// What every refused token hears.
+pub const BAD_SESSION: &str = "Sessão inválida ou expirada: entre novamente.";
+
+/// Opens a portal session for a user who just signed in and returns its token.
+pub async fn start_session(
+    pool: &PgPool,
+    keys: &JwtKeys,
+    user_id: Uuid,
+    email: &str,
+    user_agent: Option<&str>,
+) -> Result<String> {
+    let user_agent = user_agent.map(|ua| ua.chars().take(300).collect::<String>());
+    let mut tx = begin_service(pool).await?;
+    let sid = sqlx::query_scalar!(
+        r#"insert into public.portal_sessions (user_id, expires_at, user_agent)
+           values ($1, now() + make_interval(secs => $2), $3)
+           returning id"#,
+        user_id,
+        SESSION_SECONDS as f64,
+        user_agent
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    keys.issue_with(user_id, email, Some(sid))
+}
+
+/// Whether a verified token may still act: its user exists and is active, its session
+/// (if it names one) was not ended, and it is not older than a "sign out everywhere".
+/// One look-up by primary key per request.
+pub async fn ensure_live(pool: &PgPool, claims: &Claims) -> Result<()> {
+    let mut tx = begin_service(pool).await?;
+    let live = sqlx::query_scalar!(
+        r#"select public.session_is_valid($1, $2, to_timestamp($3::float8)) as "live!""#,
+        claims.sub,
+        claims.sid,
+        claims.iat as f64
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if live {
+        Ok(())
+    } else {
+        Err(Error::Unauthenticated(BAD_SESSION.into()))
+    }
+}
+
+/// Ends the session a token belongs to (signing out).
+pub async fn end_session(pool: &PgPool, claims: &Claims) -> Result<()> {
+    let Some(sid) = claims.sid else {
+        return Ok(());
+    };
+    let mut tx = begin_service(pool).await?;
+    sqlx::query!(
+        r#"update public.portal_sessions set revoked_at = now()
+           where id = $1 and user_id = $2 and revoked_at is null"#,
+        sid,
+        claims.sub
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Ends every session of a user, and refuses any token of theirs issued before now
+/// (Supabase's included): "Sair de todos os dispositivos".
+pub async fn end_all_sessions(pool: &PgPool, user_id: Uuid) -> Result<()> {
+    let mut tx = begin_service(pool).await?;
+    sqlx::query!(
+        r#"update public.portal_sessions set revoked_at = now()
+           where user_id = $1 and revoked_at is null"#,
+        user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    // To the second, as tokens' `iat`: a token issued in the same second is refused too.
+    sqlx::query!(
+        r#"insert into public.portal_user_revocations (user_id, revoked_before)
+           values ($1, date_trunc('second', now()) + interval '1 second')
+           on conflict (user_id) do update set revoked_before = excluded.revoked_before"#,
+        user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes sessions that ended more than a day ago (the daily retention job).
+pub async fn purge_sessions(pool: &PgPool) -> Result<u64> {
+    let mut tx = begin_service(pool).await?;
+    let n = sqlx::query!(
+        r#"delete from public.portal_sessions
+           where expires_at < now() - interval '1 day'
+              or revoked_at < now() - interval '1 day'"#
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(n)
 }
 
 /// An argon2id hash in PHC format, as stored in `auth.users.encrypted_password`.
@@ -100,10 +203,14 @@ pub async fn authenticate(pool: &PgPool, email: &str, password: &str) -> Result<
     if email.is_empty() || password.is_empty() {
         return Err(Error::Invalid("Informe e-mail e senha.".into()));
     }
+    if email.len() > MAX_EMAIL_LEN || password.len() > MAX_PASSWORD_LEN {
+        return Err(Error::Unauthenticated(BAD_LOGIN.into()));
+    }
     let mut tx = begin_service(pool).await?;
     let row = sqlx::query!(
-        r#"select u.id, u.encrypted_password
+        r#"select u.id, u.encrypted_password, coalesce(p.ativo, false) as "ativo!"
            from auth.users u
+           left join public.profiles p on p.id = u.id
            where lower(u.email) = lower($1)"#,
         email
     )
@@ -116,7 +223,14 @@ pub async fn authenticate(pool: &PgPool, email: &str, password: &str) -> Result<
                 .as_deref()
                 .is_some_and(|h| verify_password(password, h)) =>
         {
-            Ok(r.id)
+            if r.ativo {
+                Ok(r.id)
+            } else {
+                // Said only to whoever knows the password.
+                Err(Error::Unauthenticated(
+                    "Usuário desativado: fale com o administrador do portal.".into(),
+                ))
+            }
         }
         Some(_) => Err(Error::Unauthenticated(BAD_LOGIN.into())),
         None => {
@@ -170,17 +284,30 @@ pub async fn session_user(
     })
 }
 
-/// Sign-in attempts allowed per account and per client address: a burst, then one more
-/// every few seconds (governor's GCRA). Kept in memory per server process.
+/// Sign-in attempts, counted three ways (governor's GCRA: a burst, then one more every few
+/// seconds), in memory per server process:
+/// - per account *and* client address: password guessing from one place stops after a few
+///   tries, and a stranger hammering someone's account locks out only themselves;
+/// - per client address: one place cannot try many accounts;
+/// - per account from everywhere, at ten times the first: guessing spread over many
+///   addresses is still bounded.
+///
+/// An attempt refused by the address limit spends nothing from the account's.
 pub struct LoginLimiter {
-    by_account: governor::DefaultKeyedRateLimiter<String>,
+    by_account_address: governor::DefaultKeyedRateLimiter<(String, String)>,
     by_address: governor::DefaultKeyedRateLimiter<String>,
+    by_account: governor::DefaultKeyedRateLimiter<String>,
 }
 
-/// Sign-in attempts a minute per account, unless configured otherwise.
+/// Sign-in attempts a minute per account from one address, unless configured otherwise.
 pub const LOGIN_PER_ACCOUNT: u32 = 5;
 /// Sign-in attempts a minute per client address, unless configured otherwise.
 pub const LOGIN_PER_ADDRESS: u32 = 30;
+/// Longest e-mail address (RFC 5321) and password accepted at sign-in.
+pub const MAX_EMAIL_LEN: usize = 254;
+pub const MAX_PASSWORD_LEN: usize = 1024;
+/// Keys kept before the limiters forget the ones back to a fresh state.
+const LIMITER_PRUNE_AT: usize = 10_000;
 
 impl Default for LoginLimiter {
     fn default() -> Self {
@@ -189,54 +316,161 @@ impl Default for LoginLimiter {
 }
 
 impl LoginLimiter {
-    /// `per_account` attempts a minute per account, `per_address` per client address.
+    /// `per_account` attempts a minute per account from one address (ten times that from
+    /// all addresses together), `per_address` per client address.
     pub fn new(per_account: u32, per_address: u32) -> Self {
         use governor::{Quota, RateLimiter};
         use std::num::NonZeroU32;
         let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         Self {
-            by_account: RateLimiter::keyed(per_minute(per_account)),
+            by_account_address: RateLimiter::keyed(per_minute(per_account)),
             by_address: RateLimiter::keyed(per_minute(per_address)),
+            by_account: RateLimiter::keyed(per_minute(per_account.saturating_mul(10))),
         }
     }
 
-    /// Counts one attempt; refuses it when the account or the address is over its quota.
+    /// Counts one attempt; refuses it when the address, the account from this address, or
+    /// the account overall is over its quota.
     pub fn check(&self, email: &str, address: &str) -> Result<()> {
-        let address_ok = self.by_address.check_key(&address.to_owned()).is_ok();
-        let account_ok = self
-            .by_account
-            .check_key(&email.trim().to_lowercase())
-            .is_ok();
-        if address_ok && account_ok {
-            Ok(())
-        } else {
-            Err(Error::TooManyRequests(
+        let too_many = || {
+            Error::TooManyRequests(
                 "Muitas tentativas de login. Aguarde um minuto e tente novamente.".into(),
-            ))
+            )
+        };
+        self.prune();
+        let address: String = address.chars().take(64).collect();
+        if self.by_address.check_key(&address).is_err() {
+            return Err(too_many());
         }
+        let account: String = email
+            .trim()
+            .chars()
+            .take(MAX_EMAIL_LEN)
+            .flat_map(char::to_lowercase)
+            .collect();
+        if self
+            .by_account_address
+            .check_key(&(account.clone(), address))
+            .is_err()
+            || self.by_account.check_key(&account).is_err()
+        {
+            return Err(too_many());
+        }
+        Ok(())
+    }
+
+    /// Keys back to a fresh state are dropped once there are many: memory stays bounded
+    /// by the attempts of the last minute, not by every e-mail ever typed.
+    fn prune(&self) {
+        if self.by_account_address.len() > LIMITER_PRUNE_AT {
+            self.by_account_address.retain_recent();
+            self.by_account_address.shrink_to_fit();
+        }
+        if self.by_address.len() > LIMITER_PRUNE_AT {
+            self.by_address.retain_recent();
+            self.by_address.shrink_to_fit();
+        }
+        if self.by_account.len() > LIMITER_PRUNE_AT {
+            self.by_account.retain_recent();
+            self.by_account.shrink_to_fit();
+        }
+    }
+
+    /// Keys held now (for the memory test).
+    pub fn keys_held(&self) -> usize {
+        self.by_account_address.len() + self.by_address.len() + self.by_account.len()
     }
 }
 
-/// The cookie that carries the session token (HttpOnly, SameSite=Lax).
-pub const SESSION_COOKIE: &str = "portal_session";
-/// The cookie that remembers the tenant chosen in the header.
-pub const TENANT_COOKIE: &str = "portal_tenant";
-
-/// The value of one cookie of a request.
-pub fn cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(http::header::COOKIE)
+/// The client's address for rate limits: the connection's peer, unless the peer is one of
+/// the operator's `TRUSTED_PROXIES`; then the nearest `X-Forwarded-For` entry that is not a
+/// trusted proxy (read from the right: entries further left were written by the client
+/// and can say anything).
+pub fn client_address(
+    peer: std::net::IpAddr,
+    headers: &http::HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .flat_map(|v| v.split(','))
+        .map_while(|hop| hop.trim().parse().ok())
+        .collect();
+    hops.iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(hops.first())
+        .copied()
+        .unwrap_or(peer)
+}
+
+/// Parses `TRUSTED_PROXIES`: comma-separated addresses or networks (`10.0.0.1,10.1.0.0/16`).
+pub fn parse_trusted_proxies(value: &str) -> std::result::Result<Vec<ipnet::IpNet>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<ipnet::IpNet>()
+                .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("não é um endereço nem uma rede: {p}"))
+        })
+        .collect()
+}
+
+/// Runs a user may start a minute (*Executar* and the API together): a burst of
+/// [`RUNS_PER_USER`], then one more every 6 s. Each run costs a provider's quota and a worker, so one user's script
+/// cannot take them all.
+pub struct RunLimiter(governor::DefaultKeyedRateLimiter<Uuid>);
+
+/// Runs a minute per user, unless configured otherwise (RUNS_PER_USER_PER_MINUTE).
+pub const RUNS_PER_USER: u32 = 10;
+
+impl Default for RunLimiter {
+    fn default() -> Self {
+        Self::new(RUNS_PER_USER)
+    }
+}
+
+impl RunLimiter {
+    pub fn new(per_minute: u32) -> Self {
+        use governor::{Quota, RateLimiter};
+        use std::num::NonZeroU32;
+        Self(RateLimiter::keyed(Quota::per_minute(
+            NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN),
+        )))
+    }
+
+    pub fn check(&self, user: Uuid) -> Result<()> {
+        if self.0.len() > LIMITER_PRUNE_AT {
+            self.0.retain_recent();
+        }
+        self.0.check_key(&user).map_err(|_| {
+            Error::TooManyRequests(
+                "Muitas execuções iniciadas em pouco tempo. Aguarde um minuto e tente novamente."
+                    .into(),
+            )
+        })
+    }
 }
 
 /// The caller's claims, from `Authorization: Bearer` (API clients) or the session cookie
-/// (the browser). No token at all is a 401 like a bad one.
-pub fn caller(keys: &JwtKeys, headers: &http::HeaderMap) -> Result<Claims> {
+/// (the browser), checked against the database: a token of a signed-out session, of a
+/// deactivated or deleted user is refused like a forged one. No token at all is a 401 too.
+pub async fn caller(pool: &PgPool, keys: &JwtKeys, headers: &http::HeaderMap) -> Result<Claims> {
+    let claims = token_claims(keys, headers)?;
+    ensure_live(pool, &claims).await?;
+    Ok(claims)
+}
+
+/// The claims of the request's token, checked by signature only (no database).
+pub fn token_claims(keys: &JwtKeys, headers: &http::HeaderMap) -> Result<Claims> {
     let bearer = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -244,34 +478,13 @@ pub fn caller(keys: &JwtKeys, headers: &http::HeaderMap) -> Result<Claims> {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         });
-    match bearer.or_else(|| cookie(headers, SESSION_COOKIE)) {
+    let token = bearer
+        .map(str::to_owned)
+        .or_else(|| crate::cookies::read(headers, crate::cookies::SESSION));
+    match token {
         Some(token) => keys.verify(token.trim()),
         None => Err(Error::Unauthenticated("Entre para continuar.".into())),
     }
-}
-
-/// `Set-Cookie` for a new session; `secure` behind https.
-pub fn session_cookie(token: &str, secure: bool) -> String {
-    format!(
-        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_SECONDS}{}",
-        if secure { "; Secure" } else { "" }
-    )
-}
-
-/// `Set-Cookie` that ends the session.
-pub fn clear_session_cookie(secure: bool) -> String {
-    format!(
-        "{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-        if secure { "; Secure" } else { "" }
-    )
-}
-
-/// `Set-Cookie` that remembers the chosen tenant for a year.
-pub fn tenant_cookie(slug: &str, secure: bool) -> String {
-    format!(
-        "{TENANT_COOKIE}={slug}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{}",
-        if secure { "; Secure" } else { "" }
-    )
 }
 
 #[cfg(test)]
@@ -284,23 +497,28 @@ mod tests {
         let id = Uuid::new_v4();
         let token = keys.issue(id, "a@b.c").unwrap();
         let mut h = http::HeaderMap::new();
-        assert!(matches!(caller(&keys, &h), Err(Error::Unauthenticated(_))));
+        assert!(matches!(
+            token_claims(&keys, &h),
+            Err(Error::Unauthenticated(_))
+        ));
         h.insert(
             http::header::COOKIE,
-            format!("x=1; {SESSION_COOKIE}={token}").parse().unwrap(),
+            format!("x=1; {}={token}", crate::cookies::SESSION)
+                .parse()
+                .unwrap(),
         );
-        assert_eq!(caller(&keys, &h).unwrap().sub, id);
+        assert_eq!(token_claims(&keys, &h).unwrap().sub, id);
         let mut h = http::HeaderMap::new();
         h.insert(
             http::header::AUTHORIZATION,
             format!("Bearer {token}").parse().unwrap(),
         );
-        assert_eq!(caller(&keys, &h).unwrap().sub, id);
+        assert_eq!(token_claims(&keys, &h).unwrap().sub, id);
         h.insert(
             http::header::AUTHORIZATION,
             "Bearer garbage".parse().unwrap(),
         );
-        assert!(caller(&keys, &h).is_err());
+        assert!(token_claims(&keys, &h).is_err());
     }
 
     #[test]
@@ -309,9 +527,92 @@ mod tests {
         for _ in 0..5 {
             assert!(limiter.check("a@b.c", "1.2.3.4").is_ok());
         }
-        let err = limiter.check("A@B.C", "5.6.7.8").unwrap_err();
+        let err = limiter.check("A@B.C", "1.2.3.4").unwrap_err();
         assert!(matches!(err, Error::TooManyRequests(_)));
         assert!(limiter.check("other@b.c", "1.2.3.4").is_ok());
+    }
+
+    #[test]
+    fn a_stranger_hammering_an_account_does_not_lock_its_owner_out() {
+        let limiter = LoginLimiter::default();
+        for _ in 0..20 {
+            let _ = limiter.check("victim@b.c", "6.6.6.6");
+        }
+        assert!(limiter.check("victim@b.c", "6.6.6.6").is_err());
+        assert!(
+            limiter.check("victim@b.c", "10.1.1.1").is_ok(),
+            "the owner, from their own address"
+        );
+        // Spread over many addresses, guessing is still bounded per account.
+        let limiter = LoginLimiter::default();
+        let allowed = (0..200)
+            .filter(|i| limiter.check("victim@b.c", &format!("7.7.{i}.1")).is_ok())
+            .count();
+        assert_eq!(allowed, 50);
+    }
+
+    #[test]
+    fn an_address_over_its_limit_spends_nothing_from_the_account() {
+        let limiter = LoginLimiter::new(5, 6);
+        for i in 0..6 {
+            assert!(limiter.check(&format!("u{i}@b.c"), "1.1.1.1").is_ok());
+        }
+        for _ in 0..10 {
+            assert!(limiter.check("victim@b.c", "1.1.1.1").is_err());
+        }
+        for _ in 0..5 {
+            assert!(limiter.check("victim@b.c", "2.2.2.2").is_ok());
+        }
+    }
+
+    #[test]
+    fn a_flood_of_new_e_mails_from_one_address_holds_only_a_minutes_keys() {
+        let limiter = LoginLimiter::default();
+        for i in 0..30_000 {
+            let _ = limiter.check(&format!("{}{i}@b.c", "x".repeat(200)), "1.1.1.1");
+        }
+        // The address is counted first: past its 30 attempts, no e-mail is even stored.
+        // (Before, every e-mail typed was a key, kept forever, at any length.)
+        assert_eq!(limiter.keys_held(), 1 + 30 + 30);
+    }
+
+    #[test]
+    fn the_client_address_is_read_from_a_trusted_proxy_only() {
+        let trusted = parse_trusted_proxies("10.0.0.1, 10.9.0.0/16").unwrap();
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 203.0.113.7, 10.9.1.2".parse().unwrap(),
+        );
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        // From a trusted proxy: the nearest untrusted hop (not the client's own claim).
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &h, &trusted),
+            ip("203.0.113.7")
+        );
+        // From anyone else, the header is ignored.
+        assert_eq!(
+            client_address(ip("198.51.100.1"), &h, &trusted),
+            ip("198.51.100.1")
+        );
+        assert_eq!(client_address(ip("10.0.0.1"), &h, &[]), ip("10.0.0.1"));
+        // A trusted proxy without the header, or with garbage: the proxy itself.
+        let empty = http::HeaderMap::new();
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &empty, &trusted),
+            ip("10.0.0.1")
+        );
+        assert!(parse_trusted_proxies("10.0.0.1,nope").is_err());
+        assert_eq!(parse_trusted_proxies("").unwrap(), vec![]);
+    }
+
+    #[test]
+    fn a_user_starting_runs_in_a_loop_is_stopped() {
+        let limiter = RunLimiter::default();
+        let me = Uuid::new_v4();
+        let allowed = (0..50).filter(|_| limiter.check(me).is_ok()).count();
+        assert_eq!(allowed, 10);
+        assert!(limiter.check(Uuid::new_v4()).is_ok());
     }
 
     #[test]
@@ -342,10 +643,23 @@ mod tests {
             exp: chrono::Utc::now().timestamp() - 3600,
             iat: 0,
             email: String::new(),
+            sid: None,
+            is_anonymous: false,
         };
         let t = encode(&Header::new(Algorithm::HS256), &expired, &keys.encoding).unwrap();
         let err = keys.verify(&t).unwrap_err().to_string();
-        assert!(err.contains("expirada"), "{err}");
+        // One message for every refusal: it does not say what failed.
+        assert_eq!(err, BAD_SESSION);
+        assert_eq!(other.verify(&token).unwrap_err().to_string(), BAD_SESSION);
+
+        // Supabase's anonymous sign-ins are refused, signature and all valid.
+        let anonymous = Claims {
+            exp: chrono::Utc::now().timestamp() + 60,
+            is_anonymous: true,
+            ..expired.clone()
+        };
+        let t = encode(&Header::new(Algorithm::HS256), &anonymous, &keys.encoding).unwrap();
+        assert_eq!(keys.verify(&t).unwrap_err().to_string(), BAD_SESSION);
 
         // alg: none, with the same claims and no signature.
         let header = r#"{"alg":"none","typ":"JWT"}"#;

@@ -277,6 +277,20 @@ pub fn plain_origin(url: &str) -> bool {
     }) && reqwest::Url::parse(url).is_ok()
 }
 
+/// Why the server must not connect to `url` (SSRF, [`crate::net_guard`]): `https://` unless
+/// the destination is allowed, and no internal address, literal or resolved (the name
+/// briefly; one that does not resolve now is left to connect time). The exceptions are the
+/// process's: `ALLOWED_PRIVATE_HOSTS` and the sandboxes it started.
+pub async fn destination_error(url: &str) -> Option<&'static str> {
+    let parsed = reqwest::Url::parse(url).ok()?;
+    let refused = crate::net_guard::NetPolicy::process()
+        .check_destination(&parsed)
+        .await
+        .err()?;
+    tracing::info!("base_url refused at save time: {refused}");
+    Some(refused.field_message())
+}
+
 /// One tenant integration as the form needs it, read as the caller.
 struct Loaded {
     id: Uuid,
@@ -442,6 +456,14 @@ pub async fn save(
                 field: "base_url".into(),
                 message: "Informe a URL completa, como https://api.exemplo.com.".into(),
             });
+        }
+        if !errors.iter().any(|e| e.field == "base_url") {
+            if let Some(message) = destination_error(url).await {
+                errors.push(FieldError {
+                    field: "base_url".into(),
+                    message: message.into(),
+                });
+            }
         }
     }
     let schedule = schedule.map(str::trim).filter(|s| !s.is_empty());

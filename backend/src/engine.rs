@@ -53,7 +53,12 @@ pub async fn start_run(
     }
     let claim = runs::claim(tx, tenant_id, provider_slug, trigger).await?;
     if let Claim::Started(execution_id) = claim {
+        // The queue is the server's (a user cannot enqueue through PostgREST): switched
+        // to service_role for this one statement, in the caller's transaction, so the
+        // claim and its job still commit together.
+        let previous = crate::scope::elevate(tx).await?;
         enqueue(tx, execution_id, 1, None).await?;
+        crate::scope::restore_role(tx, &previous).await?;
     }
     Ok(claim)
 }
@@ -496,19 +501,29 @@ impl Engine {
         .bind(stale_secs)
         .fetch_all(&self.pool)
         .await?;
+        let mut reaped = 0;
         for &(execution_id, attempt) in &rows {
             tracing::warn!(%execution_id, attempt, "stale heartbeat: worker lost");
-            self.conclude(
-                execution_id,
-                attempt,
-                0,
-                Err(ProviderError::Transient(
-                    "o worker parou de responder durante a execução (worker lost)".into(),
-                )),
-            )
-            .await?;
+            // Each row on its own: one that cannot be concluded is logged and skipped,
+            // and never stops the round for the others.
+            match self
+                .conclude(
+                    execution_id,
+                    attempt,
+                    0,
+                    Err(ProviderError::Transient(
+                        "o worker parou de responder durante a execução (worker lost)".into(),
+                    )),
+                )
+                .await
+            {
+                Ok(()) => reaped += 1,
+                Err(e) => {
+                    tracing::error!(%execution_id, attempt, error = %e, "could not reap a stale attempt; skipped")
+                }
+            }
         }
-        Ok(rows.len())
+        Ok(reaped)
     }
 
     /// Asks a running execution to stop; its worker sees it at the next heartbeat.

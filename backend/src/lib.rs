@@ -10,6 +10,7 @@ pub mod charts;
 pub mod config_form;
 pub mod connection;
 pub mod contact_reviews;
+pub mod cookies;
 pub mod credentials;
 pub mod db;
 pub mod demo;
@@ -18,6 +19,7 @@ pub mod error;
 pub mod history;
 pub mod integrations;
 pub mod metrics;
+pub mod net_guard;
 pub mod portal;
 pub mod providers;
 pub mod queue;
@@ -39,6 +41,9 @@ pub struct AppState {
     pub pool: sqlx::PgPool,
     pub jwt: Arc<auth::JwtKeys>,
     pub login_limiter: Arc<auth::LoginLimiter>,
+    pub run_limiter: Arc<auth::RunLimiter>,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (TRUSTED_PROXIES).
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     pub keyring: Arc<vault::Keyring>,
     pub registry: Arc<providers::Registry>,
     pub http: reqwest::Client,
@@ -56,6 +61,8 @@ impl AppState {
             pool,
             jwt: Arc::new(auth::JwtKeys::from_secret(jwt_secret)),
             login_limiter: Arc::new(auth::LoginLimiter::default()),
+            run_limiter: Arc::new(auth::RunLimiter::default()),
+            trusted_proxies: Arc::new(Vec::new()),
             keyring,
             http: providers::http_client(registry.local_hosts()),
             registry,

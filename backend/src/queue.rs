@@ -152,6 +152,10 @@ impl TaskHandler for PurgeOldLogs {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = ?e, "purging old OneCode events failed"),
         }
+        // Sessions that ended more than a day ago.
+        if let Err(e) = crate::auth::purge_sessions(&engine.pool).await {
+            tracing::warn!(error = ?e, "purging ended sessions failed");
+        }
         match engine.purge_old_logs().await {
             Ok(n) => {
                 tracing::info!(deleted = n, "old integration logs purged");

@@ -95,6 +95,8 @@ pub async fn spawn() -> std::io::Result<SocketAddr> {
 pub async fn spawn_recording() -> std::io::Result<(SocketAddr, AuthLog)> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
+    // A sandbox this process started: providers of this process may reach it.
+    crate::net_guard::NetPolicy::process().allow_local_server(addr);
     let auth = AuthLog::default();
     let app = router(auth.clone());
     tokio::spawn(async move {

@@ -22,6 +22,13 @@ pub struct Claims {
     pub iat: i64,
     #[serde(default)]
     pub email: String,
+    /// The portal session this token belongs to (`portal_sessions.id`): every token the
+    /// portal issues names one, so that signing out ends it. Supabase's tokens carry none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
+    /// Supabase's anonymous sign-ins say so: such a token is refused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_anonymous: bool,
 }
 
 /// A transaction that runs as the caller, under row-level security.

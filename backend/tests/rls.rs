@@ -53,13 +53,19 @@ async fn a_pg_staff_user_reads_only_pg_rows_and_cannot_write_for_contmax(pool: P
         assert_eq!(code.as_deref(), Some("42501"), "{err}");
     }
 
-    // Their own tenant is fine for a log row (staff may run integrations).
+    // Nor for their own tenant: run history is the engine's to write (runs start through
+    // claim_integration_run), so a member cannot fake it.
     let mut tx = begin_as(&pool, &claims).await.unwrap();
-    sqlx::query("insert into integration_logs (tenant_id, integration, status) values ($1::text, 'acessorias', 'success')")
+    let err = sqlx::query("insert into integration_logs (tenant_id, integration, status) values ($1::text, 'acessorias', 'success')")
         .bind(pg)
         .execute(&mut *tx)
         .await
-        .expect("own tenant");
+        .expect_err("no client writes run history");
+    let code = err
+        .as_database_error()
+        .and_then(|e| e.code())
+        .map(|c| c.into_owned());
+    assert_eq!(code.as_deref(), Some("42501"), "{err}");
     tx.rollback().await.unwrap();
 }
 

@@ -114,7 +114,9 @@ struct Scoped {
 }
 
 async fn scoped(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Scoped, Response> {
-    let claims = backend::auth::caller(&state.jwt, headers).map_err(from_backend)?;
+    let claims = backend::auth::caller(&state.pool, &state.jwt, headers)
+        .await
+        .map_err(from_backend)?;
     let (tenant_id, slug) =
         parse_body(body).map_err(|b| (StatusCode::BAD_REQUEST, Json(b)).into_response())?;
     let mut tx = begin_as(&state.pool, &claims)
@@ -150,6 +152,9 @@ async fn run_integration(
         Ok(s) => s,
         Err(r) => return r,
     };
+    if let Err(e) = state.run_limiter.check(claims.sub) {
+        return from_backend(e);
+    }
     let wait = matches!(q.wait.as_deref(), Some("true" | "1"));
     // The audit trigger records the run requested, from the API, with this request's id.
     let bound = audit::bind(&mut tx, &Actor::api(&claims, audit::request_id(&headers))).await;

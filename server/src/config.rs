@@ -24,6 +24,13 @@ pub struct Config {
     pub login_per_address: u32,
     /// Sign-in attempts a minute for one account (LOGIN_ATTEMPTS_PER_ACCOUNT, default 5).
     pub login_per_account: u32,
+    /// Private destinations providers may reach all the same (ALLOWED_PRIVATE_HOSTS, default
+    /// none): installed in the process's network policy by [`Config::from_env`].
+    pub allowed_private_hosts: Vec<backend::net_guard::AllowedHost>,
+    /// Runs a minute one user may start (RUNS_PER_USER_PER_MINUTE, default 10).
+    pub runs_per_user: u32,
+    /// Reverse proxies whose X-Forwarded-For is believed (TRUSTED_PROXIES, default none).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// What this process does: serve HTTP, run queue jobs, or both (`--role`, default `all`).
@@ -124,7 +131,21 @@ pub fn engine_from_env() -> Result<EngineConfig> {
     Ok(c)
 }
 
+/// ALLOWED_PRIVATE_HOSTS: comma-separated host names or IP addresses, each optionally with
+/// `:port` (`erp.interno:8443,10.0.0.5,[fd00::5]:443`), that providers may reach although
+/// they are (or resolve to) loopback, private or link-local addresses. Empty by default:
+/// only public addresses (and, in demo mode, the sandboxes the process starts itself).
+pub fn allowed_private_hosts_from_env() -> Result<Vec<backend::net_guard::AllowedHost>> {
+    match std::env::var("ALLOWED_PRIVATE_HOSTS") {
+        Ok(v) => backend::net_guard::parse_allowed(&v)
+            .map_err(|e| anyhow::anyhow!("ALLOWED_PRIVATE_HOSTS: {e}")),
+        Err(_) => Ok(Vec::new()),
+    }
+}
+
 impl Config {
+    /// The configuration, and ALLOWED_PRIVATE_HOSTS installed in the process's network
+    /// policy ([`backend::net_guard::NetPolicy::process`]).
     pub fn from_env() -> Result<Self> {
         let database_url = std::env::var("DATABASE_URL").context(
             "DATABASE_URL is not set (e.g. postgres://postgres@127.0.0.1:5432/portal_contmax)",
@@ -140,6 +161,16 @@ impl Config {
             Err(_) => demo_seed,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
+        let allowed_private_hosts = allowed_private_hosts_from_env()?;
+        for host in &allowed_private_hosts {
+            backend::net_guard::NetPolicy::process().allow(host.clone());
+        }
+        if !allowed_private_hosts.is_empty() {
+            tracing::info!(
+                hosts = %backend::net_guard::NetPolicy::process().to_env_value(),
+                "providers may reach these private destinations (ALLOWED_PRIVATE_HOSTS)"
+            );
+        }
         Ok(Self {
             database_url,
             jwt_secret,
@@ -157,6 +188,15 @@ impl Config {
             login_per_account: env_num::<u32>("LOGIN_ATTEMPTS_PER_ACCOUNT")?
                 .unwrap_or(backend::auth::LOGIN_PER_ACCOUNT)
                 .clamp(1, 100_000),
+            allowed_private_hosts,
+            runs_per_user: env_num::<u32>("RUNS_PER_USER_PER_MINUTE")?
+                .unwrap_or(backend::auth::RUNS_PER_USER)
+                .clamp(1, 100_000),
+            trusted_proxies: match std::env::var("TRUSTED_PROXIES") {
+                Ok(v) => backend::auth::parse_trusted_proxies(&v)
+                    .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?,
+                Err(_) => Vec::new(),
+            },
         })
     }
 }
@@ -227,21 +267,53 @@ fn dev_secret(path: &Path) -> Result<String> {
     if let Ok(existing) = std::fs::read_to_string(path) {
         let existing = existing.trim().to_owned();
         if existing.len() >= 32 {
+            // Written 0644 by versions before 0600 was the rule: tightened now.
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                    .with_context(|| format!("restricting {}", path.display()))?;
+            }
             return Ok(existing);
         }
+        // Too short to be a secret: replaced.
+        std::fs::remove_file(path).with_context(|| format!("replacing {}", path.display()))?;
     }
     let secret = format!(
         "{}{}",
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     );
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    std::fs::write(path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    write_private(path, &secret)?;
     tracing::warn!(
         "JWT_SECRET not set: using a development secret kept in {}",
         path.display()
     );
     Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_development_jwt_secret_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("portal-secret-{}", uuid::Uuid::new_v4()));
+        let path = dir.join("jwt_secret");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let first = dev_secret(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        // Kept across restarts; one written 0644 by an older version is tightened.
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert_eq!(dev_secret(&path).unwrap(), first);
+        assert_eq!(mode(&path), 0o600);
+        // A file too short to be a secret is replaced, still 0600.
+        std::fs::write(&path, "short").unwrap();
+        let replaced = dev_secret(&path).unwrap();
+        assert!(replaced.len() >= 32 && replaced != first);
+        assert_eq!(mode(&path), 0o600);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

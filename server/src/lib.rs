@@ -18,6 +18,9 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use app::{shell, App};
 use backend::AppState;
 
+/// Largest request body of a page, a server function or the JSON API.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// The whole HTTP surface: the Leptos pages and server functions, and `/healthz`.
 pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
@@ -39,10 +42,13 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options);
+    // Bodies are small everywhere but the webhook (which sets its own 256 KiB): larger is
+    // a 413 before anything reads it.
+    let limit = || tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES);
     health
-        .merge(api::router(state.clone()))
+        .merge(api::router(state.clone()).layer(limit()))
         .merge(webhook::router(state.clone()))
-        .merge(pages)
+        .merge(pages.layer(limit()))
         .layer(axum::middleware::from_fn_with_state(
             state,
             session_gate::require_session,

@@ -102,6 +102,9 @@ async fn main() -> anyhow::Result<()> {
             config.login_per_account,
             config.login_per_address,
         ));
+        state.run_limiter =
+            std::sync::Arc::new(backend::auth::RunLimiter::new(config.runs_per_user));
+        state.trusted_proxies = std::sync::Arc::new(config.trusted_proxies.clone());
         let demo_pool = state.pool.clone();
         let app = server::router(state, leptos_options);
         let listener = tokio::net::TcpListener::bind(addr)

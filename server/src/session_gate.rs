@@ -42,7 +42,11 @@ pub async fn require_session(
     let path = request.uri().path();
     let is_page =
         request.method() == Method::GET && !PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p));
-    if is_page && backend::auth::caller(&state.jwt, request.headers()).is_err() {
+    if is_page
+        && backend::auth::caller(&state.pool, &state.jwt, request.headers())
+            .await
+            .is_err()
+    {
         let wanted = request
             .uri()
             .path_and_query()

@@ -232,7 +232,11 @@ async fn another_tenants_user_gets_403_unknown_gets_404_disabled_gets_409(pool: 
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn fifty_concurrent_requests_start_one_execution(pool: PgPool) {
-    let (app, state) = setup(pool.clone()).await;
+    // One user's fifty requests: over the per-user run limit, which is not what this
+    // test is about (server/tests/limits.rs is).
+    let mut state = common::state_for(pool.clone(), SECRET);
+    state.run_limiter = std::sync::Arc::new(backend::auth::RunLimiter::new(1000));
+    let (app, state) = common::router_with(state).await;
     let bearer = format!(
         "Bearer {}",
         common::token_for(&state, "admin@contmax.com.br").await

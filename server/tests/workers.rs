@@ -42,6 +42,11 @@ fn spawn_worker(pool: &PgPool, concurrency: usize) -> Worker {
         .env("JWT_SECRET", "workers-test-secret-workers-test-secret")
         .env("INTEGRATIONS_ENCRYPTION_KEY", WORKERS_KEY)
         .env("PORTAL_SANDBOX", "1")
+        // The sandboxes this test process started, and nothing else local.
+        .env(
+            "ALLOWED_PRIVATE_HOSTS",
+            backend::net_guard::NetPolicy::process().to_env_value(),
+        )
         .env("DEMO_SEED", "0")
         .env("WORKER_CONCURRENCY", concurrency.to_string())
         .env("HEARTBEAT_SECS", "1")

@@ -60,6 +60,15 @@ pub fn AppHeader(user: SessionUser) -> impl IntoView {
                 <ActionForm action=session.logout attr:class="logout">
                     <button type="submit" class="btn btn-ghost">"Sair"</button>
                 </ActionForm>
+                <ActionForm action=session.logout_all attr:class="logout-all">
+                    <button
+                        type="submit"
+                        class="btn btn-ghost btn-small"
+                        title="Encerra a sessão em todos os navegadores e clientes da API"
+                    >
+                        "Sair de todos os dispositivos"
+                    </button>
+                </ActionForm>
             </div>
         </header>
     }

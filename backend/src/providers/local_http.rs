@@ -46,8 +46,9 @@ impl Provider for LocalHttp {
 /// One page, authenticated; a non-success status becomes a typed error that carries the
 /// provider's own `error` text (which the engine scrubs of secrets before storing it).
 async fn fetch(ctx: &RunContext, page: u32) -> Result<Page, ProviderError> {
-    let base = ctx.base_url()?;
+    // The credential first: its absence is the admin's to fix whatever the address.
     let token = ctx.secrets.get(TOKEN_FIELD)?;
+    let base = ctx.base_url()?;
     let url = format!("{}/records", base.as_str().trim_end_matches('/'));
     let req = ctx
         .http

@@ -8,11 +8,10 @@ pub mod acessorias;
 pub mod bomcontrole;
 pub mod common;
 pub mod local_http;
-pub mod net;
 pub mod onecode;
 pub mod secrets;
 
-pub use net::http_client;
+pub use crate::net_guard::http_client;
 
 pub use secrets::Secrets;
 
@@ -39,13 +38,16 @@ pub struct RunContext {
     /// The tenant integration's credentials from the vault (or the environment):
     /// `ctx.secrets.get("api_token")?` fails with a pt-BR credential error before any HTTP.
     pub secrets: Secrets,
-    /// An HTTP client with connect and request timeouts.
+    /// An HTTP client with connect and request timeouts that connects only where
+    /// [`crate::net_guard`] allows ([`http_client`]).
     pub http: reqwest::Client,
     /// Cancelled when the run times out, is cancelled by a user or the worker shuts down.
     pub cancel: CancellationToken,
     /// Where a provider reports progress (0..=100); the worker writes it with the heartbeat.
     pub progress: Progress,
-    /// Sandbox mode: `http://` and local addresses allowed (demo, tests). Off in production.
+    /// Sandbox mode (demo, tests). It no longer widens where providers may connect: the
+    /// process's [`crate::net_guard::NetPolicy`] decides that in every mode (the sandboxes
+    /// the process started are among its exceptions).
     pub local_hosts: bool,
     /// The database, for the provider's writes. Connections from it are the server's own
     /// login: a provider opens [`crate::scope::begin_service`] transactions and filters every
@@ -54,7 +56,10 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    /// `config.base_url`, checked to be an http(s) URL.
+    /// `config.base_url`, checked by [`crate::net_guard`] against the process's policy: an
+    /// http(s) URL, `https://` unless its destination is an allowed one, never an internal
+    /// IP literal (names are judged again, after resolution, by the client's resolver). A
+    /// refused destination reads like an unreachable one.
     pub fn base_url(&self) -> Result<reqwest::Url, ProviderError> {
         let raw = self
             .config
@@ -63,28 +68,16 @@ impl RunContext {
             .ok_or_else(|| ProviderError::InvalidConfig("base_url não configurada".into()))?;
         let url = reqwest::Url::parse(raw)
             .map_err(|_| ProviderError::InvalidConfig("base_url não é uma URL válida".into()))?;
-        if self.local_hosts {
-            if !matches!(url.scheme(), "http" | "https") {
-                return Err(ProviderError::InvalidConfig(
-                    "base_url deve começar com http:// ou https://".into(),
-                ));
-            }
-            return Ok(url);
-        }
-        if url.scheme() != "https" {
-            return Err(ProviderError::InvalidConfig(
-                "base_url deve começar com https://".into(),
-            ));
-        }
-        let literal = url
-            .host_str()
-            .map(|h| h.trim_start_matches('[').trim_end_matches(']'))
-            .and_then(|h| h.parse::<std::net::IpAddr>().ok());
-        if literal.is_some_and(|ip| !net::is_public(ip)) {
-            return Err(ProviderError::InvalidConfig(
-                "base_url aponta para um endereço que não é público".into(),
-            ));
-        }
+        crate::net_guard::NetPolicy::process()
+            .check_url(&url)
+            .map_err(|e| {
+                tracing::warn!(
+                    tenant_id = %self.tenant_id,
+                    integration_id = %self.integration_id,
+                    "provider address refused by the network guard: {e}"
+                );
+                ProviderError::from(e)
+            })?;
         Ok(url)
     }
 }
@@ -171,21 +164,31 @@ impl ProviderError {
     }
 
     /// Classifies a transport error without its text (which may carry a URL with secrets).
+    /// Everything that happens before a response — refused by [`crate::net_guard`], no such
+    /// host, port closed or filtered, TLS, time-out, connection dropped — reads the same
+    /// ([`crate::net_guard::UNREACHABLE`]), so that an answer never tells an open port from
+    /// a closed one or from a refused address; the detail goes to the server's log only.
     pub fn from_reqwest(e: &reqwest::Error) -> Self {
-        if e.is_timeout() {
-            ProviderError::Transient("tempo esgotado ao chamar o provedor".into())
-        } else if is_tls(e) {
-            ProviderError::Transient(
-                "falha de TLS ao conectar ao provedor (certificado inválido ou não confiável)"
-                    .into(),
-            )
-        } else if e.is_connect() {
-            ProviderError::Transient("não foi possível conectar ao provedor".into())
-        } else if e.is_decode() {
-            ProviderError::Permanent("resposta do provedor em formato inesperado".into())
-        } else {
-            ProviderError::Transient("erro de comunicação com o provedor".into())
+        if e.is_decode() {
+            return ProviderError::Permanent("resposta do provedor em formato inesperado".into());
         }
+        if e.is_body() {
+            // A response had begun: what failed after it says nothing about ports.
+            return ProviderError::Transient(if e.is_timeout() {
+                "tempo esgotado ao ler a resposta do provedor".into()
+            } else {
+                "erro de comunicação com o provedor".into()
+            });
+        }
+        if crate::net_guard::refusal_of(e).is_none() {
+            tracing::warn!(
+                timeout = e.is_timeout(),
+                tls = is_tls(e),
+                causes = %crate::net_guard::causes(e),
+                "provider unreachable"
+            );
+        }
+        ProviderError::Transient(crate::net_guard::UNREACHABLE.into())
     }
 }
 
@@ -240,7 +243,8 @@ pub trait Provider: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub struct Registry {
     providers: BTreeMap<&'static str, Arc<dyn Provider>>,
-    /// Sandbox mode: providers may call `http://` and local addresses.
+    /// Sandbox mode: the local HTTP test provider is registered. Where providers may
+    /// connect is [`crate::net_guard`]'s to decide, in every mode.
     local_hosts: bool,
 }
 
@@ -259,7 +263,9 @@ impl Registry {
         r
     }
 
-    /// Whether providers may call `http://` and local addresses (sandbox mode only).
+    /// Whether this is sandbox mode (demo, tests). It widens no network access: only the
+    /// sandboxes the process started, and `ALLOWED_PRIVATE_HOSTS`, are local addresses
+    /// providers may reach ([`crate::net_guard::NetPolicy::process`]).
     pub fn local_hosts(&self) -> bool {
         self.local_hosts
     }

@@ -14,6 +14,8 @@ pub fn claims_for(id: Uuid, email: &str) -> Claims {
         exp: chrono::Utc::now().timestamp() + 600,
         iat: 0,
         email: email.into(),
+        sid: None,
+        is_anonymous: false,
     }
 }
 

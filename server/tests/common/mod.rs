@@ -10,11 +10,16 @@ use sqlx::PgPool;
 
 /// The real router over the test's database, with the queue and the demo users.
 pub async fn router_for(pool: PgPool, secret: &[u8]) -> (axum::Router, AppState) {
-    backend::queue::install(&pool)
+    let state = state_for(pool, secret);
+    router_with(state).await
+}
+
+/// [`router_for`] with a state the test adjusted (a limiter, say).
+pub async fn router_with(state: AppState) -> (axum::Router, AppState) {
+    backend::queue::install(&state.pool)
         .await
         .expect("queue installed");
-    backend::demo::seed_demo_users(&pool).await.unwrap();
-    let state = state_for(pool, secret);
+    backend::demo::seed_demo_users(&state.pool).await.unwrap();
     let options = LeptosOptions::builder()
         .output_name("portal")
         .site_root("target/site")

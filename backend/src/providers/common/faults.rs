@@ -160,7 +160,8 @@ impl Switches {
     }
 }
 
-/// Serves a sandbox's `router` on `addr` in the background; returns the bound address.
+/// Serves a sandbox's `router` on `addr` in the background; returns the bound address,
+/// which becomes an exception of this process's [`crate::net_guard::NetPolicy`].
 pub async fn serve(
     router: axum::Router,
     addr: std::net::SocketAddr,
@@ -168,6 +169,8 @@ pub async fn serve(
 ) -> std::io::Result<std::net::SocketAddr> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
+    // A sandbox this process started: providers of this process may reach it.
+    crate::net_guard::NetPolicy::process().allow_local_server(bound);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             tracing::error!(error = %e, sandbox = name, "a provider sandbox stopped");

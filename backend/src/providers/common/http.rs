@@ -2,7 +2,11 @@
 //! limiter, sends the tenant's credential, retries what is worth retrying (429 after its
 //! `Retry-After`, 5xx, timeouts, dropped connections) a few times with backoff (`backon`),
 //! stops at once when the run is cancelled, and turns the rest into typed errors that
-//! carry the provider's own words (scrubbed of credentials, cut short).
+//! carry the provider's own words (scrubbed of credentials, cut short). Every request's
+//! destination is checked by [`crate::net_guard`] first (an internal IP literal is refused
+//! before any connection; names are judged again by the client's resolver), and a
+//! destination that cannot be reached, for whatever reason, reads the same
+//! ([`crate::net_guard::UNREACHABLE`]): what a user sees never tells port states apart.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,7 +55,8 @@ impl Answer {
     }
 }
 
-/// A GET of `url` with `authorization`, through `limiter`, under `policy`.
+/// A GET of `url` with `authorization`, through `limiter`, under `policy`; `url` is checked
+/// against the process's [`crate::net_guard::NetPolicy`] before every try.
 pub async fn get(
     ctx: &RunContext,
     limiter: &Arc<DefaultDirectRateLimiter>,
@@ -69,6 +74,14 @@ pub async fn get(
         tokio::select! {
             () = limiter.until_ready() => {}
             () = ctx.cancel.cancelled() => return Err(ProviderError::Cancelled),
+        }
+        if let Err(refused) = crate::net_guard::NetPolicy::process().check_url(&url) {
+            tracing::warn!(
+                tenant_id = %ctx.tenant_id,
+                integration_id = %ctx.integration_id,
+                "provider request refused by the network guard: {refused}"
+            );
+            return Err(refused.into());
         }
         let req = ctx
             .http
@@ -217,8 +230,9 @@ pub struct ApiSpec {
 impl Api {
     pub fn new(ctx: &RunContext, spec: &ApiSpec) -> Result<Self, ProviderError> {
         use secrecy::ExposeSecret;
-        let base = ctx.base_url()?;
+        // The credential first: its absence is the admin's to fix whatever the address.
         let secret = ctx.secrets.get(spec.secret_field)?;
+        let base = ctx.base_url()?;
         let mut auth =
             HeaderValue::from_str(&format!("{} {}", spec.scheme, secret.expose_secret())).map_err(
                 |_| {

@@ -208,8 +208,9 @@ pub async fn send_events(
     report
 }
 
-/// [`send_events`] with the providers' HTTP client (sandbox mode: `http://` and local
-/// addresses allowed) to the address `to`; `Err` when it is not a URL.
+/// [`send_events`] to the address `to` (the portal's own webhook, usually on loopback: an
+/// operator's choice, never a tenant's, so a plain client rather than the providers'
+/// guarded one); `Err` when it is not a URL.
 pub async fn send_events_to(
     to: &str,
     secret: &str,
@@ -217,6 +218,11 @@ pub async fn send_events_to(
     opts: SendOptions,
 ) -> Result<SendReport, String> {
     let url = reqwest::Url::parse(to).map_err(|e| format!("endereço inválido ({to}): {e}"))?;
-    let http = crate::providers::http_client(true);
+    let http = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(120))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| format!("cliente HTTP: {e}"))?;
     Ok(send_events(&http, &url, secret, contacts, opts).await)
 }

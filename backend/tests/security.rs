@@ -1,0 +1,590 @@
+//! The attack suite, database part (issue "Security"): what a signed-in user could send
+//! through PostgREST (SQL as `authenticated` with their real claims) and what `anon` could,
+//! against the grants, policies and functions of our migrations. Every case checks that
+//! nothing changed in the database, not only that an error came back.
+
+mod common;
+
+use backend::engine::{Engine, EngineConfig};
+use backend::providers::Registry;
+use backend::scope::{begin_as, Claims};
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+async fn seeded(pool: &PgPool) {
+    backend::demo::seed_demo_users(pool)
+        .await
+        .expect("demo users");
+}
+
+async fn user(pool: &PgPool, email: &str) -> (Uuid, Claims) {
+    let c = common::demo_claims(pool, email).await;
+    (c.sub, c)
+}
+
+/// A transaction as `anon` with the claims PostgREST gives an anonymous request.
+async fn begin_anon(pool: &PgPool) -> Transaction<'static, Postgres> {
+    let mut tx = pool.begin().await.expect("tx");
+    sqlx::query(
+        "select set_config('request.jwt.claims', '{\"role\":\"anon\"}', true),
+                set_config('role', 'anon', true)",
+    )
+    .execute(&mut *tx)
+    .await
+    .expect("anon");
+    tx
+}
+
+/// Runs `sql` as the caller and returns its SQLSTATE (it must fail); rolled back.
+async fn refused(pool: &PgPool, claims: &Claims, sql: &str) -> String {
+    let mut tx = begin_as(pool, claims).await.expect("tx");
+    let err = sqlx::query(sql)
+        .execute(&mut *tx)
+        .await
+        .expect_err(&format!("must be refused: {sql}"));
+    err.as_database_error()
+        .and_then(|e| e.code())
+        .map(|c| c.into_owned())
+        .unwrap_or_default()
+}
+
+/// Runs `sql` as the caller and returns the rows it changed (committed).
+async fn changed(pool: &PgPool, claims: &Claims, sql: &str) -> u64 {
+    let mut tx = begin_as(pool, claims).await.expect("tx");
+    let n = sqlx::query(sql)
+        .execute(&mut *tx)
+        .await
+        .expect(sql)
+        .rows_affected();
+    tx.commit().await.expect("commit");
+    n
+}
+
+async fn count(pool: &PgPool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.expect(sql)
+}
+
+// Item 1 ---------------------------------------------------------------------------------
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn members_cannot_write_run_history_nor_reach_the_queue(pool: PgPool) {
+    seeded(&pool).await;
+    let contmax = common::org_id(&pool, "contmax").await;
+    let (_, staff) = user(&pool, "equipe@contmax.com.br").await;
+    let (_, admin) = user(&pool, "admin@contmax.com.br").await;
+    let logs = "select count(*) from public.integration_logs";
+    let before = count(&pool, logs).await;
+
+    for claims in [&staff, &admin] {
+        // Faked history, a `running` row to get executed, another execution's attempts.
+        let insert = format!(
+            "insert into public.integration_logs (tenant_id, integration, provider_slug, status, total_processados)
+             values ('{contmax}', 'acessorias', 'acessorias', 'success', 999999)"
+        );
+        assert_eq!(refused(&pool, claims, &insert).await, "42501");
+        let running = format!(
+            "insert into public.integration_logs (tenant_id, integration, provider_slug, status, heartbeat_at, created_at)
+             values ('{contmax}', 'acessorias', 'acessorias', 'running', now() - interval '1 day', now() - interval '1 day')"
+        );
+        assert_eq!(refused(&pool, claims, &running).await, "42501");
+        assert_eq!(
+            refused(
+                &pool,
+                claims,
+                "update public.integration_logs set status = 'success'"
+            )
+            .await,
+            "42501"
+        );
+        // The queue is the server's.
+        let execution: Uuid = sqlx::query_scalar(
+            "select execution_id from public.integration_logs where tenant_id = $1::text limit 1",
+        )
+        .bind(contmax)
+        .fetch_one(&pool)
+        .await
+        .expect("a demo log row");
+        let enqueue = format!("select public.enqueue_integration_run('{execution}', 1, null)");
+        assert_eq!(refused(&pool, claims, &enqueue).await, "42501");
+        // Schedules and webhooks are the server's triggers, not a user's.
+        for trigger in ["schedule", "webhook"] {
+            let claim = format!(
+                "select * from public.claim_integration_run('{contmax}', 'acessorias', '{trigger}')"
+            );
+            assert_eq!(refused(&pool, claims, &claim).await, "42501", "{trigger}");
+        }
+    }
+    assert_eq!(count(&pool, logs).await, before, "nothing written");
+
+    // Even the engine cannot write a status outside the vocabulary.
+    let err = sqlx::query(
+        "insert into public.integration_logs (tenant_id, integration, status) values ($1::text, 'x', 'hacked')",
+    )
+    .bind(contmax)
+    .execute(&pool)
+    .await
+    .expect_err("status check");
+    assert_eq!(
+        err.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("23514")
+    );
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn one_row_the_reaper_cannot_conclude_does_not_stop_the_round(pool: PgPool) {
+    seeded(&pool).await;
+    let contmax = common::org_id(&pool, "contmax").await;
+    let pg = common::org_id(&pool, "pg").await;
+    // What an attacker could leave before this fix: an old running attempt 1 whose
+    // attempt 2 already exists, so that its retry fails on the unique index.
+    let poisoned: Uuid = sqlx::query_scalar(
+        "insert into public.integration_logs
+           (tenant_id, integration, provider_slug, status, attempt, started_at, heartbeat_at, created_at)
+         values ($1::text, 'acessorias', 'acessorias', 'running', 1,
+                 now() - interval '2 hours', now() - interval '2 hours', now() - interval '2 hours')
+         returning execution_id",
+    )
+    .bind(contmax)
+    .fetch_one(&pool)
+    .await
+    .expect("poisoned row");
+    sqlx::query(
+        "insert into public.integration_logs (tenant_id, integration, provider_slug, status, attempt, execution_id)
+         values ($1::text, 'acessorias', 'acessorias', 'error', 2, $2)",
+    )
+    .bind(contmax)
+    .bind(poisoned)
+    .execute(&pool)
+    .await
+    .expect("its attempt 2");
+    // Another tenant's run, lost by its worker an hour ago.
+    let lost: Uuid = sqlx::query_scalar(
+        "insert into public.integration_logs
+           (tenant_id, integration, provider_slug, status, attempt, started_at, heartbeat_at, created_at)
+         values ($1::text, 'bomcontrole', 'bomcontrole', 'running', 1,
+                 now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour')
+         returning execution_id",
+    )
+    .bind(pg)
+    .fetch_one(&pool)
+    .await
+    .expect("lost row");
+    backend::queue::install(&pool).await.expect("queue");
+    let engine = Engine::new(
+        pool.clone(),
+        Registry::standard(true),
+        std::sync::Arc::new(backend::vault::Keyring::ephemeral()),
+        EngineConfig::default(),
+    );
+    assert_eq!(engine.reap_stale().await.expect("the round goes on"), 1);
+    let status = |id: Uuid| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "select status from public.integration_logs where execution_id = $1 and attempt = 1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .expect("row")
+        }
+    };
+    assert_eq!(
+        status(lost).await,
+        "error",
+        "the other tenant's run was reaped"
+    );
+    assert_eq!(status(poisoned).await, "running", "the bad row was skipped");
+}
+
+// Item 2 ---------------------------------------------------------------------------------
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_user_changes_only_their_own_name(pool: PgPool) {
+    seeded(&pool).await;
+    let (id, staff) = user(&pool, "equipe@contmax.com.br").await;
+    sqlx::query("update public.profiles set ativo = false where id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .expect("deactivated by an operator");
+    let profile = || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, String, bool)>(
+                "select nome, email, ativo from public.profiles where id = $1",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .expect("profile")
+        }
+    };
+    let before = profile().await;
+    for sql in [
+        "update public.profiles set ativo = true where id = auth.uid()",
+        "update public.profiles set email = 'ti@contmax.com.br' where id = auth.uid()",
+        "update public.profiles set id = gen_random_uuid() where id = auth.uid()",
+    ] {
+        assert_eq!(refused(&pool, &staff, sql).await, "42501", "{sql}");
+    }
+    assert_eq!(profile().await, before, "nothing changed");
+    // Nor anyone else's row (RLS: zero rows).
+    assert_eq!(
+        changed(
+            &pool,
+            &staff,
+            "update public.profiles set nome = 'x' where id <> auth.uid()"
+        )
+        .await,
+        0
+    );
+    // Their own name, yes.
+    assert_eq!(
+        changed(
+            &pool,
+            &staff,
+            "update public.profiles set nome = 'Carlos' where id = auth.uid()"
+        )
+        .await,
+        1
+    );
+    assert_eq!(profile().await.0, "Carlos");
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_deactivated_user_cannot_sign_in_and_their_tokens_stop_working(pool: PgPool) {
+    seeded(&pool).await;
+    let keys = backend::auth::JwtKeys::from_secret(b"0123456789abcdef0123456789abcdef");
+    let email = "equipe@contmax.com.br";
+    let id = backend::auth::authenticate(&pool, email, backend::demo::DEMO_PASSWORD)
+        .await
+        .expect("active user signs in");
+    let token = backend::auth::start_session(&pool, &keys, id, email, Some("test"))
+        .await
+        .expect("session");
+    let claims = keys.verify(&token).expect("valid token");
+    backend::auth::ensure_live(&pool, &claims)
+        .await
+        .expect("live");
+    // A Supabase-style token (no portal session) of the same user.
+    let bare = keys.verify(&keys.issue(id, email).unwrap()).unwrap();
+    backend::auth::ensure_live(&pool, &bare)
+        .await
+        .expect("live");
+
+    let (_, admin) = user(&pool, "ti@contmax.com.br").await;
+    assert_eq!(
+        changed(
+            &pool,
+            &admin,
+            &format!("update public.profiles set ativo = false where id = '{id}'")
+        )
+        .await,
+        1,
+        "a global admin deactivates"
+    );
+    for c in [&claims, &bare] {
+        assert!(matches!(
+            backend::auth::ensure_live(&pool, c).await,
+            Err(backend::Error::Unauthenticated(_))
+        ));
+    }
+    assert!(matches!(
+        backend::auth::authenticate(&pool, email, backend::demo::DEMO_PASSWORD).await,
+        Err(backend::Error::Unauthenticated(_))
+    ));
+    // A deleted user's token is refused too.
+    let (gone, _) = user(&pool, "equipe@pg.com.br").await;
+    let gone_claims = keys.verify(&keys.issue(gone, "x").unwrap()).unwrap();
+    sqlx::query("delete from auth.users where id = $1")
+        .bind(gone)
+        .execute(&pool)
+        .await
+        .expect("deleted");
+    assert!(backend::auth::ensure_live(&pool, &gone_claims)
+        .await
+        .is_err());
+}
+
+// Item 7 ---------------------------------------------------------------------------------
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn signing_out_ends_the_session_and_everywhere_ends_them_all(pool: PgPool) {
+    seeded(&pool).await;
+    let keys = backend::auth::JwtKeys::from_secret(b"0123456789abcdef0123456789abcdef");
+    let email = "admin@contmax.com.br";
+    let (id, _) = user(&pool, email).await;
+    let session = |ua: &'static str| {
+        let pool = pool.clone();
+        let keys = &keys;
+        async move {
+            let t = backend::auth::start_session(&pool, keys, id, email, Some(ua))
+                .await
+                .expect("session");
+            keys.verify(&t).expect("token")
+        }
+    };
+    let laptop = session("laptop").await;
+    let phone = session("phone").await;
+    backend::auth::end_session(&pool, &laptop)
+        .await
+        .expect("sign out");
+    assert!(backend::auth::ensure_live(&pool, &laptop).await.is_err());
+    backend::auth::ensure_live(&pool, &phone)
+        .await
+        .expect("the other session goes on");
+    // A token naming a session of another user is no key to it.
+    let (other, _) = user(&pool, "equipe@contmax.com.br").await;
+    let stolen = Claims {
+        sub: other,
+        ..phone.clone()
+    };
+    assert!(backend::auth::ensure_live(&pool, &stolen).await.is_err());
+
+    let bare = keys.verify(&keys.issue(id, email).unwrap()).unwrap();
+    backend::auth::end_all_sessions(&pool, id)
+        .await
+        .expect("everywhere");
+    assert!(backend::auth::ensure_live(&pool, &phone).await.is_err());
+    assert!(
+        backend::auth::ensure_live(&pool, &bare).await.is_err(),
+        "older tokens without a session too"
+    );
+    // Signing in again right away works.
+    let again = session("laptop again").await;
+    backend::auth::ensure_live(&pool, &again)
+        .await
+        .expect("new session");
+    // The sessions table is the server's: no client role sees or changes it.
+    let (_, me) = user(&pool, email).await;
+    assert_eq!(
+        refused(&pool, &me, "select * from public.portal_sessions").await,
+        "42501"
+    );
+    assert_eq!(
+        refused(
+            &pool,
+            &me,
+            "update public.portal_sessions set revoked_at = null"
+        )
+        .await,
+        "42501"
+    );
+}
+
+// Item 3 ---------------------------------------------------------------------------------
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn tenant_admins_change_roles_of_their_members_only(pool: PgPool) {
+    seeded(&pool).await;
+    let contmax = common::org_id(&pool, "contmax").await;
+    let (admin_id, admin) = user(&pool, "admin@contmax.com.br").await;
+    let (outsider, _) = user(&pool, "equipe@pg.com.br").await;
+    let (staff_id, _) = user(&pool, "equipe@contmax.com.br").await;
+    let members = "select count(*) from public.user_tenants";
+    let before = count(&pool, members).await;
+
+    // Add an outsider (or a made-up id: no foreign-key oracle either).
+    for who in [outsider, Uuid::new_v4()] {
+        let add = format!(
+            "insert into public.user_tenants (user_id, tenant_id, role) values ('{who}', '{contmax}', 'admin')"
+        );
+        assert_eq!(refused(&pool, &admin, &add).await, "42501");
+    }
+    // Promote themselves, move a member to another tenant, remove one.
+    assert_eq!(
+        changed(
+            &pool,
+            &admin,
+            &format!("update public.user_tenants set role = 'staff' where user_id = '{admin_id}'")
+        )
+        .await,
+        0
+    );
+    let pg = common::org_id(&pool, "pg").await;
+    assert_eq!(
+        refused(
+            &pool,
+            &admin,
+            &format!(
+                "update public.user_tenants set tenant_id = '{pg}' where user_id = '{staff_id}'"
+            )
+        )
+        .await,
+        "42501"
+    );
+    assert_eq!(
+        changed(
+            &pool,
+            &admin,
+            &format!("delete from public.user_tenants where user_id = '{staff_id}'")
+        )
+        .await,
+        0
+    );
+    // A role outside the vocabulary.
+    assert_eq!(
+        refused(
+            &pool,
+            &admin,
+            &format!("update public.user_tenants set role = 'owner' where user_id = '{staff_id}'")
+        )
+        .await,
+        "23514"
+    );
+    assert_eq!(
+        count(&pool, members).await,
+        before,
+        "nobody added or removed"
+    );
+    // What they may do: change a member's role.
+    assert_eq!(
+        changed(
+            &pool,
+            &admin,
+            &format!(
+                "update public.user_tenants set role = 'admin' where user_id = '{staff_id}' and tenant_id = '{contmax}'"
+            )
+        )
+        .await,
+        1
+    );
+    // A global admin adds people.
+    let (_, global) = user(&pool, "ti@contmax.com.br").await;
+    assert_eq!(
+        changed(
+            &pool,
+            &global,
+            &format!(
+                "insert into public.user_tenants (user_id, tenant_id, role) values ('{outsider}', '{contmax}', 'staff')"
+            )
+        )
+        .await,
+        1
+    );
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_tenant_admin_cannot_choose_the_webhook_address(pool: PgPool) {
+    seeded(&pool).await;
+    let contmax = common::org_id(&pool, "contmax").await;
+    let (_, admin) = user(&pool, "admin@contmax.com.br").await;
+    let token = "select webhook_token from public.tenant_integrations where tenant_id = $1 order by provider limit 1";
+    let before: String = sqlx::query_scalar(token)
+        .bind(contmax)
+        .fetch_one(&pool)
+        .await
+        .expect("token");
+    let sql = format!(
+        "update public.tenant_integrations set webhook_token = repeat('a', 64) where tenant_id = '{contmax}'"
+    );
+    assert_eq!(refused(&pool, &admin, &sql).await, "42501");
+    let after: String = sqlx::query_scalar(token)
+        .bind(contmax)
+        .fetch_one(&pool)
+        .await
+        .expect("token");
+    assert_eq!(before, after);
+}
+
+// Items 4 and 5 ----------------------------------------------------------------------------
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn anon_executes_no_function_of_ours(pool: PgPool) {
+    seeded(&pool).await;
+    // Every function in `public` (the customer's security-definer helpers included).
+    let callable: Vec<String> = sqlx::query_scalar(
+        "select p.oid::regprocedure::text from pg_proc p
+         join pg_namespace n on n.oid = p.pronamespace
+         where n.nspname = 'public' and has_function_privilege('anon', p.oid, 'execute')
+           and not exists (select 1 from pg_depend d where d.objid = p.oid and d.deptype = 'e')",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("functions");
+    assert!(callable.is_empty(), "anon may execute: {callable:?}");
+    // And for real, as anon with PostgREST's claims.
+    for sql in [
+        "select public.has_role('00000000-0000-0000-0000-000000000000', 'admin')",
+        "select public.is_global_admin()",
+        "select public.is_tenant_member(gen_random_uuid())",
+        "select public.log_tenant_id('contmax')",
+        "select public.member_tenant_ids()",
+    ] {
+        let mut tx = begin_anon(&pool).await;
+        let err = sqlx::query(sql).execute(&mut *tx).await.expect_err(sql);
+        assert_eq!(
+            err.as_database_error().and_then(|e| e.code()).as_deref(),
+            Some("42501"),
+            "{sql}: {err}"
+        );
+    }
+    // Security-definer functions that only the server calls are not `authenticated`'s.
+    let server_only: Vec<String> = sqlx::query_scalar(
+        "select p.oid::regprocedure::text from pg_proc p
+         join pg_namespace n on n.oid = p.pronamespace
+         where n.nspname = 'public' and p.prosecdef
+           and has_function_privilege('authenticated', p.oid, 'execute')",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("functions");
+    let allowed = [
+        "has_role(uuid,app_role)",
+        "is_global_admin()",
+        "is_tenant_member(uuid)",
+        "is_tenant_admin(uuid)",
+        "log_tenant_id(text)",
+        "member_tenant_ids()",
+        "admin_tenant_ids()",
+        "claim_integration_run(uuid,text,text)",
+    ];
+    for f in &server_only {
+        assert!(
+            allowed.iter().any(|a| f.ends_with(a)),
+            "authenticated may execute {f}"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_claim_saying_service_role_is_not_the_service(pool: PgPool) {
+    seeded(&pool).await;
+    let pg = common::org_id(&pool, "pg").await;
+    let (id, _) = user(&pool, "equipe@contmax.com.br").await;
+    // A Contmax staff user's session, with the role claim rewritten (as `set_config` can).
+    let forged =
+        format!(r#"{{"sub":"{id}","role":"service_role","aud":"authenticated","exp":9999999999}}"#);
+    let logs = "select count(*) from public.integration_logs";
+    let before = count(&pool, logs).await;
+    for sql in [
+        format!("select * from public.claim_integration_run('{pg}', 'acessorias', 'schedule')"),
+        format!("select * from public.claim_integration_run('{pg}', 'acessorias', 'manual')"),
+        "select public.enqueue_integration_run(gen_random_uuid(), 1, null)".to_owned(),
+    ] {
+        let mut tx = pool.begin().await.expect("tx");
+        sqlx::query(
+            "select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
+        )
+        .bind(&forged)
+        .execute(&mut *tx)
+        .await
+        .expect("claims");
+        let err = sqlx::query(&sql).execute(&mut *tx).await.expect_err(&sql);
+        let code = err.as_database_error().and_then(|e| e.code());
+        assert!(
+            matches!(code.as_deref(), Some("P0002" | "42501")),
+            "{sql}: {err}"
+        );
+    }
+    assert_eq!(count(&pool, logs).await, before, "no run claimed");
+    let running: i64 = sqlx::query_scalar(
+        "select count(*) from public.tenant_integrations where tenant_id = $1 and last_status = 'running'",
+    )
+    .bind(pg)
+    .fetch_one(&pool)
+    .await
+    .expect("count");
+    assert_eq!(running, 0);
+}

@@ -1,0 +1,127 @@
+//! Unbounded input (issue "Security", item 8), through the real router on a real
+//! database: bodies over the limit are 413 before anything reads them, over-long fields
+//! are refused in pt-BR (never a 500), and a user starting runs in a loop gets 429.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use sqlx::PgPool;
+use tower::ServiceExt;
+
+const SECRET: &[u8] = b"limits-test-secret-limits-test-secret";
+
+fn big_post(path: &str, content_type: &str, bytes: usize) -> Request<Body> {
+    Request::post(path)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CONTENT_LENGTH, bytes)
+        .body(Body::from("a".repeat(bytes)))
+        .unwrap()
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn bodies_over_the_limit_are_413_and_change_nothing(pool: PgPool) {
+    let (app, _) = common::router_for(pool.clone(), SECRET).await;
+    let sessions = "select count(*) from public.portal_sessions";
+    let logs = "select count(*) from public.integration_logs";
+    let count = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(sql)
+                .fetch_one(&pool)
+                .await
+                .expect(sql)
+        }
+    };
+    let before = (count(sessions).await, count(logs).await);
+    for (path, ct) in [
+        ("/api/login", "application/x-www-form-urlencoded"),
+        (
+            "/api/list-integrations",
+            "application/x-www-form-urlencoded",
+        ),
+        ("/functions/v1/run-integration", "application/json"),
+    ] {
+        let res = app
+            .clone()
+            .oneshot(big_post(path, ct, server::MAX_BODY_BYTES + 1))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+    }
+    assert_eq!((count(sessions).await, count(logs).await), before);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn an_over_long_e_mail_or_password_is_a_clear_refusal(pool: PgPool) {
+    let (app, _) = common::router_for(pool.clone(), SECRET).await;
+    for (email, password) in [
+        (format!("{}%40b.c", "a".repeat(5_000)), "x".to_owned()),
+        ("equipe%40pg.com.br".to_owned(), "x".repeat(20_000)),
+    ] {
+        let res = app
+            .clone()
+            .oneshot(
+                Request::post("/api/login")
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .body(Body::from(format!("email={email}&password={password}")))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert!(common::body_text(res)
+            .await
+            .contains("E-mail ou senha inválidos."));
+    }
+    let sessions: i64 = sqlx::query_scalar("select count(*) from public.portal_sessions")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(sessions, 0);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_user_starting_runs_in_a_loop_gets_429(pool: PgPool) {
+    let (app, state) = common::router_for(pool.clone(), SECRET).await;
+    let token = common::token_for(&state, "equipe@contmax.com.br").await;
+    let contmax = common::org(&pool, "contmax").await;
+    let mut statuses = Vec::new();
+    for _ in 0..(backend::auth::RUNS_PER_USER + 3) {
+        let res = app
+            .clone()
+            .oneshot(
+                Request::post("/functions/v1/run-integration")
+                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(format!(
+                        r#"{{"tenant_id":"{contmax}","provider_slug":"acessorias"}}"#
+                    )))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        statuses.push(res.status());
+    }
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(limited, 3, "{statuses:?}");
+    // Another user is not held back by this one.
+    let other = common::token_for(&state, "admin@contmax.com.br").await;
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/functions/v1/run-integration")
+                .header(header::AUTHORIZATION, format!("Bearer {other}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(format!(
+                    r#"{{"tenant_id":"{contmax}","provider_slug":"acessorias"}}"#
+                )))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_ne!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+}
