@@ -95,7 +95,7 @@ test("the configuration form: a bad URL gets a field error, a good one saves; st
   await expect(page.getByLabel("URL da API *")).toHaveValue("https://api.acessorias.example");
   await expect(page.getByLabel("Agendamento")).toHaveValue("2h");
 
-  await page.getByRole("button", { name: "Sair" }).click();
+  await page.getByRole("button", { name: "Sair", exact: true }).click();
   await login(page, "equipe@pg.com.br", "/integracoes/acessorias");
   await expect(page).toHaveURL(/\/integracoes\/acessorias$/);
   await expect(page.getByLabel("URL da API *")).toBeDisabled();

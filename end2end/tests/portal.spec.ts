@@ -75,10 +75,28 @@ test("a user of both tenants switches tenant in the header", async ({ page }) =>
 test("logout ends the session", async ({ page }) => {
   await login(page, "equipe@contmax.com.br");
   await hydrated(page);
-  await page.getByRole("button", { name: "Sair" }).click();
+  await page.getByRole("button", { name: "Sair", exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
   await page.goto("/");
   await expect(page).toHaveURL(/\/login/);
+});
+
+test("sair de todos os dispositivos ends the user's sessions in every browser", async ({ page, browser }) => {
+  // A second browser (another device) signed in as the same person.
+  const other = await browser.newContext();
+  const phone = await other.newPage();
+  await login(phone, "socio@contmax.com.br", "/integracoes");
+  await expect(phone.getByRole("heading", { name: "Integrações", level: 1 })).toBeVisible();
+
+  await login(page, "socio@contmax.com.br");
+  await hydrated(page);
+  await page.getByRole("button", { name: "Sair de todos os dispositivos" }).click();
+  await expect(page.getByRole("button", { name: "Entrar" })).toBeVisible();
+  // The other device's token no longer opens anything: its next page is the login.
+  await phone.goto("/integracoes");
+  await expect(phone.getByRole("button", { name: "Entrar" })).toBeVisible();
+  await expect(phone).toHaveURL(/\/login\?next=%2Fintegracoes/);
+  await other.close();
 });
 
 test("a tenant admin turns an integration off and on; staff get no such button", async ({ page }) => {
@@ -93,7 +111,7 @@ test("a tenant admin turns an integration off and on; staff get no such button",
   await expect(card.getByRole("button", { name: "Desativar Teste local (HTTP)" })).toBeVisible();
   await expect(card.locator(".badge")).not.toHaveText("Desativada");
 
-  await page.getByRole("button", { name: "Sair" }).click();
+  await page.getByRole("button", { name: "Sair", exact: true }).click();
   await expect(page).toHaveURL(/\/login/);
   await login(page, "equipe@pg.com.br", "/integracoes");
   await expect(page).toHaveURL(/\/integracoes$/);
