@@ -44,15 +44,9 @@ declare
   ti record;
   running_id uuid;
   new_id uuid;
-  service boolean := public.caller_is_service();
 begin
-  if not service and not public.is_tenant_member(_tenant) then
+  if not public.caller_is_service() then
     raise exception 'integration_not_found' using errcode = 'P0002';
-  end if;
-  -- A user starts runs by hand (*Executar*, *Tentar novamente*) or through the API;
-  -- schedules and webhooks are the server's.
-  if not service and _trigger not in ('manual', 'api', 'retry') then
-    raise exception 'trigger_not_allowed' using errcode = '42501';
   end if;
 
   select t.id, t.is_enabled, t.last_status into ti
@@ -68,17 +62,15 @@ begin
     raise exception 'integration_disabled' using errcode = '55000';
   end if;
 
-  if ti.last_status = 'running' then
-    select l.execution_id into running_id
-    from public.integration_logs l
-    where l.tenant_id = _tenant::text and l.provider_slug = _provider_slug and l.status = 'running'
-    order by l.created_at desc
-    limit 1;
-    if running_id is not null then
-      return query select running_id, false;
-      return;
-    end if;
-    -- last_status says running but no log row does: a crash left it behind; claim anew.
+  -- What is running is what the log says (last_status is a summary for the cards).
+  select l.execution_id into running_id
+  from public.integration_logs l
+  where l.tenant_id = _tenant::text and l.provider_slug = _provider_slug and l.status = 'running'
+  order by l.created_at desc
+  limit 1;
+  if running_id is not null then
+    return query select running_id, false;
+    return;
   end if;
 
   update public.tenant_integrations
@@ -94,8 +86,12 @@ begin
   return query select new_id, true;
 end
 $$;
-revoke all on function public.claim_integration_run(uuid, text, text) from public, anon;
-grant execute on function public.claim_integration_run(uuid, text, text) to authenticated, service_role;
+-- The server's only: it checks the caller's membership under RLS, then claims and
+-- enqueues as service_role in the caller's transaction (backend::engine::start_run), so a
+-- claim never exists without its queue job, and the per-user run limit, the plan gate and
+-- the audit source cannot be skipped through PostgREST.
+revoke all on function public.claim_integration_run(uuid, text, text) from public, anon, authenticated;
+grant execute on function public.claim_integration_run(uuid, text, text) to service_role;
 
 -- The queue is the server's: a user's claim is handed to it by the server, switched to
 -- service_role in the same transaction (backend::engine::start_run).
@@ -135,8 +131,8 @@ begin
   if public.caller_is_service() or public.is_global_admin() then
     return new;
   end if;
-  if new.id is distinct from old.id or new.email is distinct from old.email
-     or new.ativo is distinct from old.ativo or new.created_at is distinct from old.created_at then
+  -- Everything but the name (and the timestamp its trigger sets) must stay as it was.
+  if (to_jsonb(new) - 'nome' - 'updated_at') is distinct from (to_jsonb(old) - 'nome' - 'updated_at') then
     raise exception 'só o nome pode ser alterado pelo próprio usuário' using errcode = '42501';
   end if;
   return new;
@@ -171,6 +167,29 @@ begin
   if not exists (select 1 from pg_constraint where conname = 'user_tenants_role_check') then
     alter table public.user_tenants add constraint user_tenants_role_check
       check (role in ('admin', 'staff')) not valid;
+  end if;
+end $$;
+
+-- tenant_integrations: what a tenant admin may write through PostgREST is what the portal
+-- writes for them (the configuration, on/off, the schedule); the run summary
+-- (last_status, last_error, last_run), the provider and the webhook address are the
+-- server's. Sizes are bounded (each change is copied into the audit trail).
+revoke insert, update on public.tenant_integrations from anon, authenticated;
+grant insert (tenant_id, provider, provider_id, base_url, is_enabled, config)
+  on public.tenant_integrations to authenticated;
+grant update (is_enabled, config, base_url, schedule, schedule_last_at)
+  on public.tenant_integrations to authenticated;
+do $$
+begin
+  if not exists (select 1 from pg_constraint where conname = 'tenant_integrations_sizes_check') then
+    alter table public.tenant_integrations add constraint tenant_integrations_sizes_check
+      check (pg_column_size(config) <= 65536
+             and char_length(base_url) <= 2048
+             and coalesce(char_length(schedule), 0) <= 100) not valid;
+  end if;
+  if not exists (select 1 from pg_constraint where conname = 'profiles_nome_length_check') then
+    alter table public.profiles add constraint profiles_nome_length_check
+      check (char_length(nome) <= 200) not valid;
   end if;
 end $$;
 
@@ -209,12 +228,14 @@ begin
     execute format('revoke all on function %s from public, anon', f.sig);
   end loop;
 end $$;
-alter default privileges in schema public revoke execute on functions from public, anon;
+-- New functions too: each is granted by name to the role that needs it.
+alter default privileges in schema public revoke execute on functions from public, anon, authenticated;
 
 grant execute on function
   public.has_role(uuid, public.app_role), public.is_global_admin(),
   public.is_tenant_member(uuid), public.is_tenant_admin(uuid), public.log_tenant_id(text),
-  public.member_tenant_ids(), public.admin_tenant_ids(), public.url_origin(text)
+  public.member_tenant_ids(), public.admin_tenant_ids(), public.url_origin(text),
+  public.caller_is_service()
   to authenticated, service_role;
 -- tenant_role is is_tenant_member's helper only.
 revoke execute on function public.tenant_role(uuid) from authenticated;

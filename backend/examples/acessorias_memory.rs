@@ -101,10 +101,9 @@ async fn main() -> anyhow::Result<()> {
         attempt: 1,
         config: inputs.config,
         secrets: inputs.secrets,
-        http: backend::providers::http_client(true),
+        http: backend::providers::http_client(),
         cancel: CancellationToken::new(),
         progress: Default::default(),
-        local_hosts: true,
         db: pool.clone(),
     };
     let before = peak_rss_kib();

@@ -284,19 +284,20 @@ pub async fn session_user(
     })
 }
 
-/// Sign-in attempts, counted three ways (governor's GCRA: a burst, then one more every few
+/// Sign-in attempts, counted two ways (governor's GCRA: a burst, then one more every few
 /// seconds), in memory per server process:
 /// - per account *and* client address: password guessing from one place stops after a few
-///   tries, and a stranger hammering someone's account locks out only themselves;
-/// - per client address: one place cannot try many accounts;
-/// - per account from everywhere, at ten times the first: guessing spread over many
-///   addresses is still bounded.
+///   tries, and a stranger hammering someone's account locks out only themselves (there is
+///   deliberately no per-account limit across addresses: that is the lever a stranger
+///   would use to lock the owner out);
+/// - per client address: one place cannot try many accounts.
 ///
-/// An attempt refused by the address limit spends nothing from the account's.
+/// IPv6 clients are counted per /64 (one customer's whole network), IPv4 per address. An
+/// attempt refused by the address limit spends nothing from the account's.
 pub struct LoginLimiter {
     by_account_address: governor::DefaultKeyedRateLimiter<(String, String)>,
     by_address: governor::DefaultKeyedRateLimiter<String>,
-    by_account: governor::DefaultKeyedRateLimiter<String>,
+    checks: std::sync::atomic::AtomicU64,
 }
 
 /// Sign-in attempts a minute per account from one address, unless configured otherwise.
@@ -306,8 +307,10 @@ pub const LOGIN_PER_ADDRESS: u32 = 30;
 /// Longest e-mail address (RFC 5321) and password accepted at sign-in.
 pub const MAX_EMAIL_LEN: usize = 254;
 pub const MAX_PASSWORD_LEN: usize = 1024;
-/// Keys kept before the limiters forget the ones back to a fresh state.
+/// Keys kept before the limiters forget the ones back to a fresh state (looked at every
+/// [`PRUNE_EVERY`] checks, not on each).
 const LIMITER_PRUNE_AT: usize = 10_000;
+const PRUNE_EVERY: u64 = 1_000;
 
 impl Default for LoginLimiter {
     fn default() -> Self {
@@ -315,9 +318,24 @@ impl Default for LoginLimiter {
     }
 }
 
+/// The key a client address is counted under: an IPv6 address's /64, anything else as is.
+pub fn address_key(address: &str) -> String {
+    match address
+        .parse::<std::net::IpAddr>()
+        .map(|ip| ip.to_canonical())
+    {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(ip) => ip.to_string(),
+        Err(_) => address.chars().take(64).collect(),
+    }
+}
+
 impl LoginLimiter {
-    /// `per_account` attempts a minute per account from one address (ten times that from
-    /// all addresses together), `per_address` per client address.
+    /// `per_account` attempts a minute per account from one address, `per_address` per
+    /// client address.
     pub fn new(per_account: u32, per_address: u32) -> Self {
         use governor::{Quota, RateLimiter};
         use std::num::NonZeroU32;
@@ -325,20 +343,26 @@ impl LoginLimiter {
         Self {
             by_account_address: RateLimiter::keyed(per_minute(per_account)),
             by_address: RateLimiter::keyed(per_minute(per_address)),
-            by_account: RateLimiter::keyed(per_minute(per_account.saturating_mul(10))),
+            checks: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
-    /// Counts one attempt; refuses it when the address, the account from this address, or
-    /// the account overall is over its quota.
+    /// Counts one attempt; refuses it when the address, or the account from this address,
+    /// is over its quota.
     pub fn check(&self, email: &str, address: &str) -> Result<()> {
         let too_many = || {
             Error::TooManyRequests(
                 "Muitas tentativas de login. Aguarde um minuto e tente novamente.".into(),
             )
         };
-        self.prune();
-        let address: String = address.chars().take(64).collect();
+        if self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .is_multiple_of(PRUNE_EVERY)
+        {
+            self.prune();
+        }
+        let address = address_key(address);
         if self.by_address.check_key(&address).is_err() {
             return Err(too_many());
         }
@@ -350,9 +374,8 @@ impl LoginLimiter {
             .collect();
         if self
             .by_account_address
-            .check_key(&(account.clone(), address))
+            .check_key(&(account, address))
             .is_err()
-            || self.by_account.check_key(&account).is_err()
         {
             return Err(too_many());
         }
@@ -370,44 +393,58 @@ impl LoginLimiter {
             self.by_address.retain_recent();
             self.by_address.shrink_to_fit();
         }
-        if self.by_account.len() > LIMITER_PRUNE_AT {
-            self.by_account.retain_recent();
-            self.by_account.shrink_to_fit();
-        }
     }
 
     /// Keys held now (for the memory test).
     pub fn keys_held(&self) -> usize {
-        self.by_account_address.len() + self.by_address.len() + self.by_account.len()
+        self.by_account_address.len() + self.by_address.len()
     }
 }
 
 /// The client's address for rate limits: the connection's peer, unless the peer is one of
-/// the operator's `TRUSTED_PROXIES`; then the nearest `X-Forwarded-For` entry that is not a
-/// trusted proxy (read from the right: entries further left were written by the client
-/// and can say anything).
+/// the operator's `TRUSTED_PROXIES`; then the nearest `X-Forwarded-For` hop that is not a
+/// trusted proxy, read from the right (hops further left were written by the client and
+/// can say anything). Hops may carry a port (`1.2.3.4:5678`, `[::1]:80`); one that is not
+/// an address at all is taken as the client's own words and counted as such.
 pub fn client_address(
     peer: std::net::IpAddr,
     headers: &http::HeaderMap,
     trusted: &[ipnet::IpNet],
-) -> std::net::IpAddr {
-    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+) -> String {
+    let is_trusted = |ip: &std::net::IpAddr| {
+        let ip = ip.to_canonical();
+        trusted.iter().any(|n| n.contains(&ip))
+    };
     if !is_trusted(&peer) {
-        return peer;
+        return peer.to_canonical().to_string();
     }
-    let hops: Vec<std::net::IpAddr> = headers
+    let hops: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map_while(|hop| hop.trim().parse().ok())
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
         .collect();
-    hops.iter()
-        .rev()
-        .find(|ip| !is_trusted(ip))
-        .or(hops.first())
-        .copied()
-        .unwrap_or(peer)
+    for hop in hops.iter().rev() {
+        match parse_hop(hop) {
+            Some(ip) if is_trusted(&ip) => continue,
+            Some(ip) => return ip.to_canonical().to_string(),
+            None => return hop.chars().take(64).collect(),
+        }
+    }
+    peer.to_canonical().to_string()
+}
+
+fn parse_hop(hop: &str) -> Option<std::net::IpAddr> {
+    hop.parse::<std::net::IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            hop.strip_prefix('[')
+                .and_then(|h| h.strip_suffix(']'))
+                .and_then(|h| h.parse().ok())
+        })
 }
 
 /// Parses `TRUSTED_PROXIES`: comma-separated addresses or networks (`10.0.0.1,10.1.0.0/16`).
@@ -543,12 +580,24 @@ mod tests {
             limiter.check("victim@b.c", "10.1.1.1").is_ok(),
             "the owner, from their own address"
         );
-        // Spread over many addresses, guessing is still bounded per account.
-        let limiter = LoginLimiter::default();
-        let allowed = (0..200)
-            .filter(|i| limiter.check("victim@b.c", &format!("7.7.{i}.1")).is_ok())
-            .count();
-        assert_eq!(allowed, 50);
+        // Nor from many addresses: no limit across addresses to exhaust.
+        for i in 0..200 {
+            let _ = limiter.check("victim@b.c", &format!("7.7.{i}.1"));
+        }
+        assert!(limiter.check("victim@b.c", "10.1.1.2").is_ok());
+    }
+
+    #[test]
+    fn an_ipv6_network_counts_as_one_address() {
+        let limiter = LoginLimiter::new(5, 3);
+        for i in 0..3 {
+            assert!(limiter
+                .check(&format!("u{i}@b.c"), &format!("2001:db8:1:2::{i}"))
+                .is_ok());
+        }
+        assert!(limiter.check("u9@b.c", "2001:db8:1:2:ffff::9").is_err());
+        assert!(limiter.check("u9@b.c", "2001:db8:1:3::1").is_ok());
+        assert_eq!(address_key("::ffff:10.0.0.1"), "10.0.0.1");
     }
 
     #[test]
@@ -573,7 +622,7 @@ mod tests {
         }
         // The address is counted first: past its 30 attempts, no e-mail is even stored.
         // (Before, every e-mail typed was a key, kept forever, at any length.)
-        assert_eq!(limiter.keys_held(), 1 + 30 + 30);
+        assert_eq!(limiter.keys_held(), 1 + 30);
     }
 
     #[test]
@@ -582,26 +631,32 @@ mod tests {
         let mut h = http::HeaderMap::new();
         h.insert(
             "x-forwarded-for",
-            "6.6.6.6, 203.0.113.7, 10.9.1.2".parse().unwrap(),
+            "6.6.6.6, 203.0.113.7:4711, 10.9.1.2".parse().unwrap(),
         );
         let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
         // From a trusted proxy: the nearest untrusted hop (not the client's own claim).
+        assert_eq!(client_address(ip("10.0.0.1"), &h, &trusted), "203.0.113.7");
+        // The proxy seen as an IPv4-mapped IPv6 peer is still the proxy.
         assert_eq!(
-            client_address(ip("10.0.0.1"), &h, &trusted),
-            ip("203.0.113.7")
+            client_address(ip("::ffff:10.0.0.1"), &h, &trusted),
+            "203.0.113.7"
         );
         // From anyone else, the header is ignored.
         assert_eq!(
             client_address(ip("198.51.100.1"), &h, &trusted),
-            ip("198.51.100.1")
+            "198.51.100.1"
         );
-        assert_eq!(client_address(ip("10.0.0.1"), &h, &[]), ip("10.0.0.1"));
-        // A trusted proxy without the header, or with garbage: the proxy itself.
+        assert_eq!(client_address(ip("10.0.0.1"), &h, &[]), "10.0.0.1");
+        // Garbage the client wrote on the left does not hide the real hop; garbage as the
+        // nearest hop is counted as itself, never as the proxy.
+        let mut g = http::HeaderMap::new();
+        g.insert("x-forwarded-for", "x, [2001:db8::7]:80".parse().unwrap());
+        assert_eq!(client_address(ip("10.0.0.1"), &g, &trusted), "2001:db8::7");
+        g.insert("x-forwarded-for", "1.2.3.4, nonsense".parse().unwrap());
+        assert_eq!(client_address(ip("10.0.0.1"), &g, &trusted), "nonsense");
+        // A trusted proxy without the header: the proxy itself.
         let empty = http::HeaderMap::new();
-        assert_eq!(
-            client_address(ip("10.0.0.1"), &empty, &trusted),
-            ip("10.0.0.1")
-        );
+        assert_eq!(client_address(ip("10.0.0.1"), &empty, &trusted), "10.0.0.1");
         assert!(parse_trusted_proxies("10.0.0.1,nope").is_err());
         assert_eq!(parse_trusted_proxies("").unwrap(), vec![]);
     }

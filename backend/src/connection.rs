@@ -156,7 +156,6 @@ impl Tester<'_> {
                     http: self.http.clone(),
                     cancel: cancel.clone(),
                     progress: Progress::default(),
-                    local_hosts: self.registry.local_hosts(),
                     db: self.pool.clone(),
                 };
                 // A connector that panics answers like one that failed (and the panic's

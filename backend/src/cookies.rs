@@ -15,16 +15,22 @@ pub const TENANT: &str = "portal_tenant";
 /// How long the tenant choice is remembered.
 const TENANT_SECONDS: i64 = 365 * 24 * 60 * 60;
 
-/// Whether cookies must be `Secure`: `COOKIE_SECURE` (`1`/`true`, `0`/`false`) when set,
-/// else whether `PUBLIC_URL` is https.
+/// `COOKIE_SECURE`'s value: `Some(on)` for a recognised one, `None` otherwise (the server
+/// refuses to start on that: see `server::config`).
+pub fn parse_flag(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Whether cookies must be `Secure`: `COOKIE_SECURE` when set, else whether `PUBLIC_URL`
+/// is https.
 pub fn secure_from(cookie_secure: Option<&str>, public_url: Option<&str>) -> bool {
-    match cookie_secure
-        .map(|v| v.trim().to_ascii_lowercase())
-        .as_deref()
-    {
-        Some("1" | "true" | "yes" | "on") => true,
-        Some("0" | "false" | "no" | "off") => false,
-        _ => public_url.is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://")),
+    match cookie_secure.and_then(parse_flag) {
+        Some(on) => on,
+        None => public_url.is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://")),
     }
 }
 

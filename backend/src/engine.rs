@@ -51,16 +51,35 @@ pub async fn start_run(
             "O plano desta organização não inclui esta integração.".into(),
         ));
     }
-    let claim = runs::claim(tx, tenant_id, provider_slug, trigger).await?;
-    if let Claim::Started(execution_id) = claim {
-        // The queue is the server's (a user cannot enqueue through PostgREST): switched
-        // to service_role for this one statement, in the caller's transaction, so the
-        // claim and its job still commit together.
-        let previous = crate::scope::elevate(tx).await?;
-        enqueue(tx, execution_id, 1, None).await?;
+    // The caller must belong to the tenant, checked under their own row-level security
+    // (the service may start any). Then the claim and its queue job, both the server's
+    // (a user reaches neither through PostgREST), as service_role in the caller's
+    // transaction, so they commit together; the claim records the caller as the actor.
+    let allowed = sqlx::query_scalar!(
+        r#"select public.caller_is_service() or public.is_tenant_member($1) as "allowed!""#,
+        tenant_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if !allowed {
+        return Err(Error::NotFound(
+            "Integração não encontrada para esta organização.".into(),
+        ));
+    }
+    let previous = crate::scope::elevate(tx).await?;
+    let claim = runs::claim(tx, tenant_id, provider_slug, trigger).await;
+    let claim = match claim {
+        Ok(Claim::Started(execution_id)) => enqueue(tx, execution_id, 1, None)
+            .await
+            .map(|()| Claim::Started(execution_id)),
+        other => other,
+    };
+    // After a refusal the transaction is aborted (and will roll back): its error is the
+    // answer, and there is no role to restore.
+    if claim.is_ok() {
         crate::scope::restore_role(tx, &previous).await?;
     }
-    Ok(claim)
+    claim
 }
 
 async fn enqueue(
@@ -194,7 +213,7 @@ impl Engine {
     ) -> Self {
         Self {
             pool,
-            http: crate::providers::http_client(registry.local_hosts()),
+            http: crate::providers::http_client(),
             registry: Arc::new(registry),
             keyring,
             config: Arc::new(config),
@@ -243,7 +262,6 @@ impl Engine {
                     http: self.http.clone(),
                     cancel: cancel.clone(),
                     progress: progress.clone(),
-                    local_hosts: self.registry.local_hosts(),
                     db: self.pool.clone(),
                 };
                 let timeout = self.timeout_for(&a.provider_slug, plugin.default_timeout());
@@ -378,7 +396,12 @@ impl Engine {
         let (status, error_text, o) = match &result {
             Ok(o) if o.failed > 0 => ("partial", None, o.clone()),
             Ok(o) => ("success", None, o.clone()),
-            Err(e) => ("error", Some(e.to_string()), Outcome::default()),
+            // The provider's own words may carry anything: redacted like payloads.
+            Err(e) => (
+                "error",
+                Some(crate::redact::redact_text(&e.to_string())),
+                Outcome::default(),
+            ),
         };
         let retry = match &result {
             Err(e) if e.is_retryable() && attempt < self.config.max_attempts => {

@@ -64,7 +64,7 @@ impl AppState {
             run_limiter: Arc::new(auth::RunLimiter::default()),
             trusted_proxies: Arc::new(Vec::new()),
             keyring,
-            http: providers::http_client(registry.local_hosts()),
+            http: providers::http_client(),
             registry,
             check_limiter: Arc::new(connection::CheckLimiter::default()),
         }

@@ -96,9 +96,14 @@ fn v6_forbidden(v6: Ipv6Addr) -> bool {
     if s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1) {
         return v4_forbidden(embedded(s[6], s[7]));
     }
-    // NAT64, well-known (64:ff9b::/96) and local-use (64:ff9b:1::/48) prefixes.
-    if s[0] == 0x64 && s[1] == 0xff9b {
+    // NAT64 well-known prefix (64:ff9b::/96): judged by the IPv4 address it carries.
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
         return v4_forbidden(embedded(s[6], s[7]));
+    }
+    // Local-use NAT64 (64:ff9b:1::/48) and SIIT's IPv4-translated (::ffff:0:a.b.c.d):
+    // translators inside a network, never a public destination.
+    if (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) || s[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return true;
     }
     // 6to4.
     if s[0] == 0x2002 {
@@ -555,11 +560,9 @@ impl NetPolicy {
     }
 }
 
-/// The providers' HTTP client ([`NetPolicy::client`] of [`NetPolicy::process`]). `sandbox`
-/// (demo mode, tests) no longer widens anything: the sandboxes a process starts are
-/// exceptions of its policy, every other local address is refused in every mode.
-pub fn http_client(sandbox: bool) -> reqwest::Client {
-    let _ = sandbox;
+/// The providers' HTTP client ([`NetPolicy::client`] of [`NetPolicy::process`]): in every
+/// mode the same; the sandboxes a process starts are exceptions of its policy.
+pub fn http_client() -> reqwest::Client {
     NetPolicy::process().client()
 }
 

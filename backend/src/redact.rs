@@ -531,6 +531,12 @@ pub fn redact(value: &Value) -> Value {
     clean(Class::Plain, value)
 }
 
+/// A text (an error message with the provider's own words) with the same secrets removed
+/// and personal data masked, before it is stored or shown.
+pub fn redact_text(text: &str) -> String {
+    clean_text(Class::Plain, text)
+}
+
 /// [`redact`], then the size cap: what may be written to a log row.
 pub fn sanitise(value: &Value) -> Value {
     let clean = redact(value);
@@ -900,6 +906,17 @@ mod tests {
             "note": "a=b; x=1",
         });
         assert_eq!(redact(&input), input);
+    }
+
+    #[test]
+    fn error_texts_lose_secrets_and_personal_data() {
+        let t = redact_text(
+            "HTTP 400: token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl inválido para joao@empresa.com.br (CPF 123.456.789-09)",
+        );
+        assert!(!t.contains("eyJhbGciOiJIUzI1NiJ9"), "{t}");
+        assert!(!t.contains("joao@"), "{t}");
+        assert!(!t.contains("123.456.789"), "{t}");
+        assert!(t.starts_with("HTTP 400: token"), "{t}");
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! The orchestrator's claim: one run at a time per tenant integration, whatever the load.
+//! Users claim through the server (`engine::start_run`: membership under their RLS, then
+//! the claim and its queue job as the service); the claim function itself is not theirs.
 
 mod common;
 
-use backend::runs::{claim, Claim};
+use backend::engine::start_run;
+use backend::runs::Claim;
 use backend::scope::begin_as;
 use model::Trigger;
 use sqlx::PgPool;
@@ -11,14 +14,19 @@ async fn claim_as(pool: &PgPool, email: &str, tenant: &str, slug: &str) -> backe
     let claims = common::demo_claims(pool, email).await;
     let tenant = common::org_id(pool, tenant).await;
     let mut tx = begin_as(pool, &claims).await?;
-    let out = claim(&mut tx, tenant, slug, Trigger::Manual).await?;
+    let out = start_run(&mut tx, tenant, slug, Trigger::Manual).await?;
     tx.commit().await?;
     Ok(out)
 }
 
+async fn seeded(pool: &PgPool) {
+    backend::queue::install(pool).await.expect("queue");
+    backend::demo::seed_demo_users(pool).await.unwrap();
+}
+
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn fifty_concurrent_claims_start_exactly_one_run(pool: PgPool) {
-    backend::demo::seed_demo_users(&pool).await.unwrap();
+    seeded(&pool).await;
     let tasks: Vec<_> = (0..50)
         .map(|_| {
             let pool = pool.clone();
@@ -54,7 +62,7 @@ async fn fifty_concurrent_claims_start_exactly_one_run(pool: PgPool) {
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn a_claim_records_who_and_how_and_refuses_what_it_must(pool: PgPool) {
-    backend::demo::seed_demo_users(&pool).await.unwrap();
+    seeded(&pool).await;
     let Claim::Started(id) = claim_as(&pool, "equipe@pg.com.br", "pg", "acessorias")
         .await
         .unwrap()

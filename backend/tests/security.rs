@@ -106,8 +106,9 @@ async fn members_cannot_write_run_history_nor_reach_the_queue(pool: PgPool) {
         .expect("a demo log row");
         let enqueue = format!("select public.enqueue_integration_run('{execution}', 1, null)");
         assert_eq!(refused(&pool, claims, &enqueue).await, "42501");
-        // Schedules and webhooks are the server's triggers, not a user's.
-        for trigger in ["schedule", "webhook"] {
+        // Claims are the server's too (it checks membership, the run limit and the plan,
+        // then claims and enqueues together): none through PostgREST, whatever the trigger.
+        for trigger in ["manual", "api", "schedule", "webhook"] {
             let claim = format!(
                 "select * from public.claim_integration_run('{contmax}', 'acessorias', '{trigger}')"
             );
@@ -203,11 +204,6 @@ async fn one_row_the_reaper_cannot_conclude_does_not_stop_the_round(pool: PgPool
 async fn a_user_changes_only_their_own_name(pool: PgPool) {
     seeded(&pool).await;
     let (id, staff) = user(&pool, "equipe@contmax.com.br").await;
-    sqlx::query("update public.profiles set ativo = false where id = $1")
-        .bind(id)
-        .execute(&pool)
-        .await
-        .expect("deactivated by an operator");
     let profile = || {
         let pool = pool.clone();
         async move {
@@ -222,9 +218,10 @@ async fn a_user_changes_only_their_own_name(pool: PgPool) {
     };
     let before = profile().await;
     for sql in [
-        "update public.profiles set ativo = true where id = auth.uid()",
         "update public.profiles set email = 'ti@contmax.com.br' where id = auth.uid()",
         "update public.profiles set id = gen_random_uuid() where id = auth.uid()",
+        "update public.profiles set ativo = false where id = auth.uid()",
+        "update public.profiles set created_at = now() - interval '9 years' where id = auth.uid()",
     ] {
         assert_eq!(refused(&pool, &staff, sql).await, "42501", "{sql}");
     }
@@ -239,7 +236,7 @@ async fn a_user_changes_only_their_own_name(pool: PgPool) {
         .await,
         0
     );
-    // Their own name, yes.
+    // Their own name, yes (within bounds).
     assert_eq!(
         changed(
             &pool,
@@ -250,6 +247,32 @@ async fn a_user_changes_only_their_own_name(pool: PgPool) {
         1
     );
     assert_eq!(profile().await.0, "Carlos");
+    assert_eq!(
+        refused(
+            &pool,
+            &staff,
+            "update public.profiles set nome = repeat('x', 100000) where id = auth.uid()"
+        )
+        .await,
+        "23514"
+    );
+    // Deactivated by an operator, they cannot turn themselves on again: their session
+    // opens nothing any more.
+    sqlx::query("update public.profiles set ativo = false where id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .expect("deactivated");
+    assert_eq!(
+        changed(
+            &pool,
+            &staff,
+            "update public.profiles set ativo = true where id = auth.uid()"
+        )
+        .await,
+        0
+    );
+    assert!(!profile().await.2, "still inactive");
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
@@ -503,7 +526,13 @@ async fn anon_executes_no_function_of_ours(pool: PgPool) {
     .fetch_all(&pool)
     .await
     .expect("functions");
-    assert!(callable.is_empty(), "anon may execute: {callable:?}");
+    // PostgREST's pre-request hook runs as the request's role, anon included; it reveals
+    // nothing and changes nothing.
+    assert_eq!(
+        callable,
+        vec!["portal_pre_request()".to_owned()],
+        "anon may execute only the pre-request hook"
+    );
     // And for real, as anon with PostgREST's claims.
     for sql in [
         "select public.has_role('00000000-0000-0000-0000-000000000000', 'admin')",
@@ -538,7 +567,8 @@ async fn anon_executes_no_function_of_ours(pool: PgPool) {
         "log_tenant_id(text)",
         "member_tenant_ids()",
         "admin_tenant_ids()",
-        "claim_integration_run(uuid,text,text)",
+        "caller_session_ok()",
+        "member_tenant_keys()",
     ];
     for f in &server_only {
         assert!(
@@ -587,4 +617,112 @@ async fn a_claim_saying_service_role_is_not_the_service(pool: PgPool) {
     .await
     .expect("count");
     assert_eq!(running, 0);
+}
+
+// Items 2 and 7 in the database: a signed-out session or a deactivated user's JWT reaches
+// PostgREST without our server; the policies refuse it there too.
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn an_ended_session_opens_nothing_through_postgrest(pool: PgPool) {
+    seeded(&pool).await;
+    let keys = backend::auth::JwtKeys::from_secret(b"0123456789abcdef0123456789abcdef");
+    let sees = |claims: Claims| {
+        let pool = pool.clone();
+        async move {
+            let mut tx = begin_as(&pool, &claims).await.expect("tx");
+            let rows: i64 = sqlx::query_scalar(
+                "select (select count(*) from public.tenant_integrations)
+                      + (select count(*) from public.integration_logs)
+                      + (select count(*) from public.empresas)
+                      + (select count(*) from public.user_tenants)",
+            )
+            .fetch_one(&mut *tx)
+            .await
+            .expect("reads");
+            let admin: bool = sqlx::query_scalar("select public.is_global_admin()")
+                .fetch_one(&mut *tx)
+                .await
+                .expect("admin?");
+            let changed = sqlx::query("update public.tenant_integrations set is_enabled = false")
+                .execute(&mut *tx)
+                .await
+                .expect("update")
+                .rows_affected();
+            tx.rollback().await.expect("rollback");
+            (rows, admin, changed)
+        }
+    };
+    for email in ["admin@contmax.com.br", "ti@contmax.com.br"] {
+        let (id, _) = user(&pool, email).await;
+        let token = backend::auth::start_session(&pool, &keys, id, email, None)
+            .await
+            .expect("session");
+        let claims = keys.verify(&token).expect("claims");
+        let (rows, _, changed) = sees(claims.clone()).await;
+        assert!(rows > 0 && changed > 0, "{email}: a live session works");
+        backend::auth::end_session(&pool, &claims)
+            .await
+            .expect("signed out");
+        assert_eq!(sees(claims).await, (0, false, 0), "{email}: signed out");
+    }
+    // Deactivated: their session-less (Supabase-style) token too.
+    let (id, staff) = user(&pool, "equipe@contmax.com.br").await;
+    assert!(sees(staff.clone()).await.0 > 0);
+    sqlx::query("update public.profiles set ativo = false where id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .expect("deactivated");
+    assert_eq!(sees(staff.clone()).await, (0, false, 0));
+    // Turned on again, tokens issued before stay dead (fresh sign-ins work).
+    sqlx::query("update public.profiles set ativo = true where id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .expect("reactivated");
+    assert_eq!(sees(staff).await, (0, false, 0));
+    // Supabase's anonymous sign-ins see nothing either.
+    let (admin_id, admin) = user(&pool, "admin@contmax.com.br").await;
+    let _ = admin_id;
+    let anonymous = Claims {
+        is_anonymous: true,
+        ..admin
+    };
+    assert_eq!(sees(anonymous).await, (0, false, 0));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_tenant_admin_writes_only_the_configuration_columns(pool: PgPool) {
+    seeded(&pool).await;
+    let contmax = common::org_id(&pool, "contmax").await;
+    let (_, admin) = user(&pool, "admin@contmax.com.br").await;
+    let snapshot = || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "select string_agg(concat_ws('|', id, provider_id, last_status, last_error, last_run, tenant_id), ',' order by id)
+                 from public.tenant_integrations",
+            )
+            .fetch_one(&pool)
+            .await
+            .expect("snapshot")
+        }
+    };
+    let before = snapshot().await;
+    for sql in [
+        format!("update public.tenant_integrations set last_status = 'success' where tenant_id = '{contmax}'"),
+        format!("update public.tenant_integrations set last_error = 'x' where tenant_id = '{contmax}'"),
+        format!("update public.tenant_integrations set provider_id = (select id from public.integration_providers limit 1) where tenant_id = '{contmax}'"),
+        format!("update public.tenant_integrations set tenant_id = tenant_id where tenant_id = '{contmax}'"),
+    ] {
+        assert_eq!(refused(&pool, &admin, &sql).await, "42501", "{sql}");
+    }
+    // Sizes are bounded (each change is copied into the audit trail).
+    for sql in [
+        format!("update public.tenant_integrations set config = jsonb_build_object('x', repeat('a', 200000)) where tenant_id = '{contmax}'"),
+        format!("update public.tenant_integrations set schedule = repeat('1', 1000) where tenant_id = '{contmax}'"),
+    ] {
+        assert_eq!(refused(&pool, &admin, &sql).await, "23514", "{sql}");
+    }
+    assert_eq!(snapshot().await, before, "nothing changed");
 }

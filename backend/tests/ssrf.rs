@@ -98,7 +98,6 @@ fn ctx(base_url: &str, http: reqwest::Client) -> RunContext {
         http,
         cancel: tokio_util::sync::CancellationToken::new(),
         progress: Default::default(),
-        local_hosts: true,
         db: sqlx::postgres::PgPoolOptions::new()
             .connect_lazy("postgres://nobody@127.0.0.1:1/none")
             .unwrap(),
@@ -173,6 +172,10 @@ fn internal_addresses_are_forbidden_public_ones_are_not() {
         ("::10.0.0.1", true),
         ("64:ff9b::a9fe:a9fe", true),
         ("64:ff9b::808:808", false),
+        // Translators inside a network: refused whatever they carry.
+        ("64:ff9b:1::808:808", true),
+        ("::ffff:0:808:808", true),
+        ("::ffff:0:a00:1", true),
         ("2002:7f00:1::1", true),
         ("2002:808:808::1", false),
     ];

@@ -161,6 +161,11 @@ impl Config {
             Err(_) => demo_seed,
         };
         let args: Vec<String> = std::env::args().skip(1).collect();
+        if let Ok(v) = std::env::var("COOKIE_SECURE") {
+            if backend::cookies::parse_flag(&v).is_none() {
+                anyhow::bail!("COOKIE_SECURE must be 1 or 0 (true/false), not {v:?}");
+            }
+        }
         let allowed_private_hosts = allowed_private_hosts_from_env()?;
         for host in &allowed_private_hosts {
             backend::net_guard::NetPolicy::process().allow(host.clone());

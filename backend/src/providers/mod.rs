@@ -45,10 +45,6 @@ pub struct RunContext {
     pub cancel: CancellationToken,
     /// Where a provider reports progress (0..=100); the worker writes it with the heartbeat.
     pub progress: Progress,
-    /// Sandbox mode (demo, tests). It no longer widens where providers may connect: the
-    /// process's [`crate::net_guard::NetPolicy`] decides that in every mode (the sandboxes
-    /// the process started are among its exceptions).
-    pub local_hosts: bool,
     /// The database, for the provider's writes. Connections from it are the server's own
     /// login: a provider opens [`crate::scope::begin_service`] transactions and filters every
     /// statement by `tenant_id` (the `providers::common` writers do).
@@ -243,9 +239,6 @@ pub trait Provider: Send + Sync + 'static {
 #[derive(Clone, Default)]
 pub struct Registry {
     providers: BTreeMap<&'static str, Arc<dyn Provider>>,
-    /// Sandbox mode: the local HTTP test provider is registered. Where providers may
-    /// connect is [`crate::net_guard`]'s to decide, in every mode.
-    local_hosts: bool,
 }
 
 impl Registry {
@@ -259,15 +252,7 @@ impl Registry {
         if with_sandbox {
             r.register(Arc::new(local_http::LocalHttp));
         }
-        r.local_hosts = with_sandbox;
         r
-    }
-
-    /// Whether this is sandbox mode (demo, tests). It widens no network access: only the
-    /// sandboxes the process started, and `ALLOWED_PRIVATE_HOSTS`, are local addresses
-    /// providers may reach ([`crate::net_guard::NetPolicy::process`]).
-    pub fn local_hosts(&self) -> bool {
-        self.local_hosts
     }
 
     pub fn register(&mut self, provider: Arc<dyn Provider>) {

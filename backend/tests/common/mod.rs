@@ -108,7 +108,6 @@ impl ConnectorRig {
             http: self.http.clone(),
             cancel: tokio_util::sync::CancellationToken::new(),
             progress: Default::default(),
-            local_hosts: true,
             db: self.pool.clone(),
         }
     }
