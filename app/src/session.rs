@@ -11,21 +11,18 @@ pub struct SessionCtx {
     pub user: Resource<Result<Option<SessionUser>, ServerFnError>>,
     pub login: ServerAction<Login>,
     pub logout: ServerAction<Logout>,
-    pub logout_all: ServerAction<LogoutAll>,
     pub switch_tenant: ServerAction<SwitchTenant>,
 }
 
 pub fn provide_session() {
     let login = ServerAction::<Login>::new();
     let logout = ServerAction::<Logout>::new();
-    let logout_all = ServerAction::<LogoutAll>::new();
     let switch_tenant = ServerAction::<SwitchTenant>::new();
     let user = Resource::new(
         move || {
             (
                 login.version().get(),
                 logout.version().get(),
-                logout_all.version().get(),
                 switch_tenant.version().get(),
             )
         },
@@ -35,7 +32,6 @@ pub fn provide_session() {
         user,
         login,
         logout,
-        logout_all,
         switch_tenant,
     });
 }
@@ -49,11 +45,12 @@ pub fn use_session() -> SessionCtx {
 pub async fn get_session() -> Result<Option<SessionUser>, ServerFnError> {
     use crate::ssr;
     let state = ssr::state()?;
+    // Read from the request before any database await (see `ssr::caller_session`).
     let headers = ssr::headers().await?;
+    let preferred = ssr::preferred_tenant().await?;
     let Ok(claims) = backend::auth::caller(&state.pool, &state.jwt, &headers).await else {
         return Ok(None);
     };
-    let preferred = ssr::preferred_tenant().await?;
     match backend::auth::session_user(&state.pool, &claims, preferred.as_deref()).await {
         Ok(user) => Ok(Some(user)),
         Err(backend::Error::Unauthenticated(_)) => Ok(None),

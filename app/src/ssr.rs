@@ -32,8 +32,12 @@ pub async fn caller() -> Result<(AppState, Claims), ServerFnError> {
 /// The caller and their session: who they are, their tenants, and the tenant chosen in the
 /// header. What every tenant-scoped server function starts with.
 pub async fn caller_session() -> Result<(AppState, Claims, model::SessionUser), ServerFnError> {
-    let (state, claims) = caller().await?;
+    // Everything read from the request is read before the first database await: during
+    // server rendering, a resource's future polled again after a pending await may no
+    // longer see the request's parts ("should have had Parts…"), which made the page
+    // render its resources twice and fail to hydrate.
     let preferred = preferred_tenant().await?;
+    let (state, claims) = caller().await?;
     let user = backend::auth::session_user(&state.pool, &claims, preferred.as_deref())
         .await
         .map_err(fail)?;

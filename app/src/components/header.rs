@@ -57,17 +57,15 @@ pub fn AppHeader(user: SessionUser) -> impl IntoView {
             <div class="header-user">
                 <span class="user-name">{user.nome.clone()}</span>
                 <span class="user-role">{role}</span>
-                <ActionForm action=session.logout attr:class="logout">
-                    <button type="submit" class="btn btn-ghost">"Sair"</button>
-                </ActionForm>
-                <ActionForm action=session.logout_all attr:class="logout-all">
-                    <button
-                        type="submit"
-                        class="btn btn-ghost btn-small"
-                        title="Encerra a sessão em todos os navegadores e clientes da API"
-                    >
+                // A plain form (a full page load to the login page), placed before the
+                // ActionForm: after it, the header's hydration failed now and then.
+                <form method="post" action="/api/logout-all" class="logout-all">
+                    <button type="submit" class="btn btn-ghost btn-small">
                         "Sair de todos os dispositivos"
                     </button>
+                </form>
+                <ActionForm action=session.logout attr:class="logout">
+                    <button type="submit" class="btn btn-ghost">"Sair"</button>
                 </ActionForm>
             </div>
         </header>
