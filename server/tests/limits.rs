@@ -81,6 +81,17 @@ async fn an_over_long_e_mail_or_password_is_a_clear_refusal(pool: PgPool) {
     assert_eq!(sessions, 0);
 }
 
+/// `POST /functions/v1/run-integration` of Acessórias for `tenant`, as `token`'s user.
+fn run_request(token: &str, tenant: uuid::Uuid) -> Request<Body> {
+    Request::post("/functions/v1/run-integration")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(format!(
+            r#"{{"tenant_id":"{tenant}","provider_slug":"acessorias"}}"#
+        )))
+        .unwrap()
+}
+
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn a_user_starting_runs_in_a_loop_gets_429(pool: PgPool) {
     let (app, state) = common::router_for(pool.clone(), SECRET).await;
@@ -90,15 +101,7 @@ async fn a_user_starting_runs_in_a_loop_gets_429(pool: PgPool) {
     for _ in 0..(backend::auth::RUNS_PER_USER + 3) {
         let res = app
             .clone()
-            .oneshot(
-                Request::post("/functions/v1/run-integration")
-                    .header(header::AUTHORIZATION, format!("Bearer {token}"))
-                    .header(header::CONTENT_TYPE, "application/json")
-                    .body(Body::from(format!(
-                        r#"{{"tenant_id":"{contmax}","provider_slug":"acessorias"}}"#
-                    )))
-                    .unwrap(),
-            )
+            .oneshot(run_request(&token, contmax))
             .await
             .unwrap();
         statuses.push(res.status());
@@ -112,15 +115,7 @@ async fn a_user_starting_runs_in_a_loop_gets_429(pool: PgPool) {
     let other = common::token_for(&state, "admin@contmax.com.br").await;
     let res = app
         .clone()
-        .oneshot(
-            Request::post("/functions/v1/run-integration")
-                .header(header::AUTHORIZATION, format!("Bearer {other}"))
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(format!(
-                    r#"{{"tenant_id":"{contmax}","provider_slug":"acessorias"}}"#
-                )))
-                .unwrap(),
-        )
+        .oneshot(run_request(&other, contmax))
         .await
         .unwrap();
     assert_ne!(res.status(), StatusCode::TOO_MANY_REQUESTS);

@@ -11,15 +11,14 @@ use tower::ServiceExt;
 
 const SECRET: &[u8] = b"sessions-test-secret-sessions-test-secret";
 
-/// Signs in through the login server function; the session cookie's `name=value`.
-async fn sign_in(app: &axum::Router, email: &str) -> String {
+/// The login server function's answer for a demo user with the demo password.
+async fn login(app: &axum::Router, email: &str) -> axum::response::Response {
     let form = format!(
         "email={}&password={}&next=%2F",
         email.replace('@', "%40"),
         backend::demo::DEMO_PASSWORD
     );
-    let res = app
-        .clone()
+    app.clone()
         .oneshot(
             Request::post("/api/login")
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -27,7 +26,12 @@ async fn sign_in(app: &axum::Router, email: &str) -> String {
                 .unwrap(),
         )
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// Signs in through the login server function; the session cookie's `name=value`.
+async fn sign_in(app: &axum::Router, email: &str) -> String {
+    let res = login(app, email).await;
     let set_cookie = res
         .headers()
         .get(header::SET_COOKIE)
@@ -161,20 +165,7 @@ async fn a_deactivated_user_is_refused_on_the_next_request_and_at_sign_in(pool: 
     .expect("deactivated");
     let a = answers(&app, &pool, &cookie).await;
     assert!(signed_out(a), "{a:?}");
-    let form = format!(
-        "email=equipe%40contmax.com.br&password={}&next=%2F",
-        backend::demo::DEMO_PASSWORD
-    );
-    let res = app
-        .clone()
-        .oneshot(
-            Request::post("/api/login")
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(form))
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = login(&app, "equipe@contmax.com.br").await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     assert!(res.headers().get(header::SET_COOKIE).is_none());
     assert!(common::body_text(res).await.contains("desativado"));
