@@ -295,3 +295,23 @@ drop policy if exists "empresas: tenant admin delete" on public.empresas;
 create policy "empresas: tenant admin delete" on public.empresas
   for delete to authenticated
   using (organizacao_id = any ((select public.admin_tenant_ids())::uuid[]));
+
+-- The baseline's coarse "Admins manage …" policies (created only on a database that had no
+-- policy for the table) asked has_role once per row, OR'ed with the tenant check, so every
+-- row the tenant check refused paid a query. Same rule, asked once per statement.
+do $$
+declare t text;
+begin
+  foreach t in array array['organizacoes', 'profiles', 'user_roles', 'user_tenants', 'modules',
+                           'user_modules', 'tenant_integrations', 'integration_logs', 'empresas'] loop
+    if exists (select 1 from pg_policies where schemaname = 'public' and tablename = t
+                 and policyname = 'Admins manage ' || t) then
+      execute format('drop policy %I on public.%I', 'Admins manage ' || t, t);
+      execute format(
+        'create policy %I on public.%I for all to authenticated
+           using ((select public.has_role((select auth.uid()), ''admin'')))
+           with check ((select public.has_role((select auth.uid()), ''admin'')))',
+        'Admins manage ' || t, t);
+    end if;
+  end loop;
+end $$;
