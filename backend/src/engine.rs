@@ -507,46 +507,82 @@ impl Engine {
     /// found.
     pub async fn reap_stale(&self) -> Result<usize> {
         let stale_secs = self.config.stale_after.as_secs_f64();
-        // Checked at run time (not by sqlx's macros): graphile_worker's schema is installed
-        // by the queue at start, not by our migrations.
-        let rows: Vec<(Uuid, i32)> = sqlx::query_as(
-            r#"select l.execution_id, l.attempt
-               from public.integration_logs l
-               where l.status = 'running'
-                 and coalesce(l.heartbeat_at, l.started_at, l.created_at)
-                     < now() - make_interval(secs => $1)
-                 and (l.started_at is not null
-                      or not exists (select 1 from graphile_worker._private_jobs j
-                                     where j.key = 'run:' || l.execution_id || ':' || l.attempt))
-               order by l.created_at
-               limit 100"#,
-        )
-        .bind(stale_secs)
-        .fetch_all(&self.pool)
-        .await?;
         let mut reaped = 0;
-        for &(execution_id, attempt) in &rows {
-            tracing::warn!(%execution_id, attempt, "stale heartbeat: worker lost");
-            // Each row on its own: one that cannot be concluded is logged and skipped,
-            // and never stops the round for the others.
-            match self
-                .conclude(
-                    execution_id,
-                    attempt,
-                    0,
-                    Err(ProviderError::Transient(
-                        "o worker parou de responder durante a execução (worker lost)".into(),
-                    )),
-                )
-                .await
-            {
-                Ok(()) => reaped += 1,
-                Err(e) => {
-                    tracing::error!(%execution_id, attempt, error = %e, "could not reap a stale attempt; skipped")
+        // Paged by (created_at, id) so that rows left `running` (one that could not be
+        // ended at all) never hide the ones after them from this round.
+        let mut after: Option<(chrono::DateTime<chrono::Utc>, Uuid)> = None;
+        loop {
+            // Checked at run time (not by sqlx's macros): graphile_worker's schema is
+            // installed by the queue at start, not by our migrations.
+            let rows: Vec<(Uuid, Uuid, i32, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+                r#"select l.id, l.execution_id, l.attempt, l.created_at
+                   from public.integration_logs l
+                   where l.status = 'running'
+                     and coalesce(l.heartbeat_at, l.started_at, l.created_at)
+                         < now() - make_interval(secs => $1)
+                     and (l.started_at is not null
+                          or not exists (select 1 from graphile_worker._private_jobs j
+                                         where j.key = 'run:' || l.execution_id || ':' || l.attempt))
+                     and ($2::timestamptz is null or (l.created_at, l.id) > ($2, $3))
+                   order by l.created_at, l.id
+                   limit 100"#,
+            )
+            .bind(stale_secs)
+            .bind(after.map(|a| a.0))
+            .bind(after.map(|a| a.1))
+            .fetch_all(&self.pool)
+            .await?;
+            let Some(&(last_id, _, _, last_created)) = rows.last() else {
+                break;
+            };
+            after = Some((last_created, last_id));
+            for &(id, execution_id, attempt, _) in &rows {
+                tracing::warn!(%execution_id, attempt, "stale heartbeat: worker lost");
+                // Each row on its own: one that cannot be concluded (its retry cannot be
+                // written, say) is ended without a retry, and never stops the round.
+                match self
+                    .conclude(
+                        execution_id,
+                        attempt,
+                        0,
+                        Err(ProviderError::Transient(
+                            "o worker parou de responder durante a execução (worker lost)".into(),
+                        )),
+                    )
+                    .await
+                {
+                    Ok(()) => reaped += 1,
+                    Err(e) => {
+                        tracing::error!(%execution_id, attempt, error = %e, "could not conclude a stale attempt; ending it without a retry");
+                        match self.end_unconcludable(id).await {
+                            Ok(()) => reaped += 1,
+                            Err(e) => {
+                                tracing::error!(%execution_id, attempt, error = %e, "could not end a stale attempt; skipped")
+                            }
+                        }
+                    }
                 }
+            }
+            if rows.len() < 100 {
+                break;
             }
         }
         Ok(reaped)
+    }
+
+    /// The reaper's last resort for one row: ended as an error, no retry, nothing else
+    /// touched.
+    async fn end_unconcludable(&self, id: Uuid) -> Result<()> {
+        sqlx::query!(
+            r#"update public.integration_logs
+               set status = 'error', finished_at = now(),
+                   error_message = 'o worker parou de responder durante a execução (worker lost); não foi possível agendar nova tentativa'
+               where id = $1 and status = 'running'"#,
+            id
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Asks a running execution to stop; its worker sees it at the next heartbeat.

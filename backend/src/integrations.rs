@@ -239,25 +239,24 @@ pub const WEBHOOK_PATH: &str = "/functions/v1/onecode-webhook";
 /// The path of a tenant integration's webhook address (`WEBHOOK_PATH/<token>`), for the
 /// tenant's admins, who configure it at OneCode; `None` for other members (the token only
 /// routes deliveries, whose bodies are authenticated by the vault's secret, but nobody else
-/// needs it). Under the caller's RLS.
+/// needs it). Under the caller's RLS, which shows the addresses to the tenant's admins only.
 pub async fn webhook_path(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
     slug: &str,
 ) -> crate::Result<Option<String>> {
-    let row = sqlx::query!(
-        r#"select ti.webhook_token, public.is_tenant_admin(ti.tenant_id) as "admin!"
-           from public.tenant_integrations ti
+    let token = sqlx::query_scalar!(
+        r#"select w.token
+           from public.tenant_integration_webhooks w
+           join public.tenant_integrations ti on ti.id = w.tenant_integration_id
            join public.integration_providers p on p.id = ti.provider_id
-           where ti.tenant_id = $1 and p.slug = $2"#,
+           where w.tenant_id = $1 and p.slug = $2"#,
         tenant_id,
         slug
     )
     .fetch_optional(&mut **tx)
     .await?;
-    Ok(row
-        .filter(|r| r.admin)
-        .map(|r| format!("{WEBHOOK_PATH}/{}", r.webhook_token)))
+    Ok(token.map(|t| format!("{WEBHOOK_PATH}/{t}")))
 }
 
 #[cfg(test)]

@@ -132,33 +132,36 @@ async fn members_cannot_write_run_history_nor_reach_the_queue(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
-async fn one_row_the_reaper_cannot_conclude_does_not_stop_the_round(pool: PgPool) {
+async fn rows_the_reaper_cannot_conclude_do_not_stop_the_round(pool: PgPool) {
     seeded(&pool).await;
     let contmax = common::org_id(&pool, "contmax").await;
     let pg = common::org_id(&pool, "pg").await;
-    // What an attacker could leave before this fix: an old running attempt 1 whose
-    // attempt 2 already exists, so that its retry fails on the unique index.
-    let poisoned: Uuid = sqlx::query_scalar(
+    // What an attacker could leave before this fix, more than one round's page of it: old
+    // running attempts 1 whose attempt 2 already exists, so that their retry fails on the
+    // unique index.
+    let poisoned: Vec<Uuid> = sqlx::query_scalar(
         "insert into public.integration_logs
            (tenant_id, integration, provider_slug, status, attempt, started_at, heartbeat_at, created_at)
-         values ($1::text, 'acessorias', 'acessorias', 'running', 1,
-                 now() - interval '2 hours', now() - interval '2 hours', now() - interval '2 hours')
+         select $1::text, 'acessorias', 'acessorias', 'running', 1, t, t, t
+         from generate_series(now() - interval '3 hours', now() - interval '2 hours',
+                              interval '30 seconds') t
          returning execution_id",
     )
     .bind(contmax)
-    .fetch_one(&pool)
+    .fetch_all(&pool)
     .await
-    .expect("poisoned row");
+    .expect("poisoned rows");
+    assert!(poisoned.len() > 100, "more than one page");
     sqlx::query(
         "insert into public.integration_logs (tenant_id, integration, provider_slug, status, attempt, execution_id)
-         values ($1::text, 'acessorias', 'acessorias', 'error', 2, $2)",
+         select $1::text, 'acessorias', 'acessorias', 'error', 2, e from unnest($2::uuid[]) e",
     )
     .bind(contmax)
-    .bind(poisoned)
+    .bind(&poisoned)
     .execute(&pool)
     .await
-    .expect("its attempt 2");
-    // Another tenant's run, lost by its worker an hour ago.
+    .expect("their attempts 2");
+    // Another tenant's run, lost by its worker an hour ago (after all of them).
     let lost: Uuid = sqlx::query_scalar(
         "insert into public.integration_logs
            (tenant_id, integration, provider_slug, status, attempt, started_at, heartbeat_at, created_at)
@@ -177,7 +180,10 @@ async fn one_row_the_reaper_cannot_conclude_does_not_stop_the_round(pool: PgPool
         std::sync::Arc::new(backend::vault::Keyring::ephemeral()),
         EngineConfig::default(),
     );
-    assert_eq!(engine.reap_stale().await.expect("the round goes on"), 1);
+    assert_eq!(
+        engine.reap_stale().await.expect("the round goes on"),
+        poisoned.len() + 1
+    );
     let status = |id: Uuid| {
         let pool = pool.clone();
         async move {
@@ -195,7 +201,24 @@ async fn one_row_the_reaper_cannot_conclude_does_not_stop_the_round(pool: PgPool
         "error",
         "the other tenant's run was reaped"
     );
-    assert_eq!(status(poisoned).await, "running", "the bad row was skipped");
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from public.integration_logs where status = 'running'"
+        )
+        .await,
+        1,
+        "every bad row was ended; only the lost run's retry waits"
+    );
+    assert_eq!(
+        count(
+            &pool,
+            "select count(*) from public.integration_logs where attempt > 2 and provider_slug = 'acessorias'"
+        )
+        .await,
+        0,
+        "no retry was made for the bad rows"
+    );
 }
 
 // Item 2 ---------------------------------------------------------------------------------
@@ -489,26 +512,110 @@ async fn tenant_admins_change_roles_of_their_members_only(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
-async fn a_tenant_admin_cannot_choose_the_webhook_address(pool: PgPool) {
+async fn webhook_addresses_are_read_by_the_tenants_admins_only_and_written_by_nobody(pool: PgPool) {
     seeded(&pool).await;
     let contmax = common::org_id(&pool, "contmax").await;
     let (_, admin) = user(&pool, "admin@contmax.com.br").await;
-    let token = "select webhook_token from public.tenant_integrations where tenant_id = $1 order by provider limit 1";
-    let before: String = sqlx::query_scalar(token)
-        .bind(contmax)
+    let (_, staff) = user(&pool, "equipe@contmax.com.br").await;
+    let (_, other_admin) = user(&pool, "admin@pg.com.br").await;
+    let tokens = "select count(*) from public.tenant_integration_webhooks";
+    let snapshot = "select string_agg(concat_ws('|', tenant_integration_id, tenant_id, token), ',' order by token) from public.tenant_integration_webhooks";
+    let all = count(&pool, tokens).await;
+    let contmax_tokens = count(
+        &pool,
+        &format!(
+            "select count(*) from public.tenant_integration_webhooks where tenant_id = '{contmax}'"
+        ),
+    )
+    .await;
+    assert!(contmax_tokens > 0, "every integration has an address");
+    let before: String = sqlx::query_scalar(snapshot)
         .fetch_one(&pool)
         .await
-        .expect("token");
-    let sql = format!(
-        "update public.tenant_integrations set webhook_token = repeat('a', 64) where tenant_id = '{contmax}'"
+        .expect("snapshot");
+    let visible = |claims: Claims| {
+        let pool = pool.clone();
+        async move {
+            let mut tx = begin_as(&pool, &claims).await.expect("tx");
+            let n: i64 = sqlx::query_scalar(tokens)
+                .fetch_one(&mut *tx)
+                .await
+                .expect("read");
+            n
+        }
+    };
+    assert_eq!(
+        visible(admin.clone()).await,
+        contmax_tokens,
+        "the tenant's admin reads its own"
     );
-    assert_eq!(refused(&pool, &admin, &sql).await, "42501");
-    let after: String = sqlx::query_scalar(token)
-        .bind(contmax)
+    assert_eq!(visible(staff.clone()).await, 0, "staff read no address");
+    assert!(
+        visible(other_admin).await < all,
+        "another tenant's admin reads only theirs"
+    );
+    // Not through the integration's row either: the column is gone from it.
+    assert_eq!(
+        refused(
+            &pool,
+            &staff,
+            "select webhook_token from public.tenant_integrations"
+        )
+        .await,
+        "42703"
+    );
+    for sql in [
+        format!("update public.tenant_integration_webhooks set token = repeat('a', 64) where tenant_id = '{contmax}'"),
+        format!("delete from public.tenant_integration_webhooks where tenant_id = '{contmax}'"),
+        format!("insert into public.tenant_integration_webhooks (tenant_integration_id, tenant_id, token) select id, tenant_id, repeat('b', 64) from public.tenant_integrations where tenant_id = '{contmax}' limit 1"),
+    ] {
+        assert_eq!(refused(&pool, &admin, &sql).await, "42501", "{sql}");
+    }
+    let after: String = sqlx::query_scalar(snapshot)
         .fetch_one(&pool)
         .await
-        .expect("token");
-    assert_eq!(before, after);
+        .expect("snapshot");
+    assert_eq!(before, after, "no address changed");
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn an_integrations_provider_text_and_id_always_agree(pool: PgPool) {
+    seeded(&pool).await;
+    let contmax = common::org_id(&pool, "contmax").await;
+    let (_, admin) = user(&pool, "admin@contmax.com.br").await;
+    sqlx::query(
+        "delete from public.tenant_integrations where tenant_id = $1 and provider = 'onecode'",
+    )
+    .bind(contmax)
+    .execute(&pool)
+    .await
+    .expect("room for a new one");
+    let rows =
+        format!("select count(*) from public.tenant_integrations where tenant_id = '{contmax}'");
+    let before = count(&pool, &rows).await;
+    // OneCode's text with BomControle's id: the pages and the engine would disagree.
+    let sql = format!(
+        "insert into public.tenant_integrations (tenant_id, provider, provider_id)
+         values ('{contmax}', 'onecode', (select id from public.integration_providers where slug = 'bomcontrole'))"
+    );
+    assert_eq!(refused(&pool, &admin, &sql).await, "23514");
+    assert_eq!(count(&pool, &rows).await, before, "nothing inserted");
+    // The old portal writes only the text: the id follows it, and an address is made.
+    let sql = format!(
+        "insert into public.tenant_integrations (tenant_id, provider) values ('{contmax}', 'onecode')"
+    );
+    assert_eq!(changed(&pool, &admin, &sql).await, 1);
+    let agree = count(
+        &pool,
+        &format!(
+            "select count(*) from public.tenant_integrations t
+             join public.integration_providers p on p.id = t.provider_id and p.slug = t.provider
+             join public.tenant_integration_webhooks w on w.tenant_integration_id = t.id
+             where t.tenant_id = '{contmax}' and t.provider = 'onecode'"
+        ),
+    )
+    .await;
+    assert_eq!(agree, 1);
 }
 
 // Items 4 and 5 ----------------------------------------------------------------------------

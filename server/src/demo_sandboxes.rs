@@ -138,7 +138,8 @@ pub async fn send_demo_events(pool: PgPool, addr: std::net::SocketAddr) {
             continue;
         };
         let token: Option<String> = sqlx::query_scalar(
-            "select t.webhook_token from public.tenant_integrations t
+            "select w.token from public.tenant_integration_webhooks w
+             join public.tenant_integrations t on t.id = w.tenant_integration_id
              join public.integration_providers p on p.id = t.provider_id
              join public.organizacoes o on o.id = t.tenant_id
              where o.slug = $1 and p.slug = 'onecode'",

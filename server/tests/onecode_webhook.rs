@@ -56,7 +56,8 @@ async fn hook_for(
     .expect("integration");
     let mut tx = begin_service(pool).await.expect("tx");
     let (integration, token): (Uuid, String) = sqlx::query_as(
-        "select t.id, t.webhook_token from public.tenant_integrations t
+        "select t.id, w.token from public.tenant_integrations t
+         join public.tenant_integration_webhooks w on w.tenant_integration_id = t.id
          join public.integration_providers p on p.id = t.provider_id
          where t.tenant_id = $1 and p.slug = 'onecode'",
     )

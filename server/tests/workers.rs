@@ -35,7 +35,7 @@ fn keyring() -> backend::vault::Keyring {
         .expect("the test key")
 }
 
-fn spawn_worker(pool: &PgPool, concurrency: usize) -> Worker {
+async fn spawn_worker(pool: &PgPool, concurrency: usize) -> Worker {
     let child = Command::new(env!("CARGO_BIN_EXE_server"))
         .args(["--role", "worker"])
         .env("DATABASE_URL", common::database_url(pool))
@@ -56,10 +56,33 @@ fn spawn_worker(pool: &PgPool, concurrency: usize) -> Worker {
         .env("RETRY_BACKOFF_MAX_MS", "200")
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .spawn()
         .expect("the server binary starts");
-    Worker(child)
+    wait_ready(child).await
+}
+
+/// Returns once the worker says it takes jobs (its start-up applies migrations, which on a
+/// busy machine can take seconds: a test that started runs before would find one worker
+/// doing all of them). Its output is drained afterwards.
+async fn wait_ready(mut child: Child) -> Worker {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (ready, is_ready) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if line.starts_with("Worker running") {
+                let _ = ready.send(());
+            }
+        }
+    });
+    let worker = Worker(child);
+    tokio::task::spawn_blocking(move || is_ready.recv_timeout(Duration::from_secs(120)))
+        .await
+        .expect("waiting")
+        .expect("the worker says it runs jobs");
+    worker
 }
 
 async fn setup(pool: &PgPool) -> SocketAddr {
@@ -120,7 +143,7 @@ async fn a_worker_killed_mid_run_is_detected_and_the_run_retried(pool: PgPool) {
     )
     .await
     .unwrap();
-    let a = spawn_worker(&pool, 2);
+    let a = spawn_worker(&pool, 2).await;
     let Claim::Started(id) = start(&pool, tenant).await else {
         panic!("not started")
     };
@@ -137,7 +160,7 @@ async fn a_worker_killed_mid_run_is_detected_and_the_run_retried(pool: PgPool) {
         "running",
         "nobody ended it yet"
     );
-    let _b = spawn_worker(&pool, 2);
+    let _b = spawn_worker(&pool, 2).await;
     let r = wait_until(&pool, id, Duration::from_secs(60), |r| {
         r.last().is_some_and(|l| l.status != "running")
     })
@@ -185,8 +208,8 @@ async fn two_workers_share_the_work_and_never_run_one_integration_twice_at_once(
         .unwrap();
         tenants.push(id);
     }
-    let _a = spawn_worker(&pool, 1);
-    let _b = spawn_worker(&pool, 1);
+    let _a = spawn_worker(&pool, 1).await;
+    let _b = spawn_worker(&pool, 1).await;
 
     // Two rounds: start every tenant's run, and while they run ask again (refused: the
     // same execution comes back), then wait for all of them.

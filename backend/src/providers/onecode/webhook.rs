@@ -49,8 +49,9 @@ pub async fn target(pool: &PgPool, address: Address<'_>) -> Result<Option<Target
            from public.tenant_integrations t
            join public.integration_providers p on p.id = t.provider_id
            join public.organizacoes o on o.id = t.tenant_id
+           left join public.tenant_integration_webhooks w on w.tenant_integration_id = t.id
            where p.slug = 'onecode'
-             and (t.webhook_token = $1::text or o.slug = $2::text)"#,
+             and (w.token = $1::text or o.slug = $2::text)"#,
         token,
         source
     )
