@@ -570,14 +570,23 @@ impl Engine {
         Ok(reaped)
     }
 
-    /// The reaper's last resort for one row: ended as an error, no retry, nothing else
-    /// touched.
+    /// The reaper's last resort for one row: ended as an error without a retry, and its
+    /// integration's card no longer says running.
     async fn end_unconcludable(&self, id: Uuid) -> Result<()> {
         sqlx::query!(
-            r#"update public.integration_logs
-               set status = 'error', finished_at = now(),
-                   error_message = 'o worker parou de responder durante a execução (worker lost); não foi possível agendar nova tentativa'
-               where id = $1 and status = 'running'"#,
+            r#"with ended as (
+                 update public.integration_logs
+                 set status = 'error', finished_at = now(),
+                     error_message = 'o worker parou de responder durante a execução (worker lost); não foi possível agendar nova tentativa'
+                 where id = $1 and status = 'running'
+                 returning tenant_id, provider_slug, error_message
+               )
+               update public.tenant_integrations t
+               set last_status = 'error', last_error = e.error_message
+               from ended e
+               join public.organizacoes o on o.id::text = e.tenant_id or o.slug = e.tenant_id
+               join public.integration_providers p on p.slug = e.provider_slug
+               where t.tenant_id = o.id and t.provider_id = p.id and t.last_status = 'running'"#,
             id
         )
         .execute(&self.pool)

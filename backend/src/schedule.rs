@@ -89,7 +89,8 @@ fn parse_interval(s: &str) -> Option<Duration> {
 }
 
 /// Validates and stores a schedule (`None` clears it), in the caller's transaction: RLS
-/// lets only tenant admins update `tenant_integrations`.
+/// lets only tenant admins update `tenant_integrations`. A changed schedule restarts its
+/// clock (`schedule_last_at`, set by the table's guard trigger: clients cannot write it).
 pub async fn set_schedule(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     tenant_id: uuid::Uuid,
@@ -105,7 +106,7 @@ pub async fn set_schedule(
     };
     let n = sqlx::query!(
         r#"update public.tenant_integrations t
-           set schedule = $3, schedule_last_at = case when $3::text is null then null else now() end
+           set schedule = $3
            from public.integration_providers p
            where p.id = t.provider_id and t.tenant_id = $1 and p.slug = $2"#,
         tenant_id,
@@ -129,6 +130,8 @@ pub struct TickReport {
     pub started: usize,
     pub already_running: usize,
     pub invalid: usize,
+    /// Due schedules that could not be started (logged; the others went on).
+    pub failed: usize,
 }
 
 /// Enqueues every due schedule once. Rows are locked (`skip locked`) so two workers'
@@ -163,20 +166,51 @@ pub async fn tick(pool: &PgPool, now: DateTime<Utc>) -> Result<TickReport> {
         if !schedule.is_due(r.schedule_last_at, now) {
             continue;
         }
-        match start_run(&mut tx, r.tenant_id, &r.slug, Trigger::Schedule).await? {
-            Claim::Started(_) => report.started += 1,
-            Claim::AlreadyRunning(_) => report.already_running += 1,
+        // Each schedule in a savepoint of its own: one that cannot start is logged and
+        // skipped, and never takes the others of the tick with it.
+        sqlx::query("savepoint schedule_row")
+            .execute(&mut *tx)
+            .await?;
+        match start_scheduled(&mut tx, r.id, r.tenant_id, &r.slug, now).await {
+            Ok(claim) => {
+                sqlx::query("release savepoint schedule_row")
+                    .execute(&mut *tx)
+                    .await?;
+                match claim {
+                    Claim::Started(_) => report.started += 1,
+                    Claim::AlreadyRunning(_) => report.already_running += 1,
+                }
+            }
+            Err(e) => {
+                sqlx::query("rollback to savepoint schedule_row")
+                    .execute(&mut *tx)
+                    .await?;
+                tracing::error!(tenant_integration = %r.id, error = %e, "scheduled run not started; skipped");
+                report.failed += 1;
+            }
         }
-        sqlx::query!(
-            "update public.tenant_integrations set schedule_last_at = $2 where id = $1",
-            r.id,
-            now
-        )
-        .execute(&mut *tx)
-        .await?;
     }
     tx.commit().await?;
     Ok(report)
+}
+
+/// Starts one due schedule's run and moves its clock.
+async fn start_scheduled(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    id: uuid::Uuid,
+    tenant_id: uuid::Uuid,
+    slug: &str,
+    now: DateTime<Utc>,
+) -> Result<Claim> {
+    let claim = start_run(tx, tenant_id, slug, Trigger::Schedule).await?;
+    sqlx::query!(
+        "update public.tenant_integrations set schedule_last_at = $2 where id = $1",
+        id,
+        now
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(claim)
 }
 
 #[cfg(test)]

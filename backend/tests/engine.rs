@@ -629,3 +629,51 @@ async fn the_schedule_tick_job_runs_a_due_schedule(pool: PgPool) {
     let rows = rig.finished(id).await;
     assert_eq!(rows.last().map(|r| r.status.as_str()), Some("success"));
 }
+
+/// One schedule that cannot start (here its run's log row is refused by the database) is
+/// logged and skipped; the other tenants' due schedules of the same tick start.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn one_schedule_that_cannot_start_does_not_stop_the_tick(pool: PgPool) {
+    backend::queue::install(&pool).await.unwrap();
+    let contmax = common::org_id(&pool, "contmax").await;
+    let pg = common::org_id(&pool, "pg").await;
+    sqlx::query(
+        "update public.tenant_integrations
+         set schedule = '15m', schedule_last_at = now() - interval '1 hour', is_enabled = true
+         where provider = 'acessorias' and tenant_id = any($1)",
+    )
+    .bind(vec![contmax, pg])
+    .execute(&pool)
+    .await
+    .unwrap();
+    // The fault: Contmax's log rows cannot be written.
+    sqlx::raw_sql(&format!(
+        "create function public.test_refuse_log_rows() returns trigger language plpgsql as $$
+         begin raise exception 'disk full (test)'; end $$;
+         create trigger refuse_contmax before insert on public.integration_logs
+           for each row when (new.tenant_id = '{contmax}')
+           execute function public.test_refuse_log_rows();"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let r = schedule::tick(&pool, chrono::Utc::now()).await.unwrap();
+    assert_eq!((r.started, r.failed), (1, 1), "{r:?}");
+    let started: Vec<String> = sqlx::query_scalar(
+        "select tenant_id from public.integration_logs where trigger = 'schedule'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(started, vec![pg.to_string()]);
+    // Contmax's clock did not move: it is tried again at the next tick.
+    let due: bool = sqlx::query_scalar(
+        "select schedule_last_at < now() - interval '30 minutes' from public.tenant_integrations
+         where provider = 'acessorias' and tenant_id = $1",
+    )
+    .bind(contmax)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(due);
+}

@@ -724,6 +724,42 @@ async fn a_claim_saying_service_role_is_not_the_service(pool: PgPool) {
     .await
     .expect("count");
     assert_eq!(running, 0);
+
+    // The triggers that let the service through ask the database role, not the claim:
+    // with the forged claim, `caller_is_service()` says no and the profile guard holds.
+    let mut tx = pool.begin().await.expect("tx");
+    sqlx::query(
+        "select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
+    )
+    .bind(&forged)
+    .execute(&mut *tx)
+    .await
+    .expect("claims");
+    let service: bool = sqlx::query_scalar("select public.caller_is_service()")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("asked");
+    assert!(!service, "a claim does not make the service");
+    let err = sqlx::query(&format!(
+        "update public.profiles set ativo = false, email = 'x@evil.example' where id = '{id}'"
+    ))
+    .execute(&mut *tx)
+    .await
+    .expect_err("the guard refuses");
+    assert_eq!(
+        err.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("42501"),
+        "{err}"
+    );
+    drop(tx);
+    let (ativo, email): (bool, String) =
+        sqlx::query_as("select ativo, email from public.profiles where id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .expect("profile");
+    assert!(ativo);
+    assert_eq!(email, "equipe@contmax.com.br");
 }
 
 // Items 2 and 7 in the database: a signed-out session or a deactivated user's JWT reaches
@@ -807,7 +843,7 @@ async fn a_tenant_admin_writes_only_the_configuration_columns(pool: PgPool) {
         let pool = pool.clone();
         async move {
             sqlx::query_scalar::<_, String>(
-                "select string_agg(concat_ws('|', id, provider_id, last_status, last_error, last_run, tenant_id), ',' order by id)
+                "select string_agg(concat_ws('|', id, provider_id, last_status, last_error, last_run, tenant_id, schedule_last_at), ',' order by id)
                  from public.tenant_integrations",
             )
             .fetch_one(&pool)
@@ -821,6 +857,8 @@ async fn a_tenant_admin_writes_only_the_configuration_columns(pool: PgPool) {
         format!("update public.tenant_integrations set last_error = 'x' where tenant_id = '{contmax}'"),
         format!("update public.tenant_integrations set provider_id = (select id from public.integration_providers limit 1) where tenant_id = '{contmax}'"),
         format!("update public.tenant_integrations set tenant_id = tenant_id where tenant_id = '{contmax}'"),
+        // The scheduler's clock: 'infinity' there once stopped every tenant's schedules.
+        format!("update public.tenant_integrations set schedule_last_at = 'infinity' where tenant_id = '{contmax}'"),
     ] {
         assert_eq!(refused(&pool, &admin, &sql).await, "42501", "{sql}");
     }
@@ -832,4 +870,15 @@ async fn a_tenant_admin_writes_only_the_configuration_columns(pool: PgPool) {
         assert_eq!(refused(&pool, &admin, &sql).await, "23514", "{sql}");
     }
     assert_eq!(snapshot().await, before, "nothing changed");
+    // Not even the server can store a clock the scheduler could not read.
+    let err = sqlx::query(&format!(
+        "update public.tenant_integrations set schedule_last_at = 'infinity' where tenant_id = '{contmax}'"
+    ))
+    .execute(&pool)
+    .await
+    .expect_err("bounded");
+    assert_eq!(
+        err.as_database_error().and_then(|e| e.code()).as_deref(),
+        Some("23514")
+    );
 }
