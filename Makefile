@@ -7,7 +7,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 ENV := . scripts/env.sh &&
 SITE_ENV := LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=portal LEPTOS_SITE_PKG_DIR=pkg
 
-.PHONY: run test bench-memory bootstrap bootstrap-e2e lint-fast db-stop build dev test-unit test-e2e check-sqlx sqlx-prepare lint fmt clean-db
+.PHONY: run test test-attack bench-memory bootstrap bootstrap-e2e lint-fast db-stop build dev test-unit test-e2e check-sqlx sqlx-prepare lint fmt clean-db
 
 ## make run: install the toolchain, build (release), migrate, seed demo users, serve :3000
 run: bootstrap build
@@ -16,7 +16,7 @@ run: bootstrap build
 	$(SITE_ENV) exec $(TARGET_DIR)/release/server
 
 ## make test: everything CI runs (unit + database tests, then Playwright in Chromium)
-test: bootstrap-e2e lint build check-sqlx test-unit test-e2e
+test: bootstrap-e2e lint build check-sqlx test-unit test-attack test-e2e
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -37,6 +37,10 @@ dev: bootstrap
 test-unit:
 	@eval "$$(scripts/db.sh portal_contmax_tests)"; \
 	$(ENV) cargo test --workspace --exclude frontend --features app/ssr
+
+## the attack suite's HTTP part against the release server (after build and test-unit)
+test-attack:
+	@$(ENV) scripts/attack.sh "$(TARGET_DIR)"
 
 test-e2e:
 	@$(ENV) scripts/e2e.sh "$(TARGET_DIR)"
