@@ -72,9 +72,18 @@ pub async fn login(
         .login_limiter
         .check(&email, &address)
         .map_err(ssr::fail)?;
-    let user_id = backend::auth::authenticate(&state.pool, &email, &password)
-        .await
-        .map_err(ssr::fail)?;
+    let user_id = match backend::auth::authenticate(&state.pool, &email, &password).await {
+        Ok(id) => {
+            state.login_limiter.succeeded(&email, &address);
+            id
+        }
+        Err(e) => {
+            if matches!(e, backend::Error::Unauthenticated(_)) {
+                state.login_limiter.failed(&email, &address);
+            }
+            return Err(ssr::fail(e));
+        }
+    };
     let headers = ssr::headers().await?;
     let user_agent = headers
         .get(http::header::USER_AGENT)

@@ -294,10 +294,36 @@ pub async fn session_user(
 ///
 /// IPv6 clients are counted per /64 (one customer's whole network), IPv4 per address. An
 /// attempt refused by the address limit spends nothing from the account's.
+///
+/// On top of the quotas, failed passwords make the account wait *from that address* for
+/// longer and longer: after [`FREE_FAILURES`] in a row, 30 s, then 1, 2, 4, 8 and at most
+/// 15 minutes between tries ([`failure_delay`]). A success, or a quiet quarter of an hour
+/// after the delay, starts the count again.
 pub struct LoginLimiter {
     by_account_address: governor::DefaultKeyedRateLimiter<(String, String)>,
     by_address: governor::DefaultKeyedRateLimiter<String>,
+    failures: std::sync::Mutex<std::collections::HashMap<(String, String), Failures>>,
     checks: std::sync::atomic::AtomicU64,
+}
+
+/// Failed passwords in a row for one account from one address.
+#[derive(Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: std::time::Instant,
+}
+
+/// Failed passwords in a row (per account and address) before each try must wait.
+pub const FREE_FAILURES: u32 = 5;
+const LONGEST_DELAY: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// How long the next try waits after `count` failures in a row: nothing up to
+/// [`FREE_FAILURES`], then 30 s doubling up to 15 minutes.
+pub fn failure_delay(count: u32) -> std::time::Duration {
+    match count.checked_sub(FREE_FAILURES) {
+        None => std::time::Duration::ZERO,
+        Some(extra) => std::time::Duration::from_secs(30u64 << extra.min(5)).min(LONGEST_DELAY),
+    }
 }
 
 /// Sign-in attempts a minute per account from one address, unless configured otherwise.
@@ -343,13 +369,29 @@ impl LoginLimiter {
         Self {
             by_account_address: RateLimiter::keyed(per_minute(per_account)),
             by_address: RateLimiter::keyed(per_minute(per_address)),
+            failures: Default::default(),
             checks: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
+    fn key(email: &str, address: &str) -> (String, String) {
+        let account: String = email
+            .trim()
+            .chars()
+            .take(MAX_EMAIL_LEN)
+            .flat_map(char::to_lowercase)
+            .collect();
+        (account, address_key(address))
+    }
+
     /// Counts one attempt; refuses it when the address, or the account from this address,
-    /// is over its quota.
+    /// is over its quota or still waiting after failed passwords.
     pub fn check(&self, email: &str, address: &str) -> Result<()> {
+        self.check_at(email, address, std::time::Instant::now())
+    }
+
+    /// [`Self::check`] at a given time (the failure delays; the quotas use the clock).
+    pub fn check_at(&self, email: &str, address: &str, now: std::time::Instant) -> Result<()> {
         let too_many = || {
             Error::TooManyRequests(
                 "Muitas tentativas de login. Aguarde um minuto e tente novamente.".into(),
@@ -362,24 +404,60 @@ impl LoginLimiter {
         {
             self.prune();
         }
-        let address = address_key(address);
-        if self.by_address.check_key(&address).is_err() {
+        let key = Self::key(email, address);
+        if self.by_address.check_key(&key.1).is_err() {
             return Err(too_many());
         }
-        let account: String = email
-            .trim()
-            .chars()
-            .take(MAX_EMAIL_LEN)
-            .flat_map(char::to_lowercase)
-            .collect();
-        if self
-            .by_account_address
-            .check_key(&(account, address))
-            .is_err()
-        {
+        if let Some(wait) = self.waiting(&key, now) {
+            let minutes = wait.as_secs().div_ceil(60).max(1);
+            return Err(Error::TooManyRequests(format!(
+                "Muitas tentativas de login com senha errada. Tente novamente em {minutes} min."
+            )));
+        }
+        if self.by_account_address.check_key(&key).is_err() {
             return Err(too_many());
         }
         Ok(())
+    }
+
+    /// How long this account must still wait from this address, if at all.
+    fn waiting(
+        &self,
+        key: &(String, String),
+        now: std::time::Instant,
+    ) -> Option<std::time::Duration> {
+        let failures = self.failures.lock().ok()?;
+        let f = failures.get(key)?;
+        let free_at = f.last + failure_delay(f.count);
+        (now < free_at).then(|| free_at - now)
+    }
+
+    /// A wrong password for this account from this address: the next try waits longer.
+    pub fn failed(&self, email: &str, address: &str) {
+        self.failed_at(email, address, std::time::Instant::now());
+    }
+
+    pub fn failed_at(&self, email: &str, address: &str, now: std::time::Instant) {
+        let key = Self::key(email, address);
+        if let Ok(mut failures) = self.failures.lock() {
+            let f = failures.entry(key).or_insert(Failures {
+                count: 0,
+                last: now,
+            });
+            // A quiet quarter of an hour after the delay forgives the earlier failures.
+            if now.saturating_duration_since(f.last) > failure_delay(f.count) + LONGEST_DELAY {
+                f.count = 0;
+            }
+            f.count = f.count.saturating_add(1);
+            f.last = now;
+        }
+    }
+
+    /// Signed in: the account's failures from this address are forgotten.
+    pub fn succeeded(&self, email: &str, address: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.remove(&Self::key(email, address));
+        }
     }
 
     /// Keys back to a fresh state are dropped once there are many: memory stays bounded
@@ -393,11 +471,22 @@ impl LoginLimiter {
             self.by_address.retain_recent();
             self.by_address.shrink_to_fit();
         }
+        if let Ok(mut failures) = self.failures.lock() {
+            if failures.len() > LIMITER_PRUNE_AT {
+                let now = std::time::Instant::now();
+                failures.retain(|_, f| {
+                    now.saturating_duration_since(f.last) <= failure_delay(f.count) + LONGEST_DELAY
+                });
+                failures.shrink_to_fit();
+            }
+        }
     }
 
     /// Keys held now (for the memory test).
     pub fn keys_held(&self) -> usize {
-        self.by_account_address.len() + self.by_address.len()
+        self.by_account_address.len()
+            + self.by_address.len()
+            + self.failures.lock().map(|f| f.len()).unwrap_or(0)
     }
 }
 
@@ -585,6 +674,44 @@ mod tests {
             let _ = limiter.check("victim@b.c", &format!("7.7.{i}.1"));
         }
         assert!(limiter.check("victim@b.c", "10.1.1.2").is_ok());
+    }
+
+    #[test]
+    fn failed_passwords_make_the_next_try_wait_longer_and_longer_from_that_address_only() {
+        // Quotas out of the way: only the delays are looked at.
+        let limiter = LoginLimiter::new(1000, 1000);
+        let t0 = std::time::Instant::now();
+        let mut now = t0;
+        for _ in 0..FREE_FAILURES {
+            assert!(limiter.check_at("ana@b.c", "6.6.6.6", now).is_ok());
+            limiter.failed_at("ana@b.c", "6.6.6.6", now);
+        }
+        // Then 30 s, 60 s, 120 s…
+        for wait in [30, 60, 120, 240] {
+            let soon = now + std::time::Duration::from_secs(wait - 1);
+            assert!(
+                limiter.check_at("Ana@B.c ", "6.6.6.6", soon).is_err(),
+                "waits {wait} s"
+            );
+            assert!(
+                limiter.check_at("ana@b.c", "10.1.1.1", soon).is_ok(),
+                "the owner, from their own address, does not wait"
+            );
+            now += std::time::Duration::from_secs(wait);
+            assert!(limiter.check_at("ana@b.c", "6.6.6.6", now).is_ok());
+            limiter.failed_at("ana@b.c", "6.6.6.6", now);
+        }
+        assert_eq!(failure_delay(FREE_FAILURES + 30), LONGEST_DELAY, "bounded");
+        // A success forgets the failures.
+        limiter.succeeded("ana@b.c", "6.6.6.6");
+        assert!(limiter.check_at("ana@b.c", "6.6.6.6", now).is_ok());
+        // And a long quiet time after the delay starts the count again.
+        for _ in 0..FREE_FAILURES + 1 {
+            limiter.failed_at("bia@b.c", "6.6.6.6", t0);
+        }
+        let later = t0 + std::time::Duration::from_secs(3600);
+        limiter.failed_at("bia@b.c", "6.6.6.6", later);
+        assert!(limiter.check_at("bia@b.c", "6.6.6.6", later).is_ok());
     }
 
     #[test]

@@ -625,7 +625,8 @@ async fn runs_are_limited_per_user() {
     let contmax = t.org("contmax").await;
     let admin = t.sign_in("192.0.2.23", "socio@contmax.com.br").await;
     let executions = format!(
-        "select count(distinct execution_id)::text from public.integration_logs where tenant_id = '{contmax}'"
+        "select count(distinct execution_id)::text from public.integration_logs
+         where tenant_id = '{contmax}' and trigger = 'api'"
     );
     let before: i64 = t.scalar(&executions).await.parse().expect("count");
     let mut statuses = Vec::new();
