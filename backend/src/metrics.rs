@@ -1,10 +1,13 @@
-//! Metrics of runs, read from `integration_logs` only (the single source of truth), in the
-//! caller's transaction so RLS applies. A *run* is an execution; its status is the status
-//! of its last attempt, and executions still running are left out of rates and times.
+//! Metrics of runs, read from the daily roll-ups (`integration_run_daily`, migration 0014)
+//! in the caller's transaction, so RLS applies. A *run* is an execution; its status is the
+//! status of its last attempt, counted on the UTC day that attempt was created; executions
+//! still running are left out of rates and times. The roll-ups are kept by a trigger on
+//! `integration_logs` in the transaction that ends an attempt, so they are never behind the
+//! log; their cost is days × integrations × statuses, whatever the size of the log.
 //!
-//! Both queries filter on `tenant_id` and a `created_at` range, which the index
-//! `integration_logs_tenant_provider_created_idx (tenant_id, provider_slug, created_at desc)`
-//! serves (`backend/tests/metrics.rs` shows the plan).
+//! A window of `days` is today (UTC) and the `days - 1` days before it. Times: the average
+//! is exact (sum and count); the p95 comes from a histogram of quarter-power-of-two buckets
+//! and is within 9% of the exact value.
 
 use serde::Serialize;
 use sqlx::{Postgres, Transaction};
@@ -22,46 +25,111 @@ pub struct Day {
     pub avg_ms: Option<f64>,
 }
 
+/// Buckets of the roll-ups' time histogram (`public.run_time_bucket`).
+pub const BUCKETS: usize = 108;
+
+/// One roll-up row as read.
+struct Rollup {
+    day: chrono::NaiveDate,
+    status: String,
+    runs: i64,
+    time_sum: i64,
+    time_count: i64,
+    buckets: Vec<i32>,
+}
+
+async fn rollups(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    provider_slug: Option<&str>,
+    days: i32,
+) -> Result<Vec<Rollup>> {
+    let rows = sqlx::query!(
+        r#"select d.day, d.status, d.runs::bigint as "runs!", d.time_sum,
+                  d.time_count::bigint as "time_count!", d.buckets
+           from public.integration_run_daily d
+           where d.tenant_id = $1
+             and ($2::text is null or d.provider_slug = $2)
+             and d.day > (now() at time zone 'UTC')::date - $3::int
+           order by d.day"#,
+        tenant_id,
+        provider_slug,
+        days
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Rollup {
+            day: r.day,
+            status: r.status,
+            runs: r.runs,
+            time_sum: r.time_sum,
+            time_count: r.time_count,
+            buckets: r.buckets,
+        })
+        .collect())
+}
+
+/// The time a histogram bucket stands for: its geometric middle (bucket 0: up to 1 ms).
+fn bucket_ms(index: usize) -> f64 {
+    if index == 0 {
+        1.0
+    } else {
+        2f64.powf((index as f64 + 0.5) / 4.0)
+    }
+}
+
+/// The 95th percentile of the times in `histogram`, `None` without times.
+pub fn p95(histogram: &[i64]) -> Option<f64> {
+    let total: i64 = histogram.iter().sum();
+    if total <= 0 {
+        return None;
+    }
+    // The smallest time with at least 95% of the times at or below it.
+    let rank = (total as f64 * 0.95).ceil() as i64;
+    let mut seen = 0;
+    for (i, n) in histogram.iter().enumerate() {
+        seen += n;
+        if seen >= rank {
+            return Some(bucket_ms(i));
+        }
+    }
+    histogram.len().checked_sub(1).map(bucket_ms)
+}
+
 pub async fn summary(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
     provider_slug: Option<&str>,
     days: i32,
 ) -> Result<MetricsView> {
-    let keys = crate::history::tenant_keys(tx, tenant_id).await?;
-    let r = sqlx::query!(
-        r#"with last_attempts as (
-             select distinct on (execution_id) status, execution_time_ms
-             from public.integration_logs
-             where tenant_id = any($1::text[])
-               and ($2::text is null or provider_slug = $2)
-               and created_at >= now() - make_interval(days => $3)
-             order by execution_id, attempt desc
-           )
-           select count(*) as "runs!",
-                  count(*) filter (where status = 'success') as "success!",
-                  count(*) filter (where status = 'partial') as "partial!",
-                  count(*) filter (where status = 'error') as "error!",
-                  avg(execution_time_ms)::float8 as avg_ms,
-                  percentile_cont(0.95) within group (order by execution_time_ms) as p95_ms
-           from last_attempts
-           where status <> 'running'"#,
-        &keys,
-        provider_slug,
-        days
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    let finished = r.success + r.partial + r.error;
+    let rows = rollups(tx, tenant_id, provider_slug, days).await?;
+    let count = |status: &str| -> i64 {
+        rows.iter()
+            .filter(|r| r.status == status)
+            .map(|r| r.runs)
+            .sum()
+    };
+    let (success, partial, error) = (count("success"), count("partial"), count("error"));
+    let finished = success + partial + error;
+    let time_sum: i64 = rows.iter().map(|r| r.time_sum).sum();
+    let time_count: i64 = rows.iter().map(|r| r.time_count).sum();
+    let mut histogram = vec![0i64; BUCKETS];
+    for r in &rows {
+        for (h, n) in histogram.iter_mut().zip(&r.buckets) {
+            *h += i64::from(*n);
+        }
+    }
     Ok(MetricsView {
         days,
-        runs: r.runs,
-        success: r.success,
-        partial: r.partial,
-        error: r.error,
-        success_rate: (finished > 0).then(|| r.success as f64 / finished as f64),
-        avg_ms: r.avg_ms,
-        p95_ms: r.p95_ms,
+        runs: finished,
+        success,
+        partial,
+        error,
+        success_rate: (finished > 0).then(|| success as f64 / finished as f64),
+        avg_ms: (time_count > 0).then(|| time_sum as f64 / time_count as f64),
+        p95_ms: p95(&histogram),
     })
 }
 
@@ -73,41 +141,50 @@ pub async fn per_day(
     provider_slug: Option<&str>,
     days: i32,
 ) -> Result<Vec<Day>> {
-    let keys = crate::history::tenant_keys(tx, tenant_id).await?;
-    let rows = sqlx::query!(
-        r#"with last_attempts as (
-             select distinct on (execution_id) status, execution_time_ms, created_at
-             from public.integration_logs
-             where tenant_id = any($1::text[])
-               and ($2::text is null or provider_slug = $2)
-               and created_at >= now() - make_interval(days => $3)
-             order by execution_id, attempt desc
-           )
-           select (created_at at time zone 'UTC')::date as "day!",
-                  count(*) filter (where status = 'success') as "success!",
-                  count(*) filter (where status = 'partial') as "partial!",
-                  count(*) filter (where status = 'error') as "error!",
-                  avg(execution_time_ms)::float8 as avg_ms
-           from last_attempts
-           where status <> 'running'
-           group by 1
-           order by 1"#,
-        &keys,
-        provider_slug,
-        days
-    )
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows
+    let rows = rollups(tx, tenant_id, provider_slug, days).await?;
+    let mut out: Vec<(Day, i64, i64)> = Vec::new();
+    for r in rows {
+        if out.last().is_none_or(|(d, _, _)| d.day != r.day) {
+            out.push((
+                Day {
+                    day: r.day,
+                    success: 0,
+                    partial: 0,
+                    error: 0,
+                    avg_ms: None,
+                },
+                0,
+                0,
+            ));
+        }
+        if let Some((d, sum, n)) = out.last_mut() {
+            match r.status.as_str() {
+                "success" => d.success += r.runs,
+                "partial" => d.partial += r.runs,
+                _ => d.error += r.runs,
+            }
+            *sum += r.time_sum;
+            *n += r.time_count;
+        }
+    }
+    Ok(out
         .into_iter()
-        .map(|r| Day {
-            day: r.day,
-            success: r.success,
-            partial: r.partial,
-            error: r.error,
-            avg_ms: r.avg_ms,
+        .filter(|(d, _, _)| d.success + d.partial + d.error > 0)
+        .map(|(mut d, sum, n)| {
+            d.avg_ms = (n > 0).then(|| sum as f64 / n as f64);
+            d
         })
         .collect())
+}
+
+/// Recomputes every roll-up from the log (as the service); returns the rows written.
+pub async fn rebuild(pool: &sqlx::PgPool) -> Result<i64> {
+    let mut tx = crate::scope::begin_service(pool).await?;
+    let rows = sqlx::query_scalar!(r#"select public.rebuild_integration_run_daily() as "rows!""#)
+        .fetch_one(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(rows)
 }
 
 /// How many of the tenant's enabled integrations ended their last run with an error.
@@ -119,4 +196,24 @@ pub async fn failing_now(tx: &mut Transaction<'static, Postgres>, tenant_id: Uui
     )
     .fetch_one(&mut **tx)
     .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{p95, BUCKETS};
+
+    #[test]
+    fn the_p95_is_the_bucket_holding_the_95th_percentile_time() {
+        assert_eq!(p95(&vec![0; BUCKETS]), None);
+        let mut h = vec![0i64; BUCKETS];
+        // 100 times: 95 of about 100 ms (bucket 26), 5 of about 10 s (bucket 53).
+        h[26] = 95;
+        h[53] = 5;
+        let v = p95(&h).expect("p95");
+        assert!((v - 100.0).abs() / 100.0 < 0.1, "{v}");
+        h[26] = 94;
+        h[53] = 6;
+        let v = p95(&h).expect("p95");
+        assert!((v - 10_000.0).abs() / 10_000.0 < 0.1, "{v}");
+    }
 }

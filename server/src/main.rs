@@ -19,6 +19,9 @@ async fn main() -> anyhow::Result<()> {
     if args.first().map(String::as_str) == Some("secrets") {
         return secrets_command(&args[1..]).await;
     }
+    if args.first().map(String::as_str) == Some("rollups") {
+        return rollups_command(&args[1..]).await;
+    }
     if args.first().map(String::as_str) == Some("sandbox") {
         return server::sandbox_cli::run(&args[1..]).await;
     }
@@ -172,6 +175,26 @@ async fn secrets_command(args: &[String]) -> anyhow::Result<()> {
             "some credentials were not re-encrypted: keep their key configured, or set them again"
         )
     }
+}
+
+/// `server rollups rebuild`: the metrics' daily roll-ups computed again from the whole log
+/// (the trigger keeps them from then on; migration 0014 ran this once).
+async fn rollups_command(args: &[String]) -> anyhow::Result<()> {
+    if args.first().map(String::as_str) != Some("rebuild") {
+        anyhow::bail!("usage: server rollups rebuild");
+    }
+    let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
+    let pool = db::connect(&database_url)
+        .await
+        .context("connecting to DATABASE_URL")?;
+    db::migrate(&pool).await.context("applying migrations")?;
+    let started = std::time::Instant::now();
+    let rows = backend::metrics::rebuild(&pool).await?;
+    println!(
+        "{rows} daily roll-up row(s) rebuilt from the log in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Ctrl-C or SIGTERM.
