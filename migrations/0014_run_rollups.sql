@@ -9,7 +9,9 @@
 --     attempt of an execution counts, and a running one not at all.
 -- Times: their sum and count (the average), and a histogram of 108 buckets, a quarter of a
 -- power of two wide (bucket 0: up to 1 ms; bucket k: [2^(k/4), 2^((k+1)/4)) ms), which
--- merges by adding and gives the p95 within 9%.
+-- merges by adding and gives the nearest-rank p95 to within 9%.
+-- An ended attempt whose status is rewritten by hand moves to its new status; rows deleted
+-- (retention, by hand) stay counted: rebuild after editing the log by hand.
 -- `rebuild_integration_run_daily()` recomputes everything from the log (this migration
 -- runs it once; `server rollups rebuild` runs it by hand).
 
@@ -51,7 +53,12 @@ create or replace function public.integration_run_daily_add(
   language plpgsql security definer set search_path = public
   as $$
 declare
-  _tenant_id uuid := public.log_tenant_id(_tenant);
+  -- The log's tenant: its id, or its slug in old rows (each by its own key).
+  _tenant_id uuid := case
+    when _tenant ~ '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$'
+    then (select o.id from public.organizacoes o where o.id = _tenant::uuid)
+    else (select o.id from public.organizacoes o where o.slug = _tenant)
+  end;
   _bucket integer := public.run_time_bucket(_ms);
 begin
   if _tenant_id is null or _provider is null
@@ -91,10 +98,25 @@ begin
         _previous.created_at, _previous.status, _previous.execution_time_ms, -1);
     end if;
   end if;
+  if tg_op = 'UPDATE' and old.status <> 'running' and new.status is distinct from old.status then
+    -- An ended attempt rewritten (by hand): counted only if it is the execution's last.
+    if exists (select 1 from public.integration_logs l
+               where l.execution_id = new.execution_id and l.attempt > new.attempt) then
+      return null;
+    end if;
+    perform public.integration_run_daily_add(old.tenant_id, old.provider_slug,
+      old.created_at, old.status, old.execution_time_ms, -1);
+  end if;
   if new.status <> 'running'
-     and (tg_op = 'INSERT' or old.status = 'running') then
+     and (tg_op = 'INSERT' or new.status is distinct from old.status) then
     perform public.integration_run_daily_add(new.tenant_id, new.provider_slug,
       new.created_at, new.status, new.execution_time_ms, 1);
+    if tg_op = 'INSERT' or old.status = 'running' then
+      -- `?wait=true` is woken by this (at commit) instead of polling: an id says nothing
+      -- by itself, whoever is told reads the attempt under their own row-level security
+      -- (backend/src/run_events.rs).
+      perform pg_notify('run_ended', new.execution_id::text);
+    end if;
   end if;
   return null;
 end
@@ -119,13 +141,14 @@ begin
     select o.slug, o.id from public.organizacoes o where o.slug is not null
   ),
   last_attempts as (
-    select distinct on (l.execution_id)
+    -- Old rows may have no execution id: each is a run of its own.
+    select distinct on (coalesce(l.execution_id, l.id))
            k.id as tenant_id, l.provider_slug,
            (l.created_at at time zone 'UTC')::date as day, l.status, l.execution_time_ms as ms
     from public.integration_logs l
     join tenant_keys k on k.k = l.tenant_id
     where l.provider_slug is not null
-    order by l.execution_id, l.attempt desc
+    order by coalesce(l.execution_id, l.id), l.attempt desc
   ),
   ended as (
     select * from last_attempts where status in ('success', 'partial', 'error')

@@ -68,23 +68,38 @@ pub async fn login(
     use crate::ssr;
     let state = ssr::state()?;
     let address = ssr::client_address().await;
+    let headers = ssr::headers().await?;
     state
         .login_limiter
-        .check(&email, &address)
+        .check_address(&address)
+        .map_err(ssr::fail)?;
+    // Keyed by the account the database matches, and not held back on a browser the
+    // account signed in from before.
+    let account = backend::auth::attempt_key(&state.pool, &email)
+        .await
+        .map_err(ssr::fail)?;
+    let known_device = backend::cookies::read(&headers, backend::cookies::DEVICE)
+        .and_then(|t| state.jwt.device_user(&t))
+        .is_some_and(|user| account == format!("user:{user}"));
+    state
+        .login_limiter
+        .check_account(&account, &address, known_device)
         .map_err(ssr::fail)?;
     let user_id = match backend::auth::authenticate(&state.pool, &email, &password).await {
         Ok(id) => {
-            state.login_limiter.succeeded(&email, &address);
+            // A known browser's success does not forgive strangers' failures from here.
+            if !known_device {
+                state.login_limiter.succeeded(&account, &address);
+            }
             id
         }
         Err(e) => {
             if matches!(e, backend::Error::Unauthenticated(_)) {
-                state.login_limiter.failed(&email, &address);
+                state.login_limiter.failed(&account, &address);
             }
             return Err(ssr::fail(e));
         }
     };
-    let headers = ssr::headers().await?;
     let user_agent = headers
         .get(http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok());
@@ -93,6 +108,10 @@ pub async fn login(
             .await
             .map_err(ssr::fail)?;
     ssr::set_cookie(&backend::cookies::session(&token, ssr::secure_cookies()));
+    ssr::set_cookie(&backend::cookies::device(
+        &state.jwt.device_token(user_id),
+        ssr::secure_cookies(),
+    ));
     leptos_axum::redirect(&safe_next(next.as_deref()));
     Ok(())
 }

@@ -20,6 +20,8 @@ pub struct JwtKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// Signs the "known device" cookie (derived from the same secret, for another use).
+    device_key: Vec<u8>,
 }
 
 impl JwtKeys {
@@ -32,7 +34,36 @@ impl JwtKeys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            device_key: [b"portal-known-device:".as_slice(), secret].concat(),
         }
+    }
+
+    fn device_mac(&self, user_id: Uuid) -> hmac::Hmac<sha2::Sha256> {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.device_key)
+            .expect("HMAC takes a key of any length");
+        mac.update(user_id.as_bytes());
+        mac
+    }
+
+    /// The "known device" cookie's value for a browser `user_id` signed in from: their id
+    /// and its signature. Such a browser is not held back by the delays strangers' wrong
+    /// passwords put on the account ([`LoginLimiter`]).
+    pub fn device_token(&self, user_id: Uuid) -> String {
+        use hmac::Mac;
+        let tag = self.device_mac(user_id).finalize().into_bytes();
+        format!("{user_id}.{}", hex::encode(tag))
+    }
+
+    /// The user a "known device" cookie was given to, if its signature holds (compared
+    /// in constant time).
+    pub fn device_user(&self, token: &str) -> Option<Uuid> {
+        use hmac::Mac;
+        let (user, tag) = token.split_once('.')?;
+        let user = Uuid::parse_str(user).ok()?;
+        let tag = hex::decode(tag).ok()?;
+        self.device_mac(user).verify_slice(&tag).ok()?;
+        Some(user)
     }
 
     /// A session token for a user, valid for [`SESSION_SECONDS`], naming no portal
@@ -203,7 +234,7 @@ pub async fn authenticate(pool: &PgPool, email: &str, password: &str) -> Result<
     if email.is_empty() || password.is_empty() {
         return Err(Error::Invalid("Informe e-mail e senha.".into()));
     }
-    if email.len() > MAX_EMAIL_LEN || password.len() > MAX_PASSWORD_LEN {
+    if email.len() > MAX_EMAIL_LEN || password.len() > MAX_PASSWORD_LEN || email.contains('\0') {
         return Err(Error::Unauthenticated(BAD_LOGIN.into()));
     }
     let mut tx = begin_service(pool).await?;
@@ -240,6 +271,33 @@ pub async fn authenticate(pool: &PgPool, email: &str, password: &str) -> Result<
             Err(Error::Unauthenticated(BAD_LOGIN.into()))
         }
     }
+}
+
+/// Whose sign-in attempts these are, for the limiter: the account the e-mail names,
+/// matched exactly as [`authenticate`] matches it (so that spellings the database takes as
+/// one address, `ADMİN@…` and `admin@…`, are one key), or the e-mail itself when it names
+/// no account.
+pub async fn attempt_key(pool: &PgPool, email: &str) -> Result<String> {
+    let email = email.trim();
+    // Nothing the database cannot hold is looked up (a NUL would be its error, a 500).
+    if email.is_empty() || email.len() > MAX_EMAIL_LEN || email.contains('\0') {
+        return Ok(format!(
+            "email:{}",
+            email.chars().take(MAX_EMAIL_LEN).collect::<String>()
+        ));
+    }
+    let mut tx = begin_service(pool).await?;
+    let id = sqlx::query_scalar!(
+        "select u.id from auth.users u where lower(u.email) = lower($1)",
+        email
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(match id {
+        Some(id) => format!("user:{id}"),
+        None => format!("email:{}", email.to_lowercase()),
+    })
 }
 
 /// The signed-in user, their tenants, and the one the portal shows now (`preferred` when the
@@ -304,6 +362,12 @@ pub struct LoginLimiter {
     by_address: governor::DefaultKeyedRateLimiter<String>,
     failures: std::sync::Mutex<std::collections::HashMap<(String, String), Failures>>,
     checks: std::sync::atomic::AtomicU64,
+}
+
+fn too_many_sign_ins() -> Error {
+    Error::TooManyRequests(
+        "Muitas tentativas de login. Aguarde um minuto e tente novamente.".into(),
+    )
 }
 
 /// Failed passwords in a row for one account from one address.
@@ -392,11 +456,12 @@ impl LoginLimiter {
 
     /// [`Self::check`] at a given time (the failure delays; the quotas use the clock).
     pub fn check_at(&self, email: &str, address: &str, now: std::time::Instant) -> Result<()> {
-        let too_many = || {
-            Error::TooManyRequests(
-                "Muitas tentativas de login. Aguarde um minuto e tente novamente.".into(),
-            )
-        };
+        self.check_address(address)?;
+        self.check_account_at(email, address, false, now)
+    }
+
+    /// The client address's quota (first, before anything is looked up).
+    pub fn check_address(&self, address: &str) -> Result<()> {
         if self
             .checks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
@@ -404,10 +469,30 @@ impl LoginLimiter {
         {
             self.prune();
         }
-        let key = Self::key(email, address);
-        if self.by_address.check_key(&key.1).is_err() {
-            return Err(too_many());
+        if self.by_address.check_key(&address_key(address)).is_err() {
+            return Err(too_many_sign_ins());
         }
+        Ok(())
+    }
+
+    /// The account's quota and failure delay from this address (`account`: an
+    /// [`attempt_key`]). A browser the account signed in from before (`known_device`) is
+    /// held by neither: strangers behind the same address cannot keep its owner out.
+    pub fn check_account(&self, account: &str, address: &str, known_device: bool) -> Result<()> {
+        self.check_account_at(account, address, known_device, std::time::Instant::now())
+    }
+
+    fn check_account_at(
+        &self,
+        account: &str,
+        address: &str,
+        known_device: bool,
+        now: std::time::Instant,
+    ) -> Result<()> {
+        if known_device {
+            return Ok(());
+        }
+        let key = Self::key(account, address);
         if let Some(wait) = self.waiting(&key, now) {
             let minutes = wait.as_secs().div_ceil(60).max(1);
             return Err(Error::TooManyRequests(format!(
@@ -415,7 +500,7 @@ impl LoginLimiter {
             )));
         }
         if self.by_account_address.check_key(&key).is_err() {
-            return Err(too_many());
+            return Err(too_many_sign_ins());
         }
         Ok(())
     }
@@ -712,6 +797,39 @@ mod tests {
         let later = t0 + std::time::Duration::from_secs(3600);
         limiter.failed_at("bia@b.c", "6.6.6.6", later);
         assert!(limiter.check_at("bia@b.c", "6.6.6.6", later).is_ok());
+    }
+
+    #[test]
+    fn a_known_device_is_not_held_back_by_strangers_failures() {
+        let limiter = LoginLimiter::new(1000, 1000);
+        for _ in 0..10 {
+            limiter.failed("user:1", "6.6.6.6");
+        }
+        assert!(limiter.check_account("user:1", "6.6.6.6", false).is_err());
+        assert!(limiter.check_account("user:1", "6.6.6.6", true).is_ok());
+    }
+
+    #[test]
+    fn a_device_token_names_its_user_and_cannot_be_forged() {
+        let keys = JwtKeys::from_secret(b"device-test-secret-device-test-secret");
+        let user = Uuid::new_v4();
+        let token = keys.device_token(user);
+        assert_eq!(keys.device_user(&token), Some(user));
+        let other = Uuid::new_v4();
+        let forged = format!(
+            "{other}.{}",
+            token.split_once('.').map(|(_, t)| t).unwrap_or("")
+        );
+        assert_eq!(keys.device_user(&forged), None, "another user's id");
+        let elsewhere = JwtKeys::from_secret(b"another-secret-another-secret-another");
+        assert_eq!(
+            elsewhere.device_user(&token),
+            None,
+            "another server's secret"
+        );
+        for junk in ["", ".", "x.y", &format!("{user}."), &format!("{user}.zz")] {
+            assert_eq!(keys.device_user(junk), None, "{junk}");
+        }
     }
 
     #[test]

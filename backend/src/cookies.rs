@@ -92,6 +92,15 @@ pub fn clear_session(secure: bool) -> String {
     build(SESSION, "", 0, secure)
 }
 
+/// The browser a user signed in from before ([`crate::auth::JwtKeys::device_token`]):
+/// sign-in delays that strangers' wrong passwords cause do not hold it back.
+pub const DEVICE: &str = "portal_device";
+
+/// `Set-Cookie` that marks this browser as one the user signed in from, for a year.
+pub fn device(token: &str, secure: bool) -> String {
+    build(DEVICE, token, TENANT_SECONDS, secure)
+}
+
 /// `Set-Cookie` that remembers the chosen tenant for a year.
 pub fn tenant(slug: &str, secure: bool) -> String {
     build(TENANT, slug, TENANT_SECONDS, secure)

@@ -126,6 +126,8 @@ pub async fn page(
         Some((at, id)) => (Some(at), Some(id)),
         None => (None, None),
     };
+    // Days are UTC days, compared as timestamps (a timestamptz-with-date comparison is not
+    // leakproof, so under RLS it could not be an index condition).
     // One branch per form of the tenant id (its id; its slug in old rows), each one range
     // of `(tenant_id, provider_slug, created_at desc, id desc)`, merged in order: with
     // `tenant_id = any(…)` the planner cannot read that index in order and walked the
@@ -145,8 +147,8 @@ pub async fn page(
                 and l.provider_slug = $2
                 and ($3::text is null or l.status = $3)
                 and ($4::text is null or l.trigger = $4)
-                and ($5::date is null or l.created_at >= $5::date)
-                and ($6::date is null or l.created_at < $6::date + 1)
+                and ($5::date is null or l.created_at >= ($5::date)::timestamp at time zone 'UTC')
+                and ($6::date is null or l.created_at < ($6::date + 1)::timestamp at time zone 'UTC')
                 and ($7::timestamptz is null or (l.created_at, l.id) < ($7, $8::uuid))
               order by l.created_at desc, l.id desc
               limit $9)
@@ -156,8 +158,8 @@ pub async fn page(
                 and l.provider_slug = $2
                 and ($3::text is null or l.status = $3)
                 and ($4::text is null or l.trigger = $4)
-                and ($5::date is null or l.created_at >= $5::date)
-                and ($6::date is null or l.created_at < $6::date + 1)
+                and ($5::date is null or l.created_at >= ($5::date)::timestamp at time zone 'UTC')
+                and ($6::date is null or l.created_at < ($6::date + 1)::timestamp at time zone 'UTC')
                 and ($7::timestamptz is null or (l.created_at, l.id) < ($7, $8::uuid))
               order by l.created_at desc, l.id desc
               limit $9)

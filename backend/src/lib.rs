@@ -24,6 +24,7 @@ pub mod portal;
 pub mod providers;
 pub mod queue;
 pub mod redact;
+pub mod run_events;
 pub mod runs;
 pub mod sandbox;
 pub mod schedule;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub registry: Arc<providers::Registry>,
     pub http: reqwest::Client,
     pub check_limiter: Arc<connection::CheckLimiter>,
+    /// Executions that end, as they end (`?wait=true`).
+    pub run_events: run_events::RunEvents,
 }
 
 impl AppState {
@@ -58,6 +61,7 @@ impl AppState {
         registry: Arc<providers::Registry>,
     ) -> Self {
         Self {
+            run_events: run_events::RunEvents::start(&pool),
             pool,
             jwt: Arc::new(auth::JwtKeys::from_secret(jwt_secret)),
             login_limiter: Arc::new(auth::LoginLimiter::default()),

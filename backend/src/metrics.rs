@@ -6,8 +6,10 @@
 //! log; their cost is days × integrations × statuses, whatever the size of the log.
 //!
 //! A window of `days` is today (UTC) and the `days - 1` days before it. Times: the average
-//! is exact (sum and count); the p95 comes from a histogram of quarter-power-of-two buckets
-//! and is within 9% of the exact value.
+//! is exact (sum and count); the p95 is the nearest-rank 95th percentile (the time at or
+//! below which 95% of the runs took), read from a histogram of quarter-power-of-two buckets:
+//! within 9% of that time. (The log-based version interpolated, `percentile_cont`: with few
+//! runs and one slow outlier the two differ.)
 
 use serde::Serialize;
 use sqlx::{Postgres, Transaction};

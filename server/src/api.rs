@@ -223,22 +223,39 @@ async fn test_connection(
     }
 }
 
-/// Polls the execution's last attempt until it is no longer running, for at most
-/// [`MAX_WAIT`]; each look is a short transaction scoped to the caller.
+/// Waits until the execution's last attempt is no longer running, for at most
+/// [`MAX_WAIT`]: woken when the database says a run ended (`backend::run_events`), with a
+/// look of its own every [`backend::run_events::FALLBACK_LOOK`] in case a notification was
+/// missed. Each look is a short transaction scoped to the caller.
 async fn wait_for_end(
     state: &AppState,
     claims: &backend::scope::Claims,
     execution_id: Uuid,
 ) -> backend::Result<Option<Value>> {
     let deadline = tokio::time::Instant::now() + MAX_WAIT;
-    let mut every = tokio::time::interval(Duration::from_millis(200));
+    // Subscribed before the first look, so that an end between the two is not missed.
+    let mut ended = state.run_events.subscribe();
     loop {
-        every.tick().await;
         let mut tx = begin_as(&state.pool, claims).await?;
         let row = backend::runs::last_attempt(&mut tx, execution_id).await?;
         tx.commit().await?;
         if let Some(row) = row.filter(|r| r.status != "running") {
             return Ok(Some(serde_json::to_value(row).unwrap_or(Value::Null)));
+        }
+        let next_look =
+            (tokio::time::Instant::now() + backend::run_events::FALLBACK_LOOK).min(deadline);
+        loop {
+            match tokio::time::timeout_at(next_look, ended.recv()).await {
+                Ok(Ok(id)) if id == execution_id => break,
+                // Another run, or this receiver fell behind: keep waiting / look again.
+                Ok(Ok(_)) => continue,
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) | Err(_) => break,
+                // No listener any more: only the looks of our own are left.
+                Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
+                    tokio::time::sleep_until(next_look).await;
+                    break;
+                }
+            }
         }
         if tokio::time::Instant::now() >= deadline {
             return Ok(None);

@@ -614,8 +614,37 @@ async fn password_guessing_locks_out_the_guesser_only() {
         .await
         .expect("answer");
     assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
-    // The owner, elsewhere, signs in.
-    t.sign_in("192.0.2.22", "admin@pg.com.br").await;
+    // The owner, elsewhere, signs in…
+    let owner = t.sign_in("192.0.2.22", "admin@pg.com.br").await;
+    // …and so does the owner's browser behind the guesser's own address (one office's NAT):
+    // a browser the account signed in from before is not held back by strangers.
+    let device = owner
+        .cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-portal_device="))
+        .expect("a known-device cookie")
+        .clone();
+    let mut behind_the_same_nat = Client::from("192.0.2.21");
+    behind_the_same_nat.cookies.push(device);
+    let res = t
+        .login_as(
+            &behind_the_same_nat,
+            "admin@pg.com.br",
+            backend::demo::DEMO_PASSWORD,
+            "/",
+        )
+        .await;
+    assert!(res.status().is_success(), "{}", res.status());
+    // The guesser, still without it, still waits.
+    let res = t
+        .login_as(
+            &guesser,
+            "admin@pg.com.br",
+            backend::demo::DEMO_PASSWORD,
+            "/",
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]
