@@ -42,12 +42,15 @@ impl RunEvents {
 }
 
 async fn listen(pool: sqlx::PgPool, ended: broadcast::Sender<Uuid>) {
-    loop {
+    // Until the pool is closed (the server stopping, a test ending).
+    while !pool.is_closed() {
         let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
             Ok(l) => l,
             Err(e) => {
-                tracing::warn!(error = %e, "run events: cannot listen; retrying");
-                tokio::time::sleep(Duration::from_secs(5)).await;
+                if !pool.is_closed() {
+                    tracing::warn!(error = %e, "run events: cannot listen; retrying");
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
                 continue;
             }
         };
@@ -65,7 +68,9 @@ async fn listen(pool: sqlx::PgPool, ended: broadcast::Sender<Uuid>) {
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "run events: connection lost; listening again");
+                    if !pool.is_closed() {
+                        tracing::warn!(error = %e, "run events: connection lost; listening again");
+                    }
                     break;
                 }
             }

@@ -544,7 +544,10 @@ async fn oversized_bodies_get_413_and_change_nothing() {
     let t = target().await;
     let admin = t.sign_in("192.0.2.19", "admin@contmax.com.br").await;
     let before = t.fingerprint("contmax").await;
-    let huge = "a".repeat(200 * 1024);
+    // Over the 64 KiB limit, small enough for the loopback socket to take whole: the server
+    // answers 413 without reading it, and a body still being sent then could meet a closed
+    // connection instead of the answer.
+    let huge = "a".repeat(80 * 1024);
     let res = t
         .form(
             &admin,
