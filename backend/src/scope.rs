@@ -37,13 +37,20 @@ pub async fn begin_as(
     claims: &Claims,
 ) -> sqlx::Result<Transaction<'static, Postgres>> {
     let mut tx = pool.begin().await?;
+    act_as(&mut tx, claims).await?;
+    Ok(tx)
+}
+
+/// Makes the rest of `tx` run as the caller (`authenticated` with these claims, as
+/// PostgREST would), after whatever the transaction did before.
+pub async fn act_as(tx: &mut Transaction<'static, Postgres>, claims: &Claims) -> sqlx::Result<()> {
     let claims_json =
         serde_json::to_string(claims).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query("select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)")
         .bind(claims_json)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    Ok(tx)
+    Ok(())
 }
 
 /// A transaction for trusted back-end work (login look-ups, jobs): Supabase's `service_role`,

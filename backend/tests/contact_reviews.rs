@@ -729,14 +729,7 @@ async fn other_tenants_cannot_decide_and_members_cannot_write_the_queue(pool: Pg
                 w.contmax
             ),
         ] {
-            let mut tx = pool.begin().await.unwrap();
-            sqlx::query(
-                "select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
-            )
-            .bind(serde_json::to_string(&claims).unwrap())
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+            let mut tx = backend::scope::begin_as(&pool, &claims).await.unwrap();
             let err = sqlx::query(&sql).execute(&mut *tx).await.unwrap_err();
             let code = err
                 .as_database_error()

@@ -72,13 +72,9 @@ async fn measured(pool: &PgPool, claims: &Claims) -> Transaction<'static, Postgr
         .execute(&mut *tx)
         .await
         .expect("track functions");
-    sqlx::query(
-        "select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
-    )
-    .bind(serde_json::to_string(claims).expect("claims"))
-    .execute(&mut *tx)
-    .await
-    .expect("as the caller");
+    backend::scope::act_as(&mut tx, claims)
+        .await
+        .expect("as the caller");
     tx
 }
 

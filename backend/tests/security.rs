@@ -689,10 +689,12 @@ async fn anon_executes_no_function_of_ours(pool: PgPool) {
 async fn a_claim_saying_service_role_is_not_the_service(pool: PgPool) {
     seeded(&pool).await;
     let pg = common::org_id(&pool, "pg").await;
-    let (id, _) = user(&pool, "equipe@contmax.com.br").await;
+    let (id, staff) = user(&pool, "equipe@contmax.com.br").await;
     // A Contmax staff user's session, with the role claim rewritten (as `set_config` can).
-    let forged =
-        format!(r#"{{"sub":"{id}","role":"service_role","aud":"authenticated","exp":9999999999}}"#);
+    let forged = Claims {
+        role: "service_role".into(),
+        ..staff
+    };
     let logs = "select count(*) from public.integration_logs";
     let before = count(&pool, logs).await;
     for sql in [
@@ -700,14 +702,7 @@ async fn a_claim_saying_service_role_is_not_the_service(pool: PgPool) {
         format!("select * from public.claim_integration_run('{pg}', 'acessorias', 'manual')"),
         "select public.enqueue_integration_run(gen_random_uuid(), 1, null)".to_owned(),
     ] {
-        let mut tx = pool.begin().await.expect("tx");
-        sqlx::query(
-            "select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
-        )
-        .bind(&forged)
-        .execute(&mut *tx)
-        .await
-        .expect("claims");
+        let mut tx = begin_as(&pool, &forged).await.expect("claims");
         let err = sqlx::query(&sql).execute(&mut *tx).await.expect_err(&sql);
         let code = err.as_database_error().and_then(|e| e.code());
         assert!(
@@ -727,14 +722,7 @@ async fn a_claim_saying_service_role_is_not_the_service(pool: PgPool) {
 
     // The triggers that let the service through ask the database role, not the claim:
     // with the forged claim, `caller_is_service()` says no and the profile guard holds.
-    let mut tx = pool.begin().await.expect("tx");
-    sqlx::query(
-        "select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
-    )
-    .bind(&forged)
-    .execute(&mut *tx)
-    .await
-    .expect("claims");
+    let mut tx = begin_as(&pool, &forged).await.expect("claims");
     let service: bool = sqlx::query_scalar("select public.caller_is_service()")
         .fetch_one(&mut *tx)
         .await
