@@ -26,7 +26,7 @@ bootstrap-e2e:
 
 ## release build of server and wasm (wasm with its own size-first profile)
 build:
-	@$(ENV) cargo leptos build --release --lib-cargo-args="$$PORTAL_LIB_CARGO_ARGS"
+	@$(ENV) cargo leptos build --release --precompress --lib-cargo-args="$$PORTAL_LIB_CARGO_ARGS"
 
 ## cargo leptos watch: live-reloading development server
 dev: bootstrap

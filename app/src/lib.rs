@@ -11,7 +11,7 @@ pub mod use_credentials;
 pub mod use_integrations;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 
@@ -30,6 +30,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <AutoReload options=options.clone()/>
+                // /pkg/portal.<hash>.css, named by cargo-leptos's hash-files.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -46,7 +48,6 @@ pub fn App() -> impl IntoView {
     session::provide_session();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/portal.css"/>
         <Title text="Portal Contmax"/>
         <Router>
             <Routes fallback=pages::not_found::NotFound>

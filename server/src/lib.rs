@@ -1,6 +1,8 @@
 //! The server: configuration from the environment, start-up, and the Axum router.
 
 pub mod api;
+pub mod assets;
+pub mod body_limit;
 pub mod config;
 pub mod demo_sandboxes;
 pub mod origin_check;
@@ -24,6 +26,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The whole HTTP surface: the Leptos pages and server functions, and `/healthz`.
 pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
+    let pkg = assets::pkg_router(&leptos_options);
     let health = Router::new()
         .route("/healthz", get(healthz))
         .with_state(state.clone());
@@ -48,12 +51,22 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
     health
         .merge(api::router(state.clone()).layer(limit()))
         .merge(webhook::router(state.clone()))
-        .merge(pages.layer(limit()))
+        .merge(
+            pages
+                .layer(axum::middleware::from_fn(|req, next| {
+                    body_limit::read_whole(MAX_BODY_BYTES, req, next)
+                }))
+                .layer(limit()),
+        )
+        .layer(assets::revalidate())
+        // Static files keep their own cache headers and precompressed copies.
+        .merge(pkg)
         .layer(axum::middleware::from_fn_with_state(
             state,
             session_gate::require_session,
         ))
         .layer(axum::middleware::from_fn(origin_check::same_origin_writes))
+        .layer(assets::compression())
         .layer(tower_http::trace::TraceLayer::new_for_http())
         // Every request gets an `x-request-id` of ours (see below), which the audit trail
         // records and the response returns.

@@ -131,6 +131,43 @@ impl Target {
         client
     }
 
+    /// Sends only the head of a POST that declares `declared` body bytes over a raw
+    /// connection, and returns the status of the answer, read to the end.
+    async fn declare_oversized(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        declared: usize,
+    ) -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let authority = self.base.trim_start_matches("http://");
+        let mut head = format!(
+            "POST {path} HTTP/1.1\r\nhost: {authority}\r\ncontent-length: {declared}\r\nconnection: close\r\n"
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut socket = tokio::net::TcpStream::connect(authority)
+            .await
+            .expect("connect");
+        socket.write_all(head.as_bytes()).await.expect("send head");
+        let mut answer = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            socket.read_to_end(&mut answer),
+        )
+        .await
+        .expect("the server answers without waiting for the body")
+        .expect("read the answer");
+        let answer = String::from_utf8_lossy(&answer);
+        answer
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("a status line: {answer:?}"))
+    }
+
     /// The JSON API with a Bearer token.
     async fn api(&self, token: &str, path: &str, body: serde_json::Value) -> Response {
         self.http
@@ -544,28 +581,39 @@ async fn oversized_bodies_get_413_and_change_nothing() {
     let t = target().await;
     let admin = t.sign_in("192.0.2.19", "admin@contmax.com.br").await;
     let before = t.fingerprint("contmax").await;
-    // Over the 64 KiB limit, small enough for the loopback socket to take whole: the server
-    // answers 413 without reading it, and a body still being sent then could meet a closed
-    // connection instead of the answer.
-    let huge = "a".repeat(80 * 1024);
-    let res = t
-        .form(
-            &admin,
+    // Declared over the 64 KiB limit and never sent: the server must answer 413 from the
+    // header alone, before reading anything. (Sending the body too would race the answer:
+    // a server that closes with unread bytes resets the connection, and the reset can
+    // reach the client before it has read the 413.)
+    let cookies = admin.cookies.join("; ");
+    let declared = 200 * 1024;
+    let status = t
+        .declare_oversized(
             "/api/save-config",
-            &format!("slug=acessorias&config[observacao]={huge}"),
+            &[
+                ("x-forwarded-for", admin.address.as_str()),
+                ("cookie", cookies.as_str()),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            declared,
         )
         .await;
-    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    let res = t
-        .http
-        .post(t.url("/functions/v1/run-integration"))
-        .bearer_auth(admin.session_token())
-        .header(header::CONTENT_TYPE, "application/json")
-        .body(format!("{{\"provider_slug\": \"{huge}\"}}"))
-        .send()
-        .await
-        .expect("answer");
-    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(status, 413, "save-config");
+    let bearer = format!("Bearer {}", admin.session_token());
+    let status = t
+        .declare_oversized(
+            "/functions/v1/run-integration",
+            &[
+                ("x-forwarded-for", admin.address.as_str()),
+                ("authorization", bearer.as_str()),
+                ("content-type", "application/json"),
+            ],
+            declared,
+        )
+        .await;
+    assert_eq!(status, 413, "run-integration");
+    // Bodies sent whole (and chunked ones without a length) are refused the same way in
+    // process: server/tests/limits.rs.
     // A long e-mail at sign-in is a clear refusal, not a key the limiter keeps.
     let res = t
         .login_as(

@@ -48,6 +48,20 @@ async fn bodies_over_the_limit_are_413_and_change_nothing(pool: PgPool) {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        // The same body streamed in chunks with no length declared: refused once read
+        // past the limit.
+        let chunks =
+            (0..=server::MAX_BODY_BYTES / 4096).map(|_| Ok::<_, std::io::Error>(vec![b'a'; 4096]));
+        let streamed = Request::post(path)
+            .header(header::CONTENT_TYPE, ct)
+            .body(Body::from_stream(futures::stream::iter(chunks)))
+            .unwrap();
+        let res = app.clone().oneshot(streamed).await.unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{path}, streamed"
+        );
     }
     assert_eq!((count(sessions).await, count(logs).await), before);
 }
