@@ -25,9 +25,10 @@ pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, ServerFnErro
     let mut tx = backend::scope::begin_as(&state.pool, &claims)
         .await
         .map_err(|e| ssr::fail(e.into()))?;
-    let list = backend::integrations::list_for_tenant(&mut tx, tenant.id)
+    let mut list = backend::integrations::list_for_tenant(&mut tx, tenant.id)
         .await
         .map_err(|e| ssr::fail(e.into()))?;
+    state.registry.mark(&mut list);
     ssr::commit(tx).await?;
     Ok(list)
 }
@@ -66,6 +67,9 @@ pub async fn run_integration(slug: String, retry: Option<bool>) -> Result<String
     backend::audit::bind(&mut tx, &ssr::actor(&user).await)
         .await
         .map_err(ssr::fail)?;
+    backend::engine::check_runnable(&mut tx, &state.registry, &slug)
+        .await
+        .map_err(ssr::fail)?;
     let trigger = if retry.unwrap_or(false) {
         model::Trigger::Retry
     } else {
@@ -85,14 +89,27 @@ pub async fn run_integration(slug: String, retry: Option<bool>) -> Result<String
     }
 }
 
+/// *Cancelar*: stops the running execution of an integration of the current tenant (any
+/// member who may run it). Audited; the run ends `cancelled` and is not retried.
+#[server(endpoint = "cancel-run")]
+pub async fn cancel_run(slug: String) -> Result<(), ServerFnError> {
+    let (_, user, tenant, mut tx) = ssr::tenant_scope().await?;
+    let actor = ssr::actor(&user).await;
+    backend::engine::cancel_running(&mut tx, tenant, &slug, &actor)
+        .await
+        .map_err(ssr::fail)?;
+    ssr::commit(tx).await
+}
+
 /// The metrics panel of `/integracoes`.
 #[server(endpoint = "tenant-metrics")]
 pub async fn load_tenant_metrics() -> Result<TenantMetrics, ServerFnError> {
-    let (_, _, tenant, mut tx) = ssr::tenant_scope().await?;
+    let (state, _, tenant, mut tx) = ssr::tenant_scope().await?;
     let summary = backend::metrics::summary(&mut tx, tenant, None, METRICS_DAYS)
         .await
         .map_err(ssr::fail)?;
-    let failing_now = backend::metrics::failing_now(&mut tx, tenant)
+    let connectors: Vec<String> = state.registry.slugs().map(str::to_owned).collect();
+    let failing_now = backend::metrics::failing_now(&mut tx, tenant, &connectors)
         .await
         .map_err(ssr::fail)?;
     ssr::commit(tx).await?;
@@ -105,11 +122,12 @@ pub async fn load_tenant_metrics() -> Result<TenantMetrics, ServerFnError> {
 /// The head of `/integracoes/:slug`: the integration, its 30-day metrics and chart.
 #[server(endpoint = "integration-detail")]
 pub async fn load_integration_detail(slug: String) -> Result<IntegrationDetail, ServerFnError> {
-    let (_, user, tenant, mut tx) = ssr::tenant_scope().await?;
-    let (summary, description, schedule, last_error) =
+    let (state, user, tenant, mut tx) = ssr::tenant_scope().await?;
+    let (mut summary, description, schedule, last_error) =
         backend::integrations::detail(&mut tx, tenant, &slug)
             .await
             .map_err(ssr::fail)?;
+    state.registry.mark(std::slice::from_mut(&mut summary));
     let metrics = backend::metrics::summary(&mut tx, tenant, Some(&slug), METRICS_DAYS)
         .await
         .map_err(ssr::fail)?;

@@ -48,7 +48,9 @@ impl Filters {
     pub fn parse(q: &HistoryQuery) -> Result<Self> {
         let status = match blank(&q.status) {
             None => None,
-            Some(s @ ("running" | "success" | "partial" | "error")) => Some(s.to_owned()),
+            Some(s @ ("running" | "success" | "partial" | "error" | "cancelled")) => {
+                Some(s.to_owned())
+            }
             Some(_) => return Err(Error::Invalid("Status inválido.".into())),
         };
         let trigger = match blank(&q.trigger) {

@@ -20,7 +20,8 @@ pub fn effective_config(config: serde_json::Value, base_url: &str) -> serde_json
 }
 
 /// The integrations of one tenant with their catalog entry. Old rows without a
-/// `provider_id` still show, under their `provider` text.
+/// `provider_id` still show, under their `provider` text. `has_connector` is `true` here:
+/// [`crate::providers::Registry::mark`] sets it from the server's plugins.
 pub async fn list_for_tenant(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
@@ -47,7 +48,9 @@ pub async fn list_for_tenant(
                   t.total_review as "last_review?",
                   t.total_failed as "last_failed?",
                   t.total_matched as "last_matched?",
-                  t.total_ignored as "last_ignored?"
+                  t.total_ignored as "last_ignored?",
+                  -- Whether this server can run it: set by `Registry::mark`.
+                  true as "has_connector!"
            from public.tenant_integrations ti
            left join public.integration_providers p on p.id = ti.provider_id
            left join lateral (

@@ -190,11 +190,18 @@ pub async fn rebuild(pool: &sqlx::PgPool) -> Result<i64> {
 }
 
 /// How many of the tenant's enabled integrations ended their last run with an error.
-pub async fn failing_now(tx: &mut Transaction<'static, Postgres>, tenant_id: Uuid) -> Result<i64> {
+pub async fn failing_now(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    connectors: &[String],
+) -> Result<i64> {
+    // Only integrations this server can run: one without a connector is not "failing".
     Ok(sqlx::query_scalar!(
         r#"select count(*) as "n!" from public.tenant_integrations
-           where tenant_id = $1 and is_enabled and last_status = 'error'"#,
-        tenant_id
+           where tenant_id = $1 and is_enabled and last_status = 'error'
+             and provider = any($2)"#,
+        tenant_id,
+        connectors
     )
     .fetch_one(&mut **tx)
     .await?)

@@ -97,7 +97,7 @@ impl TaskHandler for ScheduleTick {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = ?e, "sweeping pending OneCode events failed"),
         }
-        match crate::schedule::tick(&engine.pool, Utc::now()).await {
+        match crate::schedule::tick(&engine.pool, &engine.registry, Utc::now()).await {
             Ok(r) => {
                 if r.started + r.already_running > 0 {
                     tracing::info!(?r, "schedules ticked");

@@ -14,6 +14,7 @@ use croner::Cron;
 use sqlx::PgPool;
 
 use crate::engine::start_run;
+use crate::providers::Registry;
 use crate::runs::Claim;
 use crate::scope::begin_service;
 use crate::{Error, Result};
@@ -49,9 +50,14 @@ impl Schedule {
             );
         }
         let mut cron = Cron::new(s);
-        cron.parse()
-            .map(|c| Schedule::Cron(Box::new(c)))
-            .map_err(|_| "Expressão cron inválida.".into())
+        let cron = cron.parse().map_err(|_| "Expressão cron inválida.")?;
+        if fires_closer_than(&cron, MIN_INTERVAL) {
+            return Err(
+                "Esta expressão cron executa mais de uma vez a cada 5 minutos; o intervalo mínimo é de 5 minutos."
+                    .into(),
+            );
+        }
+        Ok(Schedule::Cron(Box::new(cron)))
     }
 
     /// Whether a run is due at `now`, given when the scheduler last acted (`None`: never).
@@ -69,6 +75,30 @@ impl Schedule {
             }
         }
     }
+}
+
+/// Whether two consecutive occurrences of `cron` come less than `min` apart, over its
+/// next 400 from a fixed day (a cron at most every 5 minutes fires at most 288 times a
+/// day, so 400 cover day and month boundaries, where such pairs hide: `58 23 31 * *` with
+/// `0 0 1 * *` in one expression).
+fn fires_closer_than(cron: &Cron, min: Duration) -> bool {
+    let Some(mut at) = DateTime::from_timestamp(1_767_225_600, 0) else {
+        return false;
+    };
+    let mut previous: Option<DateTime<Utc>> = None;
+    for _ in 0..400 {
+        let Ok(next) = cron.find_next_occurrence(&at, false) else {
+            return false;
+        };
+        if let Some(p) = previous {
+            if (next - p).to_std().is_ok_and(|gap| gap < min) {
+                return true;
+            }
+        }
+        previous = Some(next);
+        at = next;
+    }
+    false
 }
 
 /// `15m`, `2h`, `1d` (also `15 min`, `2 h`).
@@ -132,11 +162,13 @@ pub struct TickReport {
     pub invalid: usize,
     /// Due schedules that could not be started (logged; the others went on).
     pub failed: usize,
+    /// Due schedules of a provider without a connector on this server (not started).
+    pub no_connector: usize,
 }
 
 /// Enqueues every due schedule once. Rows are locked (`skip locked`) so two workers'
 /// ticks never start the same schedule twice.
-pub async fn tick(pool: &PgPool, now: DateTime<Utc>) -> Result<TickReport> {
+pub async fn tick(pool: &PgPool, connectors: &Registry, now: DateTime<Utc>) -> Result<TickReport> {
     let mut report = TickReport::default();
     let mut tx = begin_service(pool).await?;
     // The runs this tick starts are audited as coming from the schedule.
@@ -164,6 +196,12 @@ pub async fn tick(pool: &PgPool, now: DateTime<Utc>) -> Result<TickReport> {
             }
         };
         if !schedule.is_due(r.schedule_last_at, now) {
+            continue;
+        }
+        // A catalog provider this server has no connector for is not run (its card says
+        // why); its clock stays, so it runs once a connector is installed.
+        if connectors.get(&r.slug).is_none() {
+            report.no_connector += 1;
             continue;
         }
         // Each schedule in a savepoint of its own: one that cannot start is logged and
@@ -251,6 +289,22 @@ mod tests {
             Ok(Schedule::Cron(_))
         ));
         assert!(Schedule::parse("61 * * * *").is_err());
+        // The same 5-minute minimum as intervals, wherever the close pair hides.
+        assert!(matches!(
+            Schedule::parse("*/5 * * * *"),
+            Ok(Schedule::Cron(_))
+        ));
+        for too_often in [
+            "* * * * *",
+            "*/2 * * * *",
+            "0,58 * * * *",
+            "0,58 0,23 1,31 * *",
+        ] {
+            assert!(
+                Schedule::parse(too_often).is_err_and(|e| e.contains("mínimo é de 5 minutos")),
+                "{too_often}"
+            );
+        }
         assert!(Schedule::parse("* * *").is_err());
         assert!(
             Schedule::parse("0 0 6 * * 1-5").is_err(),

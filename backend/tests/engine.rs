@@ -4,144 +4,17 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use backend::engine::{start_run, Engine, EngineConfig};
+use backend::engine::{check_runnable, start_run, CancelOutcome, Engine, EngineConfig};
 use backend::providers::{local_http, Registry};
-use backend::runs::{attempts, Claim, LogRow};
-use backend::scope::{begin_as, begin_service};
+use backend::runs::Claim;
+use backend::scope::begin_as;
 use backend::{demo, queue, sandbox, schedule, Error};
+use common::engine_rig::{error_of, fast, keyring, point_at, rig};
 use model::Trigger;
-use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use uuid::Uuid;
-
-struct Rig {
-    pool: PgPool,
-    engine: Engine,
-    tenant: Uuid,
-    sandbox: SocketAddr,
-}
-
-/// The error text of an attempt ("" when none).
-fn error_of(row: &LogRow) -> &str {
-    row.error_message.as_deref().unwrap_or("")
-}
-
-fn fast() -> EngineConfig {
-    EngineConfig {
-        heartbeat_every: Duration::from_millis(200),
-        reap_every: Duration::from_millis(300),
-        backoff_min: Duration::from_millis(100),
-        backoff_max: Duration::from_millis(400),
-        queue_poll_every: Duration::from_millis(200),
-        ..EngineConfig::default()
-    }
-}
-
-/// A pool of its own (the worker holds a LISTEN connection and several jobs), the queue,
-/// the demo users, the sandbox, and Contmax's `local-http` pointed at `scenario`.
-async fn rig(test_pool: PgPool, scenario: &str, config: EngineConfig) -> Rig {
-    let pool = PgPoolOptions::new()
-        .max_connections(16)
-        .connect_with(test_pool.connect_options().as_ref().clone())
-        .await
-        .expect("pool");
-    queue::install(&pool).await.expect("queue installed");
-    demo::seed_demo_users(&pool).await.expect("demo users");
-    demo::add_local_http_provider(&pool)
-        .await
-        .expect("catalog row");
-    let sandbox = sandbox::spawn().await.expect("sandbox");
-    let tenant = common::org_id(&pool, "contmax").await;
-    point_at(&pool, tenant, sandbox, scenario).await;
-    let engine = Engine::new(pool.clone(), Registry::standard(true), keyring(), config);
-    Rig {
-        pool,
-        engine,
-        tenant,
-        sandbox,
-    }
-}
-
-/// One vault key for every engine in this file (the rigs' workers decrypt what
-/// `point_at` stored).
-fn keyring() -> std::sync::Arc<backend::vault::Keyring> {
-    static KEYRING: std::sync::OnceLock<std::sync::Arc<backend::vault::Keyring>> =
-        std::sync::OnceLock::new();
-    KEYRING
-        .get_or_init(|| std::sync::Arc::new(backend::vault::Keyring::ephemeral()))
-        .clone()
-}
-
-async fn point_at(pool: &PgPool, tenant: Uuid, sandbox: SocketAddr, scenario: &str) {
-    demo::add_local_http_integration(
-        pool,
-        &keyring(),
-        tenant,
-        &format!("http://{sandbox}/s/{scenario}"),
-    )
-    .await
-    .expect("integration");
-}
-
-impl Rig {
-    fn spawn_worker(&self) {
-        let engine = self.engine.clone();
-        tokio::spawn(async move { queue::run_worker(engine, 4).await });
-    }
-
-    async fn start_as(&self, email: &str) -> backend::Result<Claim> {
-        let claims = common::demo_claims(&self.pool, email).await;
-        let mut tx = begin_as(&self.pool, &claims).await?;
-        let c = start_run(&mut tx, self.tenant, local_http::SLUG, Trigger::Manual).await?;
-        tx.commit().await?;
-        Ok(c)
-    }
-
-    async fn start(&self) -> Uuid {
-        match self.start_as("admin@contmax.com.br").await.expect("start") {
-            Claim::Started(id) => id,
-            Claim::AlreadyRunning(id) => panic!("already running: {id}"),
-        }
-    }
-
-    async fn attempts(&self, id: Uuid) -> Vec<LogRow> {
-        let mut tx = begin_service(&self.pool).await.expect("tx");
-        let rows = attempts(&mut tx, id).await.expect("attempts");
-        tx.commit().await.expect("commit");
-        rows
-    }
-
-    /// Polls until the execution's last attempt is no longer running (30 s at most).
-    async fn finished(&self, id: Uuid) -> Vec<LogRow> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let rows = self.attempts(id).await;
-            if rows.last().is_some_and(|r| r.status != "running") {
-                return rows;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "run {id} still running after 30 s: {rows:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn last_status(&self) -> (Option<String>, Option<String>) {
-        sqlx::query_as(
-            "select t.last_status, t.last_error from public.tenant_integrations t
-             where t.tenant_id = $1 and t.provider = $2",
-        )
-        .bind(self.tenant)
-        .bind(local_http::SLUG)
-        .fetch_one(&self.pool)
-        .await
-        .expect("tenant integration")
-    }
-}
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn a_run_goes_through_the_queue_and_writes_its_result(pool: PgPool) {
@@ -295,12 +168,56 @@ async fn a_cancel_request_stops_the_run_at_its_next_heartbeat(pool: PgPool) {
         assert!(tokio::time::Instant::now() < deadline, "never started");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let mut tx = begin_service(&rig.pool).await.unwrap();
-    assert!(Engine::request_cancel(&mut tx, id).await.unwrap());
-    tx.commit().await.unwrap();
+    assert_eq!(
+        rig.cancel_as("equipe@contmax.com.br", id).await.unwrap(),
+        CancelOutcome::Requested
+    );
     let rows = rig.finished(id).await;
     assert_eq!(rows.len(), 1, "a cancelled run is not retried");
+    assert_eq!(rows[0].status, "cancelled");
     assert_eq!(rows[0].error_message.as_deref(), Some("execução cancelada"));
+    assert_eq!(rig.last_status().await.0.as_deref(), Some("cancelled"));
+    // Audited, with who asked.
+    let (action, who): (String, Option<String>) = sqlx::query_as(
+        "select action, actor_email from public.integration_audit
+         where details->>'execution_id' = $1::text and action = 'run_cancelled'",
+    )
+    .bind(id)
+    .fetch_one(&rig.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (action.as_str(), who.as_deref()),
+        ("run_cancelled", Some("equipe@contmax.com.br"))
+    );
+    // A second cancel, and one by another tenant, are refused.
+    assert!(matches!(
+        rig.cancel_as("admin@contmax.com.br", id).await,
+        Err(Error::Conflict(_))
+    ));
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_queued_run_cancelled_ends_at_once_and_never_starts(pool: PgPool) {
+    // No worker yet: the attempt waits in the queue.
+    let rig = rig(pool, "ok", fast()).await;
+    let id = rig.start().await;
+    assert!(matches!(
+        rig.cancel_as("admin@pg.com.br", id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(
+        rig.cancel_as("admin@contmax.com.br", id).await.unwrap(),
+        CancelOutcome::Ended
+    );
+    let rows = rig.attempts(id).await;
+    assert_eq!(rows[0].status, "cancelled");
+    assert!(rows[0].finished_at.is_some() && rows[0].started_at.is_none());
+    assert_eq!(rig.last_status().await.0.as_deref(), Some("cancelled"));
+    // Its job, delivered now, starts nothing: the sandbox is never called.
+    rig.engine.execute(id, 1).await.unwrap();
+    assert!(rig.requests.seen().is_empty());
+    assert_eq!(rig.attempts(id).await[0].status, "cancelled");
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
@@ -383,9 +300,29 @@ async fn a_stale_heartbeat_is_reaped_and_retried_then_ended(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(rig.engine.reap_stale().await.unwrap(), 1, "orphan reaped");
-    assert_eq!(rig.attempts(orphan).await[0].status, "error");
-    // A worker started it and stopped beating an hour ago: lost.
-    sqlx::query("update public.integration_logs set started_at = now() - interval '1 hour', heartbeat_at = now() - interval '1 hour' where execution_id = $1")
+    let orphan_row = &rig.attempts(orphan).await[0];
+    assert_eq!(orphan_row.status, "error");
+    assert_eq!(orphan_row.execution_time_ms, None, "never started: no time");
+    // A run the previous portal left running (no heartbeat): ended, never retried.
+    let legacy: Uuid = sqlx::query_scalar(
+        "insert into public.integration_logs (tenant_id, integration, provider_slug, status, created_at)
+         values ($1, 'local-http', 'local-http', 'running', now() - interval '3 days')
+         returning execution_id",
+    )
+    .bind(rig.tenant.to_string())
+    .fetch_one(&rig.pool)
+    .await
+    .unwrap();
+    assert_eq!(rig.engine.reap_stale().await.unwrap(), 1, "legacy ended");
+    let legacy_rows = rig.attempts(legacy).await;
+    assert_eq!(legacy_rows.len(), 1, "not retried");
+    assert_eq!(
+        (legacy_rows[0].status.as_str(), error_of(&legacy_rows[0])),
+        ("error", "interrompida (portal anterior)")
+    );
+    // A worker started it an hour ago, beat for ten minutes and stopped: lost, after
+    // running those ten minutes (what it records, not 0).
+    sqlx::query("update public.integration_logs set started_at = now() - interval '1 hour', heartbeat_at = now() - interval '50 minutes' where execution_id = $1")
         .bind(id)
         .execute(&rig.pool)
         .await
@@ -394,6 +331,7 @@ async fn a_stale_heartbeat_is_reaped_and_retried_then_ended(pool: PgPool) {
     let rows = rig.attempts(id).await;
     assert_eq!(rows.len(), 2);
     assert!(error_of(&rows[0]).contains("worker lost"), "{rows:?}");
+    assert_eq!(rows[0].execution_time_ms, Some(600_000), "ran ten minutes");
     assert_eq!(rows[1].status, "running", "retried");
     sqlx::query("update public.integration_logs set started_at = now() - interval '1 hour', heartbeat_at = now() - interval '1 hour' where execution_id = $1 and attempt = 2")
         .bind(id)
@@ -435,7 +373,9 @@ async fn schedules_are_validated_run_once_after_downtime_and_never_overlap(pool:
     drop(tx);
 
     let now = chrono::Utc::now();
-    let r = schedule::tick(&rig.pool, now).await.unwrap();
+    let r = schedule::tick(&rig.pool, &rig.engine.registry, now)
+        .await
+        .unwrap();
     assert_eq!(r.started, 0, "just set: not due yet");
 
     // Three hours of downtime: twelve periods missed, one run.
@@ -444,17 +384,27 @@ async fn schedules_are_validated_run_once_after_downtime_and_never_overlap(pool:
         .execute(&rig.pool)
         .await
         .unwrap();
-    let r = schedule::tick(&rig.pool, now).await.unwrap();
-    assert_eq!(r.started, 1);
-    let r = schedule::tick(&rig.pool, now + chrono::Duration::minutes(1))
+    let r = schedule::tick(&rig.pool, &rig.engine.registry, now)
         .await
         .unwrap();
+    assert_eq!(r.started, 1);
+    let r = schedule::tick(
+        &rig.pool,
+        &rig.engine.registry,
+        now + chrono::Duration::minutes(1),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.started, 0);
 
     // Due again while that run is still going (no worker here): not doubled.
-    let r = schedule::tick(&rig.pool, now + chrono::Duration::minutes(16))
-        .await
-        .unwrap();
+    let r = schedule::tick(
+        &rig.pool,
+        &rig.engine.registry,
+        now + chrono::Duration::minutes(16),
+    )
+    .await
+    .unwrap();
     assert_eq!((r.started, r.already_running), (0, 1));
     let runs: i64 = sqlx::query_scalar(
         "select count(*) from public.integration_logs where tenant_id = $1::text and provider_slug = 'local-http'",
@@ -493,7 +443,10 @@ async fn the_retention_job_deletes_only_old_ended_rows(pool: PgPool) {
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn the_catalog_and_the_plugins_must_agree(pool: PgPool) {
-    assert_eq!(Registry::standard(false).check_catalog(&pool).await, Ok(()));
+    assert_eq!(
+        Registry::standard(false).check_catalog(&pool).await,
+        Ok(vec![])
+    );
     let err = Registry::standard(true)
         .check_catalog(&pool)
         .await
@@ -502,16 +455,17 @@ async fn the_catalog_and_the_plugins_must_agree(pool: PgPool) {
         err.contains("plugins without a catalog row") && err.contains("local-http"),
         "{err}"
     );
+    // A catalog row without a plugin does not stop the server: it is named, and its
+    // integrations cannot run (server/tests/api.rs).
     demo::add_local_http_provider(&pool).await.unwrap();
-    let err = Registry::standard(false)
-        .check_catalog(&pool)
-        .await
-        .expect_err("row without plugin");
-    assert!(
-        err.contains("catalog rows without a plugin: local-http"),
-        "{err}"
+    assert_eq!(
+        Registry::standard(false).check_catalog(&pool).await,
+        Ok(vec!["local-http".to_owned()])
     );
-    assert_eq!(Registry::standard(true).check_catalog(&pool).await, Ok(()));
+    assert_eq!(
+        Registry::standard(true).check_catalog(&pool).await,
+        Ok(vec![])
+    );
 }
 
 #[test]
@@ -657,7 +611,9 @@ async fn one_schedule_that_cannot_start_does_not_stop_the_tick(pool: PgPool) {
     .execute(&pool)
     .await
     .unwrap();
-    let r = schedule::tick(&pool, chrono::Utc::now()).await.unwrap();
+    let r = schedule::tick(&pool, &Registry::standard(false), chrono::Utc::now())
+        .await
+        .unwrap();
     assert_eq!((r.started, r.failed), (1, 1), "{r:?}");
     let started: Vec<String> = sqlx::query_scalar(
         "select tenant_id from public.integration_logs where trigger = 'schedule'",
@@ -676,4 +632,49 @@ async fn one_schedule_that_cannot_start_does_not_stop_the_tick(pool: PgPool) {
     .await
     .unwrap();
     assert!(due);
+}
+
+/// A provider of the catalog this server has no connector for (here: a server built
+/// without the sandbox plugin) is refused with the reason, skipped by the schedule tick,
+/// and not counted in "com erro agora".
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn an_integration_without_a_connector_is_neither_run_nor_scheduled(pool: PgPool) {
+    let rig = rig(pool, "ok", fast()).await;
+    let without = Registry::standard(false);
+    sqlx::query(
+        "update public.tenant_integrations
+         set schedule = '15m', schedule_last_at = now() - interval '1 hour', last_status = 'error'
+         where tenant_id = $1 and provider = 'local-http'",
+    )
+    .bind(rig.tenant)
+    .execute(&rig.pool)
+    .await
+    .unwrap();
+    let r = schedule::tick(&rig.pool, &without, chrono::Utc::now())
+        .await
+        .unwrap();
+    assert_eq!((r.started, r.no_connector), (0, 1), "{r:?}");
+
+    let claims = common::demo_claims(&rig.pool, "admin@contmax.com.br").await;
+    let mut tx = begin_as(&rig.pool, &claims).await.unwrap();
+    match check_runnable(&mut tx, &without, local_http::SLUG).await {
+        Err(Error::Conflict(m)) => assert_eq!(m, model::NO_CONNECTOR),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        check_runnable(&mut tx, &without, "nao-existe").await,
+        Err(Error::NotFound(_))
+    ));
+    check_runnable(&mut tx, &rig.engine.registry, local_http::SLUG)
+        .await
+        .expect("runnable where the plugin is");
+
+    let slugs = |r: &Registry| r.slugs().map(str::to_owned).collect::<Vec<_>>();
+    let counted = backend::metrics::failing_now(&mut tx, rig.tenant, &slugs(&rig.engine.registry))
+        .await
+        .unwrap();
+    let without_it = backend::metrics::failing_now(&mut tx, rig.tenant, &slugs(&without))
+        .await
+        .unwrap();
+    assert_eq!(counted - without_it, 1, "{counted} vs {without_it}");
 }

@@ -78,6 +78,24 @@ async fn the_customer_database_upgrades_without_losing_or_hiding_a_row(pool: PgP
         ]
     );
 
+    // The previous portal's run left running is ended once, as interrupted (not retried:
+    // nothing is queued for it).
+    let legacy: Vec<(String, Option<String>, bool)> = sqlx::query_as(
+        "select status, error_message, finished_at is not null from integration_logs
+         where tenant_id = '00000000-0000-4000-a000-000000000001' and integration = 'acessorias'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        legacy,
+        vec![(
+            "error".to_owned(),
+            Some("interrompida (portal anterior)".to_owned()),
+            true
+        )]
+    );
+
     // execution_id has a default, and old rows each got their own.
     let (n, distinct): (i64, i64) =
         sqlx::query_as("select count(*), count(distinct execution_id) from integration_logs")

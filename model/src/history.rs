@@ -11,7 +11,7 @@ pub const DEFAULT_PAGE_SIZE: i64 = 25;
 /// that a bad value gets a field error instead of a failed request).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct HistoryQuery {
-    /// `running`, `success`, `partial` or `error`.
+    /// `running`, `success`, `partial`, `error` or `cancelled`.
     pub status: Option<String>,
     /// `manual`, `api`, `schedule`, `webhook` or `retry`.
     pub trigger: Option<String>,

@@ -29,6 +29,9 @@ pub struct IntegrationSummary {
     pub last_failed: Option<i32>,
     pub last_matched: Option<i32>,
     pub last_ignored: Option<i32>,
+    /// Whether this server has a connector for it: without one it cannot run or be
+    /// scheduled, and its card says so.
+    pub has_connector: bool,
 }
 
 impl IntegrationSummary {
@@ -61,6 +64,11 @@ impl IntegrationSummary {
         Some(parts.join(" · "))
     }
 }
+
+/// Why an integration of a provider without a connector cannot run (pt-BR: the card, the
+/// detail page and the API say it).
+pub const NO_CONNECTOR: &str =
+    "Esta integração ainda não tem conector disponível: não pode ser executada nem agendada.";
 
 /// The pt-BR label of a provider category.
 pub fn category_label(category: &str) -> &str {
@@ -103,6 +111,7 @@ mod tests {
             last_failed: Some(0),
             last_matched: Some(40),
             last_ignored: Some(24),
+            has_connector: true,
         }
     }
 

@@ -27,7 +27,7 @@ pub use history::{
     duration_pt, percent_pt, AttemptDetail, HistoryPage, HistoryQuery, HistoryRow,
     IntegrationDetail, MetricsView, TenantMetrics,
 };
-pub use integrations::{category_label, CatalogProvider, IntegrationSummary};
+pub use integrations::{category_label, CatalogProvider, IntegrationSummary, NO_CONNECTOR};
 pub use modules::{module_route, ModuleCard};
 pub use reviews::{
     phone_pt, CompanyChoice, ReviewDecision, ReviewItem, ReviewOutcome, ReviewPage, ReviewQuery,
@@ -45,6 +45,8 @@ pub enum RunStatus {
     Success,
     Partial,
     Error,
+    /// A person stopped it (*Cancelar*); not retried, not an error.
+    Cancelled,
 }
 
 impl RunStatus {
@@ -54,6 +56,7 @@ impl RunStatus {
             "success" => Some(Self::Success),
             "partial" => Some(Self::Partial),
             "error" => Some(Self::Error),
+            "cancelled" => Some(Self::Cancelled),
             _ => None,
         }
     }
@@ -64,6 +67,7 @@ impl RunStatus {
             Self::Success => "success",
             Self::Partial => "partial",
             Self::Error => "error",
+            Self::Cancelled => "cancelled",
         }
     }
 
@@ -74,6 +78,7 @@ impl RunStatus {
             Self::Success => "Sucesso",
             Self::Partial => "Parcial",
             Self::Error => "Erro",
+            Self::Cancelled => "Cancelada",
         }
     }
 }
@@ -89,6 +94,7 @@ mod tests {
             RunStatus::Success,
             RunStatus::Partial,
             RunStatus::Error,
+            RunStatus::Cancelled,
         ] {
             assert_eq!(RunStatus::parse(s.as_str()), Some(s));
         }

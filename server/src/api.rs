@@ -10,6 +10,11 @@
 //! - 400 malformed body (with field errors), 401 no or bad token, 403 not a member of the
 //!   tenant, 404 unknown provider or no such integration, 409 disabled, 409 already running
 //!   (with the running `execution_id`).
+//!
+//! `POST /functions/v1/cancel-run` (*Cancelar*): body `{"execution_id": uuid}`; 200
+//! `{"execution_id", "status": "cancelled"}` when nothing had started it yet, 202
+//! `{"execution_id", "status": "cancelling"}` when its worker stops it at the next
+//! heartbeat; 400, 401, 404 (no such run for this caller), 409 already ended.
 
 use std::time::Duration;
 
@@ -24,7 +29,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use backend::audit::{self, Actor};
-use backend::engine::start_run;
+use backend::engine::{start_run, CancelOutcome};
 use backend::runs::Claim;
 use backend::scope::begin_as;
 use backend::{AppState, Error};
@@ -37,6 +42,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/functions/v1/run-integration", post(run_integration))
         .route("/functions/v1/test-connection", post(test_connection))
+        .route("/functions/v1/cancel-run", post(cancel_run))
         .with_state(state)
 }
 
@@ -161,6 +167,9 @@ async fn run_integration(
     if let Err(e) = bound {
         return from_backend(e);
     }
+    if let Err(e) = backend::engine::check_runnable(&mut tx, &state.registry, &slug).await {
+        return from_backend(e);
+    }
     let claim = match start_run(&mut tx, tenant_id, &slug, Trigger::Api).await {
         Ok(c) => c,
         Err(e) => return from_backend(e),
@@ -219,6 +228,60 @@ async fn test_connection(
     drop(tx);
     match state.tester().run(&claims, &actor, tenant_id, &slug).await {
         Ok(check) => (StatusCode::OK, Json(check)).into_response(),
+        Err(e) => from_backend(e),
+    }
+}
+
+/// `POST /functions/v1/cancel-run`: *Cancelar* for API clients.
+async fn cancel_run(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let claims = match backend::auth::caller(&state.pool, &state.jwt, &headers).await {
+        Ok(c) => c,
+        Err(e) => return from_backend(e),
+    };
+    let execution_id = match serde_json::from_slice::<Value>(&body) {
+        Err(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "Corpo da requisição não é JSON válido.",
+            )
+        }
+        Ok(v) => match v
+            .get("execution_id")
+            .and_then(Value::as_str)
+            .map(Uuid::parse_str)
+        {
+            Some(Ok(id)) => id,
+            _ => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({
+                        "error": "Requisição inválida.",
+                        "fields": { "execution_id": "obrigatório (UUID)" },
+                    })),
+                )
+                    .into_response()
+            }
+        },
+    };
+    let actor = Actor::api(&claims, audit::request_id(&headers));
+    let result = async {
+        let mut tx = begin_as(&state.pool, &claims).await?;
+        let outcome = backend::engine::cancel_run(&mut tx, execution_id, &actor).await?;
+        tx.commit().await?;
+        Ok::<_, Error>(outcome)
+    }
+    .await;
+    match result {
+        Ok(CancelOutcome::Ended) => (
+            StatusCode::OK,
+            Json(json!({ "execution_id": execution_id, "status": "cancelled" })),
+        )
+            .into_response(),
+        Ok(CancelOutcome::Requested) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "execution_id": execution_id, "status": "cancelling" })),
+        )
+            .into_response(),
         Err(e) => from_backend(e),
     }
 }

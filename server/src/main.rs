@@ -63,10 +63,16 @@ async fn main() -> anyhow::Result<()> {
         server::demo_sandboxes::start(&pool, &config.keyring, config.demo_seed).await?;
     }
 
-    // Every catalog row has a plugin and every plugin a row, or we do not start.
+    // Every plugin has a catalog row, or we do not start; catalog rows without a plugin
+    // are shown as not runnable.
     let registry = Registry::standard(config.sandbox);
-    if let Err(msg) = registry.check_catalog(&pool).await {
-        anyhow::bail!("{msg}");
+    match registry.check_catalog(&pool).await {
+        Err(msg) => anyhow::bail!("{msg}"),
+        Ok(missing) if !missing.is_empty() => tracing::warn!(
+            providers = %missing.join(", "),
+            "catalog providers without a connector: their integrations cannot run"
+        ),
+        Ok(_) => {}
     }
     let engine = Engine::new(
         pool.clone(),

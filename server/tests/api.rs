@@ -303,3 +303,62 @@ async fn wait_true_answers_with_the_finished_run(pool: PgPool) {
     assert_eq!(v["total_processados"], 12);
     assert_eq!(v["attempt"], 1);
 }
+
+/// `POST /functions/v1/cancel-run`: a queued run (no worker here) ends at once, a second
+/// cancel is 409, another tenant's user and strangers get 404 and 401, bad bodies 400.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn cancel_run_ends_a_queued_run_for_members_only(pool: PgPool) {
+    let (app, state) = setup(pool.clone()).await;
+    let member = format!(
+        "Bearer {}",
+        common::token_for(&state, "equipe@contmax.com.br").await
+    );
+    let outsider = format!(
+        "Bearer {}",
+        common::token_for(&state, "admin@pg.com.br").await
+    );
+    let body =
+        json!({"tenant_id": common::org(&pool, "contmax").await, "provider_slug": "acessorias"})
+            .to_string();
+    let (status, v) = call(&app, PATH, Some(&member), &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let id = v["execution_id"].as_str().expect("execution_id").to_owned();
+    let cancel = "/functions/v1/cancel-run";
+    let target = json!({ "execution_id": id }).to_string();
+
+    let (status, _) = call(&app, cancel, None, &target).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, v) = call(&app, cancel, Some(&member), "{}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["fields"]["execution_id"].is_string(), "{v}");
+    let (status, _) = call(&app, cancel, Some(&member), "not json").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = call(&app, cancel, Some(&outsider), &target).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another tenant's run is not found"
+    );
+
+    let (status, v) = call(&app, cancel, Some(&member), &target).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["status"], "cancelled");
+    let (status, _) = call(&app, cancel, Some(&member), &target).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (row_status, card): (String, Option<String>) = sqlx::query_as(
+        "select l.status, t.last_status from public.integration_logs l
+         join public.tenant_integrations t on t.tenant_id::text = l.tenant_id and t.provider = 'acessorias'
+         where l.execution_id = $1::uuid",
+    )
+    .bind(&id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (row_status.as_str(), card.as_deref()),
+        ("cancelled", Some("cancelled"))
+    );
+    // The button is free again: a new run starts.
+    let (status, _) = call(&app, PATH, Some(&member), &body).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+}

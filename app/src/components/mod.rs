@@ -1,6 +1,7 @@
 //! Pieces shared by the pages.
 
 pub mod audit;
+pub mod cancel;
 pub mod connection_test;
 pub mod header;
 pub mod icon;
@@ -9,6 +10,7 @@ pub mod status;
 pub mod toast;
 
 pub use audit::AuditTrail;
+pub use cancel::CancelButton;
 pub use connection_test::TestButton;
 pub use header::AppHeader;
 pub use icon::{category_icon, LucideIcon};

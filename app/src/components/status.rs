@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use model::RunStatus;
 
-/// Green success, yellow running, red error, grey disabled or never run.
+/// Green success, yellow running, red error, grey cancelled, disabled or never run.
 #[component]
 pub fn StatusBadge(status: Option<RunStatus>, #[prop(optional)] disabled: bool) -> impl IntoView {
     let (class, label) = match (disabled, status) {
@@ -13,6 +13,7 @@ pub fn StatusBadge(status: Option<RunStatus>, #[prop(optional)] disabled: bool) 
         (false, Some(s @ RunStatus::Running)) => ("badge badge-running", s.label_pt()),
         (false, Some(s @ RunStatus::Partial)) => ("badge badge-running", s.label_pt()),
         (false, Some(s @ RunStatus::Error)) => ("badge badge-error", s.label_pt()),
+        (false, Some(s @ RunStatus::Cancelled)) => ("badge badge-muted", s.label_pt()),
     };
     view! { <span class=class>{label}</span> }
 }

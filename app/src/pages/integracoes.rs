@@ -11,12 +11,12 @@ use model::{
 };
 
 use crate::components::{
-    category_icon, error_text, Ago, AppHeader, ErrorBox, LucideIcon, Metric, RequireUser,
-    StatusBadge, TestButton, Toasts,
+    category_icon, error_text, Ago, AppHeader, CancelButton, ErrorBox, LucideIcon, Metric,
+    RequireUser, StatusBadge, TestButton, Toasts,
 };
 use crate::use_credentials::{addable_providers, AddIntegration, TestConnection};
 use crate::use_integrations::{
-    any_running, list_integrations, load_tenant_metrics, poll_while, RunIntegration,
+    any_running, list_integrations, load_tenant_metrics, poll_while, CancelRun, RunIntegration,
     SetIntegrationEnabled,
 };
 
@@ -38,6 +38,7 @@ fn ended_message(name: &str, status: Option<RunStatus>) -> Option<String> {
             "{name}: execução concluída com falhas em alguns registros."
         )),
         RunStatus::Error => Some(format!("{name}: a execução terminou com erro.")),
+        RunStatus::Cancelled => Some(format!("{name}: execução cancelada.")),
         RunStatus::Running => None,
     }
 }
@@ -46,9 +47,17 @@ fn ended_message(name: &str, status: Option<RunStatus>) -> Option<String> {
 fn Integracoes(user: SessionUser) -> impl IntoView {
     let toggle = ServerAction::<SetIntegrationEnabled>::new();
     let run = ServerAction::<RunIntegration>::new();
+    let cancel = ServerAction::<CancelRun>::new();
     let tick = RwSignal::new(0u32);
     let list = Resource::new(
-        move || (toggle.version().get(), run.version().get(), tick.get()),
+        move || {
+            (
+                toggle.version().get(),
+                run.version().get(),
+                cancel.version().get(),
+                tick.get(),
+            )
+        },
         |_| list_integrations(),
     );
     // The numbers change when a run ends, not at every poll: `runs_ended` is bumped by
@@ -130,6 +139,13 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                     .and_then(Result::err)
                     .map(|e| view! { <ErrorBox message=error_text(&e)/> })
             }}
+            {move || {
+                cancel
+                    .value()
+                    .get()
+                    .and_then(Result::err)
+                    .map(|e| view! { <ErrorBox message=error_text(&e)/> })
+            }}
             <Transition fallback=|| view! { <p class="loading" role="status">"Carregando integrações…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
@@ -148,7 +164,7 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                             <ul class="integration-grid" aria-label="Integrações">
                                 {items
                                     .into_iter()
-                                    .map(|i| view! { <IntegrationCard item=i toggle run can_configure/> })
+                                    .map(|i| view! { <IntegrationCard item=i toggle run cancel can_configure/> })
                                     .collect_view()}
                             </ul>
                         }
@@ -237,11 +253,13 @@ fn IntegrationCard(
     item: IntegrationSummary,
     toggle: ServerAction<SetIntegrationEnabled>,
     run: ServerAction<RunIntegration>,
+    cancel: ServerAction<CancelRun>,
     can_configure: bool,
 ) -> impl IntoView {
     let status = item.status();
     let running = status == Some(RunStatus::Running);
     let enabled = item.is_enabled;
+    let runnable = item.has_connector;
     let slug = item.slug.clone();
     let name = item.name.clone();
     let detail = format!("/integracoes/{}", item.slug);
@@ -283,6 +301,7 @@ fn IntegrationCard(
             <p class="muted">{category}</p>
             <p class="last-run">"Última execução: " <Ago seconds=item.last_run_seconds_ago exact=item.last_run.clone()/></p>
             {item.totals_line().filter(|_| !running).map(|t| view! { <p class="last-totals">{t}</p> })}
+            {(!runnable).then(|| view! { <p class="muted no-connector" data-testid="no-connector">{model::NO_CONNECTOR}</p> })}
             {item.progress.filter(|_| running).map(|p| view! {
                 <div class="progress">
                     <progress max="100" value=p.to_string() aria-label=format!("Progresso de {}", item.name)></progress>
@@ -290,12 +309,16 @@ fn IntegrationCard(
                 </div>
             })}
             <div class="card-actions">
+                {running.then(|| view! {
+                    <CancelButton slug=slug.clone() name=name.clone() cancel small=true/>
+                })}
                 <ActionForm action=run>
                     <input type="hidden" name="slug" value=slug/>
                     <button
                         type="submit"
                         class="btn btn-small btn-primary"
-                        disabled=move || !enabled || running || run.pending().get()
+                        disabled=move || !enabled || !runnable || running || run.pending().get()
+                        title=(!runnable).then_some(model::NO_CONNECTOR)
                         aria-label=format!("Executar {name}")
                     >
                         {if running { "Executando…" } else { "Executar" }}

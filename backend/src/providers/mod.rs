@@ -141,6 +141,8 @@ pub enum ProviderError {
     Cancelled,
 }
 
+pub use model::NO_CONNECTOR;
+
 impl ProviderError {
     pub fn is_retryable(&self) -> bool {
         matches!(
@@ -267,9 +269,27 @@ impl Registry {
         self.providers.keys().copied()
     }
 
-    /// Every catalog row has a plugin and every plugin a catalog row; otherwise an error
-    /// that names what is missing on each side.
-    pub async fn check_catalog(&self, pool: &PgPool) -> Result<(), String> {
+    /// Sets `has_connector` on integrations as this server sees them.
+    pub fn mark(&self, items: &mut [model::IntegrationSummary]) {
+        for i in items {
+            i.has_connector = self.get(&i.slug).is_some();
+        }
+    }
+
+    /// Refuses to run (or schedule) `slug` when this server has no connector for it: a
+    /// catalog row may come before its connector (added by a global admin, or a provider
+    /// planned), and its card says why instead of failing at every run.
+    pub fn require(&self, slug: &str) -> crate::Result<()> {
+        match self.get(slug) {
+            Some(_) => Ok(()),
+            None => Err(crate::Error::Conflict(NO_CONNECTOR.into())),
+        }
+    }
+
+    /// Every plugin has a catalog row (otherwise an error naming them: a plugin without a
+    /// row is a bug of ours); returns the catalog rows without a plugin, which the server
+    /// logs and the portal shows as not runnable.
+    pub async fn check_catalog(&self, pool: &PgPool) -> Result<Vec<String>, String> {
         let catalog: Vec<String> =
             sqlx::query_scalar!("select slug from public.integration_providers order by slug")
                 .fetch_all(pool)
@@ -284,22 +304,12 @@ impl Registry {
             .slugs()
             .filter(|s| !catalog.iter().any(|c| c == s))
             .collect();
-        if without_plugin.is_empty() && without_row.is_empty() {
-            return Ok(());
+        if without_row.is_empty() {
+            return Ok(without_plugin.into_iter().map(str::to_owned).collect());
         }
-        let mut msg = String::from("provider catalog and plugins disagree:");
-        if !without_plugin.is_empty() {
-            msg.push_str(&format!(
-                " catalog rows without a plugin: {};",
-                without_plugin.join(", ")
-            ));
-        }
-        if !without_row.is_empty() {
-            msg.push_str(&format!(
-                " plugins without a catalog row (add one in a migration, or the demo seed for the sandbox): {};",
-                without_row.join(", ")
-            ));
-        }
-        Err(msg)
+        Err(format!(
+            "plugins without a catalog row (add one in a migration, or the demo seed for the sandbox): {}",
+            without_row.join(", ")
+        ))
     }
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the database tests.
 #![allow(dead_code)]
 
+pub mod engine_rig;
+
 use backend::scope::Claims;
 use sqlx::PgPool;
 use uuid::Uuid;

@@ -25,13 +25,14 @@ use reviews::ReviewSection;
 use webhook::WebhookSection;
 
 use crate::components::{
-    error_text, Ago, AppHeader, AuditTrail, ErrorBox, Metric, RequireUser, StatusBadge, Toasts,
+    error_text, Ago, AppHeader, AuditTrail, CancelButton, ErrorBox, Metric, RequireUser,
+    StatusBadge, Toasts,
 };
 use crate::use_contact_reviews::{load_contact_reviews, DecideContact, ONECODE};
 use crate::use_credentials::{RemoveIntegrationSecret, SetIntegrationSecret};
 use crate::use_integrations::{
-    execution_attempts, integration_history, load_integration_detail, poll_while, RunIntegration,
-    SetIntegrationEnabled,
+    execution_attempts, integration_history, load_integration_detail, poll_while, CancelRun,
+    RunIntegration, SetIntegrationEnabled,
 };
 use crate::use_integrations::{load_config_form, SaveIntegrationConfig};
 
@@ -109,8 +110,16 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
     });
     let run = ServerAction::<RunIntegration>::new();
     let toggle = ServerAction::<SetIntegrationEnabled>::new();
+    let cancel = ServerAction::<CancelRun>::new();
     let tick = RwSignal::new(0u32);
-    let changes = move || (run.version().get(), toggle.version().get(), tick.get());
+    let changes = move || {
+        (
+            run.version().get(),
+            toggle.version().get(),
+            cancel.version().get(),
+            tick.get(),
+        )
+    };
     let detail = Resource::new(
         move || (slug.get(), changes()),
         |(slug, _)| load_integration_detail(slug),
@@ -196,7 +205,7 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
             <Transition fallback=|| view! { <p class="loading" role="status">"Carregando integração…"</p> }>
                 {move || Suspend::new(async move {
                     match detail.await {
-                        Ok(d) => view! { <Head d run toggle can_configure/> }.into_any(),
+                        Ok(d) => view! { <Head d run toggle cancel can_configure/> }.into_any(),
                         Err(e) => view! {
                             <nav class="breadcrumb" aria-label="Navegação">
                                 <a href="/">"Início"</a>
@@ -282,12 +291,14 @@ fn Head(
     d: IntegrationDetail,
     run: ServerAction<RunIntegration>,
     toggle: ServerAction<SetIntegrationEnabled>,
+    cancel: ServerAction<CancelRun>,
     can_configure: bool,
 ) -> impl IntoView {
     let s = d.summary.clone();
     let status = s.status();
     let running = status == Some(RunStatus::Running);
     let enabled = s.is_enabled;
+    let runnable = s.has_connector;
     let m = d.metrics.clone();
     let toggle_form = can_configure.then(|| {
         let slug = s.slug.clone();
@@ -319,13 +330,17 @@ fn Head(
         {d.last_error.clone().filter(|_| status == Some(RunStatus::Error)).map(|e| view! {
             <p class="last-error" data-testid="last-error">"Último erro: " {e}</p>
         })}
+        {move || cancel.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
+        {(!runnable).then(|| view! { <p class="muted no-connector" data-testid="no-connector">{model::NO_CONNECTOR}</p> })}
         <div class="card-actions">
+            {running.then(|| view! { <CancelButton slug=s.slug.clone() name=s.name.clone() cancel/> })}
             <ActionForm action=run>
                 <input type="hidden" name="slug" value=s.slug.clone()/>
                 <button
                     type="submit"
                     class="btn btn-primary"
-                    disabled=move || !enabled || running || run.pending().get()
+                    disabled=move || !enabled || !runnable || running || run.pending().get()
+                    title=(!runnable).then_some(model::NO_CONNECTOR)
                 >
                     {if running { "Executando…" } else { "Executar" }}
                 </button>
@@ -358,7 +373,7 @@ fn Filters(slug: Memo<String>, page_query: Memo<PageQuery>) -> impl IntoView {
                 <label for="filtro-status">"Status"</label>
                 <select id="filtro-status" name="status">
                     <option value="">"Todos"</option>
-                    {[("success", "Sucesso"), ("partial", "Parcial"), ("error", "Erro"), ("running", "Executando")]
+                    {[("success", "Sucesso"), ("partial", "Parcial"), ("error", "Erro"), ("cancelled", "Cancelada"), ("running", "Executando")]
                         .into_iter()
                         .map(|(v, l)| view! { <option value=v selected=move || selected(v, &|q| q.status.clone())>{l}</option> })
                         .collect_view()}

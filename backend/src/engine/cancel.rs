@@ -1,0 +1,126 @@
+//! *Cancelar*: a person stops a run. An attempt no worker has started yet (queued, or a
+//! retry waiting out its backoff) ends at once; a running one is asked to stop and its
+//! worker cancels the provider at the next heartbeat. Either way the run ends `cancelled`,
+//! no retry follows, and the request is audited.
+
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::audit::{self, Action, Actor};
+use crate::{Error, Result};
+
+/// What a cancel did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelOutcome {
+    /// No worker had started it: it is over.
+    Ended,
+    /// Its worker stops it within a heartbeat.
+    Requested,
+}
+
+/// Cancels the execution `execution_id` in the caller's transaction (scoped by
+/// [`crate::scope::begin_as`]): the caller must be allowed to run the integration, as for
+/// [`super::start_run`]. Commit to make it happen.
+pub async fn cancel_run(
+    tx: &mut Transaction<'static, Postgres>,
+    execution_id: Uuid,
+    actor: &Actor,
+) -> Result<CancelOutcome> {
+    let not_found = || Error::NotFound("Execução não encontrada.".into());
+    // Read under the caller's row-level security: another tenant's run is not found.
+    let last = sqlx::query!(
+        r#"select l.tenant_id, l.provider_slug as "provider_slug!", l.status
+           from public.integration_logs l
+           where l.execution_id = $1
+           order by l.attempt desc
+           limit 1"#,
+        execution_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(not_found)?;
+    if last.status != "running" {
+        return Err(Error::Conflict("Esta execução já terminou.".into()));
+    }
+    let tenant_id = Uuid::parse_str(&last.tenant_id).map_err(|_| not_found())?;
+    let allowed = sqlx::query_scalar!(
+        r#"select public.caller_is_service() or public.is_tenant_member($1) as "allowed!""#,
+        tenant_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if !allowed {
+        return Err(not_found());
+    }
+    let previous = crate::scope::elevate(tx).await?;
+    // One statement, so that it and a worker starting the attempt (which takes only an
+    // attempt not yet started) see each other: whichever locks the row first wins.
+    let ended = sqlx::query_scalar!(
+        r#"update public.integration_logs set
+             cancel_requested_at = now(),
+             status = case when started_at is null then 'cancelled' else status end,
+             finished_at = case when started_at is null then now() else finished_at end,
+             error_message = case when started_at is null then 'execução cancelada'
+                                  else error_message end
+           where execution_id = $1 and status = 'running'
+           returning started_at is null as "ended!""#,
+        execution_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    let outcome = match ended {
+        None => {
+            crate::scope::restore_role(tx, &previous).await?;
+            return Err(Error::Conflict("Esta execução já terminou.".into()));
+        }
+        Some(true) => {
+            sqlx::query!(
+                r#"update public.tenant_integrations t
+                   set last_status = 'cancelled', last_error = 'execução cancelada'
+                   from public.integration_providers p
+                   where p.id = t.provider_id and t.tenant_id = $1 and p.slug = $2
+                     and t.last_status = 'running'"#,
+                tenant_id,
+                last.provider_slug
+            )
+            .execute(&mut **tx)
+            .await?;
+            CancelOutcome::Ended
+        }
+        Some(false) => CancelOutcome::Requested,
+    };
+    crate::scope::restore_role(tx, &previous).await?;
+    audit::record(
+        tx,
+        actor,
+        tenant_id,
+        Some(&last.provider_slug),
+        Action::RunCancelled,
+        serde_json::json!({ "execution_id": execution_id }),
+    )
+    .await?;
+    Ok(outcome)
+}
+
+/// [`cancel_run`] for the run going on in the tenant's integration `provider_slug` (the
+/// portal's button knows the integration, not the execution).
+pub async fn cancel_running(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    provider_slug: &str,
+    actor: &Actor,
+) -> Result<CancelOutcome> {
+    let running = sqlx::query_scalar!(
+        r#"select l.execution_id as "execution_id!"
+           from public.integration_logs l
+           where l.tenant_id = $1::text and l.provider_slug = $2 and l.status = 'running'
+           order by l.created_at desc
+           limit 1"#,
+        tenant_id.to_string(),
+        provider_slug
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or_else(|| Error::Conflict("Nenhuma execução em andamento para cancelar.".into()))?;
+    cancel_run(tx, running, actor).await
+}
