@@ -1,0 +1,43 @@
+import { test, expect, login, hydrated } from "./fixtures";
+
+// Cancelar (issue "The engine under pressure"): Contmax's sandbox integration pointed at
+// the sandbox's `hang` scenario (a provider that never answers), run from its card and
+// cancelled there; the card says Cancelada without a reload, a toast says so, and the
+// history has the run as cancelled. The configuration is put back whatever happens, so
+// the other tests find the demo as it was.
+test("Cancelar stops a running integration from its card", async ({ page }) => {
+  await login(page, "admin@contmax.com.br", "/integracoes/local-http");
+  await expect(page).toHaveURL(/\/integracoes\/local-http$/);
+  await hydrated(page);
+  const url = page.getByLabel("URL do sandbox *");
+  const original = await url.inputValue();
+  expect(original).toMatch(/\/s\/[a-z0-9-]+$/);
+  const save = async (value: string) => {
+    await page.goto("/integracoes/local-http");
+    await hydrated(page);
+    await page.getByLabel("URL do sandbox *").fill(value);
+    await page.getByRole("button", { name: "Salvar configuração" }).click();
+    await expect(page.getByText("Configuração salva.")).toBeVisible();
+  };
+  try {
+    await save(original.replace(/\/s\/[a-z0-9-]+$/, "/s/hang"));
+    await page.goto("/integracoes");
+    await hydrated(page);
+    const card = page.getByRole("list", { name: "Integrações" }).locator('[data-slug="local-http"]');
+    await card.getByRole("button", { name: "Executar Teste local (HTTP)" }).click();
+    await expect(card.locator(".badge")).toHaveText("Executando");
+    await card.getByRole("button", { name: "Cancelar Teste local (HTTP)" }).click();
+    // The worker stops it at its next heartbeat (every second in this suite).
+    await expect(card.locator(".badge")).toHaveText("Cancelada", { timeout: 30_000 });
+    await expect(card.getByRole("button", { name: "Cancelar Teste local (HTTP)" })).toHaveCount(0);
+    await expect(page.locator(".toast")).toContainText("Teste local (HTTP): execução cancelada.");
+
+    await card.getByRole("link", { name: "Logs de Teste local (HTTP)" }).click();
+    await expect(page).toHaveURL(/\/integracoes\/local-http/);
+    const first = page.locator(".history-table tbody tr").first();
+    await expect(first).toHaveAttribute("data-status", "cancelled");
+    await expect(first).toContainText("Cancelada");
+  } finally {
+    await save(original);
+  }
+});
