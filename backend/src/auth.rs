@@ -308,11 +308,22 @@ pub async fn session_user(
     preferred: Option<&str>,
 ) -> Result<SessionUser> {
     let mut tx = begin_as(pool, claims).await?;
+    let user = session_user_in(&mut tx, claims, preferred).await?;
+    tx.commit().await?;
+    Ok(user)
+}
+
+/// [`session_user`] in the caller's transaction (scoped to `claims`).
+pub async fn session_user_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    claims: &Claims,
+    preferred: Option<&str>,
+) -> Result<SessionUser> {
     let profile = sqlx::query!(
         r#"select p.nome, p.email, public.is_global_admin() as "is_global_admin!"
            from public.profiles p where p.id = auth.uid()"#
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     .ok_or_else(|| Error::Unauthenticated("Usuário não encontrado ou inativo.".into()))?;
     // A global admin may act in every tenant; everyone else in the tenants they belong to.
@@ -322,12 +333,12 @@ pub async fn session_user(
                   coalesce(ut.role, 'admin') as "role!"
            from public.organizacoes o
            left join public.user_tenants ut on ut.tenant_id = o.id and ut.user_id = auth.uid()
-           where ut.id is not null or public.is_global_admin()
+           -- Once per statement (an InitPlan), not once per organization.
+           where ut.id is not null or (select public.is_global_admin())
            order by o.nome"#
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
-    tx.commit().await?;
     let current_tenant = preferred
         .and_then(|slug| tenants.iter().find(|t| t.slug == slug))
         .or_else(|| tenants.first())

@@ -258,6 +258,22 @@ async fn reads_cost_a_few_policy_calls_and_no_sequential_scan_whatever_the_rows(
         )
         .await;
 
+        let who = claims.clone();
+        check(
+            &pool,
+            &claims,
+            "the session (the caller's tenants, among 200 others)",
+            false,
+            |mut tx| async move {
+                let user = backend::auth::session_user_in(&mut tx, &who, None)
+                    .await
+                    .expect("session");
+                assert!(!user.tenants.is_empty());
+                tx
+            },
+        )
+        .await;
+
         check(
             &pool,
             &claims,
