@@ -7,7 +7,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 ENV := . scripts/env.sh &&
 SITE_ENV := LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=portal LEPTOS_SITE_PKG_DIR=pkg
 
-.PHONY: run test test-attack bench-memory bootstrap bootstrap-e2e lint-fast db-stop build dev test-unit test-e2e check-sqlx sqlx-prepare lint fmt clean-db
+.PHONY: run test test-attack bench bench-memory bootstrap bootstrap-e2e lint-fast db-stop build dev test-unit test-e2e check-sqlx sqlx-prepare lint fmt clean-db
 
 ## make run: install the toolchain, build (release), migrate, seed demo users, serve :3000
 run: bootstrap build
@@ -49,6 +49,11 @@ test-e2e:
 ## database into a temporary folder and compare
 check-sqlx:
 	@$(ENV) scripts/sqlx-data.sh check
+
+## benchmarks (after make build): pages at 10k and 1M log rows beside their floors, the
+## bundle, time to interactive; prints a table and writes docs/benchmarks.md (BENCH_SIZES)
+bench:
+	@$(ENV) scripts/bench.sh "$(TARGET_DIR)"
 
 ## benchmark: peak RSS of an Acessórias sync at 1,000 and 10,000 companies (prints only)
 bench-memory:

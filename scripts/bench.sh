@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# make bench: the release server on port 3102 over a fresh database per size, loaded with
+# BENCH_SIZES log rows (default "10000 1000000") over 500 tenants; pages and server
+# functions timed beside their floors (scripts/bench/measure.py), the bundle's sizes, and
+# the dashboard's time to interactive in Chromium (end2end/bench/tti.mjs). Prints one table
+# and writes docs/benchmarks.md. Times are reported, never asserted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/release-server.sh
+TARGET_DIR="${1:-target}"
+PORT="${BENCH_PORT:-3102}"
+SIZES="${BENCH_SIZES:-10000 1000000}"
+DB=portal_contmax_bench
+RESULTS=$(mktemp)
+LOG=$(mktemp)
+
+for rows in $SIZES; do
+  if [ -n "${SERVER:-}" ]; then kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; fi
+  release_server "$TARGET_DIR" "$DB" "$PORT" "$LOG" RUST_LOG=warn \
+    LOGIN_ATTEMPTS_PER_ADDRESS=1000 LOGIN_ATTEMPTS_PER_ACCOUNT=1000
+  echo "[bench] loading $rows log rows" >&2
+  psql "$BASE/$DB" -q -v rows="$rows" -f scripts/bench/seed.sql >/dev/null
+  echo "[bench] measuring at $rows rows" >&2
+  python3 scripts/bench/measure.py --base "http://127.0.0.1:$PORT" --db "$BASE/$DB" --rows "$rows" >>"$RESULTS"
+done
+
+pkg=target/site/pkg
+file_sizes() {
+  local f; f=$(ls "$pkg"/portal*."$1" | head -n 1)
+  printf '"%s": {"name": "%s", "raw": %s, "gz": %s, "br": %s}' "$1" "$(basename "$f")" \
+    "$(stat -c %s "$f")" "$(stat -c %s "$f.gz" 2>/dev/null || gzip -9c "$f" | wc -c)" \
+    "$(stat -c %s "$f.br" 2>/dev/null || echo 0)"
+}
+echo "{$(file_sizes wasm), $(file_sizes js), $(file_sizes css)}" >>"$RESULTS"
+
+echo "[bench] time to interactive" >&2
+(cd end2end && node bench/tti.mjs "http://127.0.0.1:$PORT") >>"$RESULTS"
+python3 scripts/bench/report.py "$RESULTS"
