@@ -8,6 +8,10 @@
 --   They are the running rows without a heartbeat: every claim of this engine writes one.
 --   The reaper ends any that appear later the same way.
 
+-- On a live database: wait for the tables' locks at most this long, then fail (and be
+-- tried again at the next start) rather than queue every portal request behind us.
+set local lock_timeout = '15s';
+
 alter table public.integration_logs drop constraint if exists integration_logs_status_check;
 -- Not validated against old rows: the customer's history is kept as it is.
 alter table public.integration_logs add constraint integration_logs_status_check
@@ -17,6 +21,8 @@ alter table public.tenant_integrations drop constraint if exists tenant_integrat
 alter table public.tenant_integrations add constraint tenant_integrations_last_status_check
   check (last_status in ('success', 'partial', 'error', 'running', 'cancelled'));
 
+-- Two statements: the second must see the first's rows as ended.
+create temporary table previous_portal_runs on commit drop as
 with ended as (
   update public.integration_logs
   set status = 'error', error_message = 'interrompida (portal anterior)',
@@ -24,12 +30,14 @@ with ended as (
   where status = 'running' and heartbeat_at is null
   returning tenant_id, provider_slug
 )
+select distinct tenant_id, provider_slug from ended;
+
 update public.tenant_integrations t
 set last_status = 'error', last_error = 'interrompida (portal anterior)'
-from (select distinct tenant_id, provider_slug from ended) e
-join public.organizacoes o on o.id::text = e.tenant_id or o.slug = e.tenant_id
+from previous_portal_runs e
+join public.organizacoes o on o.id::text = lower(e.tenant_id) or o.slug = e.tenant_id
 join public.integration_providers p on p.slug = e.provider_slug
 where t.tenant_id = o.id and t.provider_id = p.id and t.last_status = 'running'
   and not exists (select 1 from public.integration_logs l
                   where l.status = 'running' and l.provider_slug = p.slug
-                    and (l.tenant_id = o.id::text or l.tenant_id = o.slug));
+                    and l.tenant_id in (o.id::text, o.slug));

@@ -25,8 +25,11 @@ for rows in $SIZES; do
 done
 
 pkg=target/site/pkg
+# This build's names (older builds' hashed files may still be there).
 file_sizes() {
-  local f; f=$(ls "$pkg"/portal*."$1" | head -n 1)
+  local hash f
+  hash=$(awk -F': ' -v k="$1" '$1 == k { print $2 }' "$TARGET_DIR/release/hash.txt")
+  f="$pkg/portal.$hash.$1"
   printf '"%s": {"name": "%s", "raw": %s, "gz": %s, "br": %s}' "$1" "$(basename "$f")" \
     "$(stat -c %s "$f")" "$(stat -c %s "$f.gz" 2>/dev/null || gzip -9c "$f" | wc -c)" \
     "$(stat -c %s "$f.br" 2>/dev/null || echo 0)"

@@ -314,6 +314,11 @@ async fn a_stale_heartbeat_is_reaped_and_retried_then_ended(pool: PgPool) {
     .await
     .unwrap();
     assert_eq!(rig.engine.reap_stale().await.unwrap(), 1, "legacy ended");
+    assert_eq!(
+        rig.last_status().await.0.as_deref(),
+        Some("running"),
+        "the card still says running: another run of it is going"
+    );
     let legacy_rows = rig.attempts(legacy).await;
     assert_eq!(legacy_rows.len(), 1, "not retried");
     assert_eq!(
@@ -677,4 +682,31 @@ async fn an_integration_without_a_connector_is_neither_run_nor_scheduled(pool: P
         .await
         .unwrap();
     assert_eq!(counted - without_it, 1, "{counted} vs {without_it}");
+}
+
+/// A cancel asked of a started attempt whose worker then died (or failed before its next
+/// heartbeat carried the request) ends the run cancelled: the reaper does not retry it.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_cancelled_run_whose_worker_died_is_not_retried(pool: PgPool) {
+    let rig = rig(pool, "ok", fast()).await;
+    let id = rig.start().await;
+    // A worker took it and died an hour ago.
+    sqlx::query(
+        "update public.integration_logs
+         set started_at = now() - interval '1 hour', heartbeat_at = now() - interval '1 hour'
+         where execution_id = $1",
+    )
+    .bind(id)
+    .execute(&rig.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        rig.cancel_as("admin@contmax.com.br", id).await.unwrap(),
+        CancelOutcome::Requested
+    );
+    assert_eq!(rig.engine.reap_stale().await.unwrap(), 1);
+    let rows = rig.attempts(id).await;
+    assert_eq!(rows.len(), 1, "no retry: {rows:?}");
+    assert_eq!(rows[0].status, "cancelled");
+    assert_eq!(rig.last_status().await.0.as_deref(), Some("cancelled"));
 }

@@ -42,10 +42,10 @@ async fn started(rig: &Rig, id: Uuid, attempt: usize) -> bool {
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn a_backlog_waits_its_turn_and_nobody_is_reaped(pool: PgPool) {
-    // One worker slot, a stale bound of one second, three runs of about two seconds each
+    // One worker slot, a stale bound of two seconds, three runs of about two seconds each
     // queued at once: the last waits some four seconds, longer than the bound.
     let mut config = fast();
-    config.stale_after = Duration::from_secs(1);
+    config.stale_after = Duration::from_secs(2);
     let rig = rig(pool, "slow-600", config).await;
     let third: Uuid = sqlx::query_scalar(
         "insert into public.organizacoes (nome, slug) values ('Terceira', 'terceira') returning id",
@@ -106,7 +106,7 @@ async fn an_attempt_that_cannot_renew_its_lease_stops_itself(pool: PgPool) {
     config.max_attempts = 2;
     // No reaper in this test: if the first attempt ends, it ended itself.
     config.reap_every = Duration::from_secs(3600);
-    assert!(config.lease_margin() < config.stale_after);
+    assert!(config.validate().is_ok() && config.lease_margin() < config.stale_after);
     let rig = rig(pool, "slow-1000", config).await;
     refuse_heartbeats(&rig.pool).await;
     rig.spawn_worker();
@@ -140,8 +140,6 @@ async fn an_attempt_that_cannot_renew_its_lease_stops_itself(pool: PgPool) {
     assert_eq!(rows[0].status, "error");
     assert!(error_of(&rows[0]).contains("lease perdido"), "{rows:?}");
     assert_eq!(rows[1].status, "success", "{rows:?}");
-    let (ended, next_started) = (rows[0].finished_at.unwrap(), rows[1].started_at.unwrap());
-    assert!(ended <= next_started, "{ended} then {next_started}");
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]

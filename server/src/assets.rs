@@ -1,13 +1,15 @@
 //! The built site's files, served like a production site: `/pkg` (the wasm, its JS glue and
 //! the stylesheet) from the files cargo-leptos wrote, the brotli or gzip copy it made at
 //! build time (`--precompress`) when the browser accepts one, and, when the names carry a
-//! content hash (`hash-files`), cached for a year as immutable. Pages and server functions
-//! are compressed as they are sent and revalidated on every visit (`no-cache`).
+//! content hash (`hash-files`), cached for a year as immutable. Server functions are
+//! compressed as they are sent (pages are not: see [`compression`]); pages and answers are
+//! revalidated on every visit (`no-cache`).
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Router;
 use leptos::prelude::LeptosOptions;
+use tower_http::compression::predicate::{And, DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -57,9 +59,19 @@ pub fn revalidate() -> SetResponseHeaderLayer<HeaderValue> {
     )
 }
 
-/// Brotli or gzip for what is made per request (HTML, server functions, the JSON API),
-/// as the browser asks; a response already encoded (a precompressed file) and event
-/// streams pass as they are (tower-http's default predicate).
-pub fn compression() -> CompressionLayer {
-    CompressionLayer::new().br(true).gzip(true)
+/// What [`compression`] compresses: tower-http's default (not an already encoded
+/// response, not event streams, images or tiny bodies) and never HTML.
+pub type Compressible = And<DefaultPredicate, NotForContentType>;
+
+/// Brotli or gzip for what is made per request — server functions and the JSON API — as
+/// the client asks. Not HTML: a page can be fetched cross-site by a top-level GET with the
+/// session cookie (SameSite=Lax), reflects its query string, and may carry a secret (the
+/// OneCode webhook address of a tenant admin), which is what a compression-length attack
+/// (BREACH) needs. Server functions are POSTs a cross-site page cannot send with the
+/// cookie (and the origin check refuses).
+pub fn compression() -> CompressionLayer<Compressible> {
+    CompressionLayer::new()
+        .br(true)
+        .gzip(true)
+        .compress_when(DefaultPredicate::new().and(NotForContentType::const_new("text/html")))
 }

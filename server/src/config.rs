@@ -128,6 +128,7 @@ pub fn engine_from_env() -> Result<EngineConfig> {
                 .insert(slug.trim().to_owned(), Duration::from_secs(secs.max(1)));
         }
     }
+    c.validate().map_err(anyhow::Error::msg)?;
     Ok(c)
 }
 

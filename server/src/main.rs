@@ -100,6 +100,20 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("reading {leptos_config_path}"))?
             .leptos_options;
         let addr = leptos_options.site_addr;
+        if leptos_options.hash_files {
+            let beside = std::env::current_exe().ok().and_then(|p| {
+                p.parent()
+                    .map(|d| d.join(leptos_options.hash_file.as_ref()))
+            });
+            if !beside.as_ref().is_some_and(|p| p.exists()) {
+                tracing::error!(
+                    expected = ?beside,
+                    "hash-files is on but hash.txt is not beside the binary: pages will ask for \
+                     unhashed /pkg names that do not exist; deploy the hash.txt cargo-leptos \
+                     wrote with the binary"
+                );
+            }
+        }
         let state = AppState::new(
             pool,
             config.jwt_secret.as_bytes(),

@@ -28,6 +28,7 @@ fn site() -> std::path::PathBuf {
 async fn app(pool: PgPool, root: &std::path::Path, hash_files: bool) -> axum::Router {
     let state = common::state_for(pool, SECRET);
     backend::queue::install(&state.pool).await.unwrap();
+    backend::demo::seed_demo_users(&state.pool).await.unwrap();
     let options = LeptosOptions::builder()
         .output_name("portal")
         .site_root(root.to_string_lossy().into_owned())
@@ -103,21 +104,30 @@ async fn unhashed_files_are_revalidated(pool: PgPool) {
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
-async fn pages_are_compressed_and_revalidated(pool: PgPool) {
+async fn answers_are_compressed_pages_are_not_and_both_are_revalidated(pool: PgPool) {
     let root = site();
-    let app = app(pool, &root, false).await;
-    let res = get(&app, "/login", Some("gzip")).await;
+    let app = app(pool.clone(), &root, false).await;
+    // A page: revalidated, and never compressed (it may hold a secret and reflects its
+    // query string: a compression-length attack needs both).
+    let res = get(&app, "/login?next=%2Fintegracoes", Some("gzip, br")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header_of(&res, header::CONTENT_ENCODING), "");
+    assert_eq!(header_of(&res, header::CACHE_CONTROL), "no-cache, private");
+    let html = String::from_utf8(bytes(res).await).unwrap();
+    assert!(html.contains("<html"), "{html}");
+
+    // A server function's answer, for a signed-in caller: compressed as asked.
+    let state = common::state_for(pool.clone(), SECRET);
+    let token = common::token_for(&state, "admin@contmax.com.br").await;
+    let mut req = common::post_form("/api/list-integrations", Some(&token), None, "");
+    req.headers_mut()
+        .insert(header::ACCEPT_ENCODING, "gzip".parse().unwrap());
+    let res = app.clone().oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(header_of(&res, header::CONTENT_ENCODING), "gzip");
     assert_eq!(header_of(&res, header::CACHE_CONTROL), "no-cache, private");
     let body = bytes(res).await;
     assert_eq!(body.get(..2), Some(&[0x1f, 0x8b][..]), "a gzip stream");
-
-    // The same page for a client that asks for nothing: plain HTML.
-    let res = get(&app, "/login", None).await;
-    assert_eq!(header_of(&res, header::CONTENT_ENCODING), "");
-    let html = String::from_utf8(bytes(res).await).unwrap();
-    assert!(html.contains("<html"), "{html}");
 
     // The anonymous visitor's redirect keeps its own no-store.
     let res = get(&app, "/integracoes", Some("gzip")).await;

@@ -27,74 +27,88 @@ pub async fn cancel_run(
     actor: &Actor,
 ) -> Result<CancelOutcome> {
     let not_found = || Error::NotFound("Execução não encontrada.".into());
-    // Read under the caller's row-level security: another tenant's run is not found.
-    let last = sqlx::query!(
-        r#"select l.tenant_id, l.provider_slug as "provider_slug!", l.status
-           from public.integration_logs l
-           where l.execution_id = $1
-           order by l.attempt desc
-           limit 1"#,
-        execution_id
-    )
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or_else(not_found)?;
-    if last.status != "running" {
-        return Err(Error::Conflict("Esta execução já terminou.".into()));
-    }
-    let tenant_id = Uuid::parse_str(&last.tenant_id).map_err(|_| not_found())?;
-    let allowed = sqlx::query_scalar!(
-        r#"select public.caller_is_service() or public.is_tenant_member($1) as "allowed!""#,
-        tenant_id
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    if !allowed {
-        return Err(not_found());
-    }
-    let previous = crate::scope::elevate(tx).await?;
-    // One statement, so that it and a worker starting the attempt (which takes only an
-    // attempt not yet started) see each other: whichever locks the row first wins.
-    let ended = sqlx::query_scalar!(
-        r#"update public.integration_logs set
-             cancel_requested_at = now(),
-             status = case when started_at is null then 'cancelled' else status end,
-             finished_at = case when started_at is null then now() else finished_at end,
-             error_message = case when started_at is null then 'execução cancelada'
-                                  else error_message end
-           where execution_id = $1 and status = 'running'
-           returning started_at is null as "ended!""#,
-        execution_id
-    )
-    .fetch_optional(&mut **tx)
-    .await?;
-    let outcome = match ended {
-        None => {
-            crate::scope::restore_role(tx, &previous).await?;
-            return Err(Error::Conflict("Esta execução já terminou.".into()));
+    let finished = || Error::Conflict("Esta execução já terminou.".into());
+    // Twice at most: an attempt that ended with a retry while this waited for its lock is
+    // found no longer running, and the retry (committed after this statement began) is
+    // seen by the next statement.
+    let mut round = 0;
+    let (tenant_id, provider_slug, outcome, previous) = loop {
+        round += 1;
+        // Read under the caller's row-level security: another tenant's run is not found.
+        let last = sqlx::query!(
+            r#"select l.tenant_id, l.provider_slug as "provider_slug!", l.status
+               from public.integration_logs l
+               where l.execution_id = $1
+               order by l.attempt desc
+               limit 1"#,
+            execution_id
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(not_found)?;
+        if last.status != "running" {
+            return Err(finished());
         }
-        Some(true) => {
-            sqlx::query!(
-                r#"update public.tenant_integrations t
-                   set last_status = 'cancelled', last_error = 'execução cancelada'
-                   from public.integration_providers p
-                   where p.id = t.provider_id and t.tenant_id = $1 and p.slug = $2
-                     and t.last_status = 'running'"#,
-                tenant_id,
-                last.provider_slug
-            )
-            .execute(&mut **tx)
-            .await?;
-            CancelOutcome::Ended
+        let tenant_id = Uuid::parse_str(&last.tenant_id).map_err(|_| not_found())?;
+        let allowed = sqlx::query_scalar!(
+            r#"select public.caller_is_service() or public.is_tenant_member($1) as "allowed!""#,
+            tenant_id
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        if !allowed {
+            return Err(not_found());
         }
-        Some(false) => CancelOutcome::Requested,
+        let previous = crate::scope::elevate(tx).await?;
+        // One statement, so that it and a worker starting the attempt (which takes only an
+        // attempt not yet started) see each other: whichever locks the row first wins.
+        let ended = sqlx::query_scalar!(
+            r#"update public.integration_logs set
+                 cancel_requested_at = now(),
+                 status = case when started_at is null then 'cancelled' else status end,
+                 finished_at = case when started_at is null then now() else finished_at end,
+                 error_message = case when started_at is null then 'execução cancelada'
+                                      else error_message end
+               where execution_id = $1 and status = 'running'
+               returning started_at is null as "ended!""#,
+            execution_id
+        )
+        .fetch_optional(&mut **tx)
+        .await?;
+        match ended {
+            None if round < 2 => {
+                crate::scope::restore_role(tx, &previous).await?;
+                continue;
+            }
+            None => {
+                crate::scope::restore_role(tx, &previous).await?;
+                return Err(finished());
+            }
+            Some(ended) => break (tenant_id, last.provider_slug, ended, previous),
+        }
+    };
+    let outcome = if outcome {
+        sqlx::query!(
+            r#"update public.tenant_integrations t
+               set last_status = 'cancelled', last_error = 'execução cancelada'
+               from public.integration_providers p
+               where p.id = t.provider_id and t.tenant_id = $1 and p.slug = $2
+                 and t.last_status = 'running'"#,
+            tenant_id,
+            provider_slug
+        )
+        .execute(&mut **tx)
+        .await?;
+        CancelOutcome::Ended
+    } else {
+        CancelOutcome::Requested
     };
     crate::scope::restore_role(tx, &previous).await?;
     audit::record(
         tx,
         actor,
         tenant_id,
-        Some(&last.provider_slug),
+        Some(&provider_slug),
         Action::RunCancelled,
         serde_json::json!({ "execution_id": execution_id }),
     )

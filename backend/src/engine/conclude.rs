@@ -58,6 +58,27 @@ impl Engine {
         result: AttemptResult,
     ) -> Result<()> {
         let mut tx = begin_service(&self.pool).await?;
+        // The row first, locked: a person may have asked to cancel it. Then a failure of
+        // any kind (the worker lost, a timeout, a 503 before the next heartbeat carried the
+        // request) ends it cancelled, never retried. A result that came in full is kept.
+        let cancel_requested = sqlx::query_scalar!(
+            r#"select cancel_requested_at is not null as "requested!"
+               from public.integration_logs
+               where execution_id = $1 and attempt = $2 and status = 'running'
+               for update"#,
+            execution_id,
+            attempt
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(cancel_requested) = cancel_requested else {
+            tracing::info!(%execution_id, attempt, "attempt already ended elsewhere");
+            return Ok(());
+        };
+        let result = match result {
+            Err(_) if cancel_requested => Err(ProviderError::Cancelled),
+            other => other,
+        };
         let (status, error_text, o) = match &result {
             Ok(o) if o.failed > 0 => ("partial", None, o.clone()),
             Ok(o) => ("success", None, o.clone()),

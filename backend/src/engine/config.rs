@@ -66,11 +66,25 @@ impl EngineConfig {
         }
     }
 
-    /// How long before the stale bound an attempt that cannot write its heartbeat stops
-    /// itself: three beats (a beat may take one period to time out, and the next check
-    /// comes a period later), at most half the bound. So an attempt is always stopped
-    /// before the reaper, which waits for the whole bound, can start another.
+    /// How long before the stale bound an attempt that cannot renew its lease stops
+    /// itself: three beats, at most a third of the bound (so that two beats in a row may
+    /// fail without stopping it). The reaper waits for the whole bound after the last
+    /// renewal the database recorded, which is no earlier than the moment the worker counts
+    /// from; so the attempt stops this long before another could start (clocks and a
+    /// starved runtime aside).
     pub fn lease_margin(&self) -> Duration {
-        (self.heartbeat_every * 3).min(self.stale_after / 2)
+        (self.heartbeat_every * 3).min(self.stale_after / 3)
+    }
+
+    /// The tunables make sense together: the stale bound holds at least three beats.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.heartbeat_every.is_zero() || self.stale_after < self.heartbeat_every * 3 {
+            return Err(format!(
+                "STALE_AFTER_SECS ({} s) must be at least three times HEARTBEAT_SECS ({} s)",
+                self.stale_after.as_secs_f64(),
+                self.heartbeat_every.as_secs_f64()
+            ));
+        }
+        Ok(())
     }
 }

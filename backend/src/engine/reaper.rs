@@ -123,14 +123,21 @@ impl Engine {
                  update public.integration_logs
                  set status = 'error', finished_at = now(), error_message = $2
                  where id = $1 and status = 'running'
-                 returning tenant_id, provider_slug, error_message
+                 returning id, tenant_id, provider_slug, error_message
                )
                update public.tenant_integrations t
                set last_status = 'error', last_error = e.error_message
                from ended e
-               join public.organizacoes o on o.id::text = e.tenant_id or o.slug = e.tenant_id
+               join public.organizacoes o
+                 on o.id::text = lower(e.tenant_id) or o.slug = e.tenant_id
                join public.integration_providers p on p.slug = e.provider_slug
-               where t.tenant_id = o.id and t.provider_id = p.id and t.last_status = 'running'"#,
+               where t.tenant_id = o.id and t.provider_id = p.id and t.last_status = 'running'
+                 -- Not while another run of it goes on (this statement still sees the row
+                 -- it ends as running: it is left out by id).
+                 and not exists (select 1 from public.integration_logs l
+                                 where l.status = 'running' and l.id <> e.id
+                                   and l.provider_slug = e.provider_slug
+                                   and l.tenant_id in (o.id::text, o.slug))"#,
             id,
             message
         )

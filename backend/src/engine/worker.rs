@@ -71,6 +71,9 @@ impl Engine {
             return Ok(());
         };
         let started = Instant::now();
+        // The lease is kept until the result is written (a conclude that retries must not
+        // let the attempt look lost meanwhile); dropping this guard stops it.
+        let mut lease: Option<AbortOnDrop> = None;
         let result = match self.registry.get(&a.provider_slug) {
             None => Err(ProviderError::Permanent(format!(
                 "Nenhum plugin instalado para o provedor {}.",
@@ -93,15 +96,15 @@ impl Engine {
                     db: self.pool.clone(),
                 };
                 let timeout = self.timeout_for(&a.provider_slug, plugin.default_timeout());
-                // Aborted when this scope ends, even by a panic: a dead attempt must stop
+                // Aborted when `lease` is dropped, even by a panic: a dead attempt must stop
                 // beating so that the reaper can find it.
-                let _heartbeat = AbortOnDrop(tokio::spawn(self.clone().heartbeat(
+                lease = Some(AbortOnDrop(tokio::spawn(self.clone().heartbeat(
                     execution_id,
                     attempt,
                     cancel.clone(),
                     progress,
                     stop.clone(),
-                )));
+                ))));
                 let guarded = std::panic::AssertUnwindSafe(plugin.run(ctx)).catch_unwind();
                 let r = tokio::select! {
                     r = guarded => r.unwrap_or_else(|_| {
@@ -140,8 +143,11 @@ impl Engine {
             }
         };
         let elapsed_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
-        self.conclude_reliably(execution_id, attempt, Some(elapsed_ms), result)
-            .await
+        let written = self
+            .conclude_reliably(execution_id, attempt, Some(elapsed_ms), result)
+            .await;
+        drop(lease);
+        written
     }
 
     /// Marks the attempt started by this worker and reads what its plugin needs. Only an
@@ -182,10 +188,13 @@ impl Engine {
         }))
     }
 
-    /// Writes `heartbeat_at` and progress every `heartbeat_every` (the attempt's lease);
-    /// cancels the attempt when a person asked for it, when the row is no longer `running`
-    /// (the reaper ended it), or when the lease could not be renewed for all but
+    /// Writes `heartbeat_at` and progress every `heartbeat_every` (the attempt's lease)
+    /// until it is aborted (after the result is written); cancels the provider when a
+    /// person asked for it, when the row is no longer `running` (the reaper ended it), or
+    /// when the lease could not be renewed for all but
     /// [`EngineConfig::lease_margin`](super::EngineConfig::lease_margin) of the stale bound.
+    /// A renewal counts from before it was sent (the database's `now()` is later), and the
+    /// deadline has a timer of its own, so a slow beat cannot push the stop past it.
     async fn heartbeat(
         self,
         execution_id: Uuid,
@@ -199,34 +208,48 @@ impl Engine {
             .config
             .stale_after
             .saturating_sub(self.config.lease_margin());
-        let mut renewed = Instant::now();
+        let mut renewed = tokio::time::Instant::now();
         let mut tick = tokio::time::interval(every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tick.tick().await;
         loop {
+            let deadline = renewed + give_up_after;
             tokio::select! {
                 _ = tick.tick() => {}
-                () = cancel.cancelled() => return,
+                () = tokio::time::sleep_until(deadline) => {
+                    tracing::error!(%execution_id, attempt, "lease lost; stopping the attempt");
+                    stop.set(StopReason::LEASE_LOST);
+                    cancel.cancel();
+                    return;
+                }
             }
+            let sent = tokio::time::Instant::now();
             // A beat that hangs (a lock, a connection that died silently) counts as failed
-            // after one period.
-            let beat = tokio::time::timeout(
-                every,
-                sqlx::query_scalar!(
-                    r#"update public.integration_logs
-                       set heartbeat_at = now(), progress = coalesce($3, progress)
-                       where execution_id = $1 and attempt = $2 and status = 'running'
-                       returning cancel_requested_at is not null as "cancel!""#,
-                    execution_id,
-                    attempt,
-                    progress.get()
-                )
-                .fetch_optional(&self.pool),
-            )
-            .await;
+            // after one period; the deadline above still runs meanwhile.
+            let beat = tokio::select! {
+                beat = tokio::time::timeout(
+                    every,
+                    sqlx::query_scalar!(
+                        r#"update public.integration_logs
+                           set heartbeat_at = now(), progress = coalesce($3, progress)
+                           where execution_id = $1 and attempt = $2 and status = 'running'
+                           returning cancel_requested_at is not null as "cancel!""#,
+                        execution_id,
+                        attempt,
+                        progress.get()
+                    )
+                    .fetch_optional(&self.pool),
+                ) => beat,
+                () = tokio::time::sleep_until(deadline) => continue,
+            };
             match beat {
-                Ok(Ok(Some(false))) => renewed = Instant::now(),
-                Ok(Ok(Some(true))) | Ok(Ok(None)) => {
+                Ok(Ok(Some(false))) => renewed = sent,
+                Ok(Ok(Some(true))) => {
+                    renewed = sent;
+                    stop.set(StopReason::CANCELLED);
+                    cancel.cancel();
+                }
+                Ok(Ok(None)) => {
                     stop.set(StopReason::CANCELLED);
                     cancel.cancel();
                     return;
@@ -235,12 +258,6 @@ impl Engine {
                     tracing::warn!(error = %e, %execution_id, "heartbeat failed")
                 }
                 Err(_) => tracing::warn!(%execution_id, "heartbeat timed out"),
-            }
-            if renewed.elapsed() >= give_up_after {
-                tracing::error!(%execution_id, attempt, "lease lost; stopping the attempt");
-                stop.set(StopReason::LEASE_LOST);
-                cancel.cancel();
-                return;
             }
         }
     }
