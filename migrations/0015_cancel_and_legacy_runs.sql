@@ -3,6 +3,9 @@
 -- * `cancelled`, a run's fifth outcome: a person stopped it (*Cancelar*). Not an error: it
 --   is not retried, does not count in "com erro agora", and the daily roll-ups (which
 --   count success, partial and error) leave it out, as they leave out running ones.
+-- * Linked re-runs: *Tentar novamente* starts an execution with a trigger of its own
+--   (`rerun`, not the engine's automatic `retry`) that records the one it repeats
+--   (`rerun_of`); the drawer links both ways.
 -- * The previous portal's runs left `running` (BASELINE.md: its syncs died with the
 --   browser tab) are ended once, here, as "interrompida (portal anterior)", never retried.
 --   They are the running rows without a heartbeat: every claim of this engine writes one.
@@ -16,6 +19,13 @@ alter table public.integration_logs drop constraint if exists integration_logs_s
 -- Not validated against old rows: the customer's history is kept as it is.
 alter table public.integration_logs add constraint integration_logs_status_check
   check (status in ('success', 'partial', 'error', 'running', 'cancelled')) not valid;
+
+alter table public.integration_logs add column if not exists rerun_of uuid;
+create index if not exists integration_logs_rerun_of_idx
+  on public.integration_logs (rerun_of) where rerun_of is not null;
+alter table public.integration_logs drop constraint if exists integration_logs_trigger_check;
+alter table public.integration_logs add constraint integration_logs_trigger_check
+  check (trigger in ('manual', 'api', 'schedule', 'webhook', 'retry', 'rerun')) not valid;
 
 alter table public.tenant_integrations drop constraint if exists tenant_integrations_last_status_check;
 alter table public.tenant_integrations add constraint tenant_integrations_last_status_check

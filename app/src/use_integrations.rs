@@ -56,12 +56,23 @@ pub async fn set_integration_enabled(slug: String, enabled: bool) -> Result<(), 
     ssr::commit(tx).await
 }
 
-/// *Executar* (and *Tentar novamente*, with `retry`): starts a run of an integration of the
-/// current tenant through the orchestrator. Any member may run; a disabled or running
-/// integration is refused with 409. Returns the execution id.
+/// *Executar*, and *Tentar novamente* with `rerun_of` (the execution it repeats, recorded
+/// on the new one with the trigger `rerun`): starts a run of an integration of the current
+/// tenant through the orchestrator. Any member may run; a disabled or running integration
+/// is refused with 409. Returns the execution id.
 #[server(endpoint = "run-integration")]
-pub async fn run_integration(slug: String, retry: Option<bool>) -> Result<String, ServerFnError> {
+pub async fn run_integration(
+    slug: String,
+    rerun_of: Option<String>,
+) -> Result<String, ServerFnError> {
     use backend::runs::Claim;
+    let rerun_of = match rerun_of.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            uuid::Uuid::parse_str(s)
+                .map_err(|_| ssr::fail(backend::Error::Invalid("Execução inválida.".into())))?,
+        ),
+    };
     let (state, user, tenant, mut tx) = ssr::tenant_scope().await?;
     state.run_limiter.check(user.id).map_err(ssr::fail)?;
     backend::audit::bind(&mut tx, &ssr::actor(&user).await)
@@ -70,15 +81,11 @@ pub async fn run_integration(slug: String, retry: Option<bool>) -> Result<String
     backend::engine::check_runnable(&mut tx, &state.registry, &slug)
         .await
         .map_err(ssr::fail)?;
-    let trigger = if retry.unwrap_or(false) {
-        model::Trigger::Retry
-    } else {
-        model::Trigger::Manual
+    let claim = match rerun_of {
+        Some(of) => backend::engine::start_rerun(&mut tx, tenant, &slug, of).await,
+        None => backend::engine::start_run(&mut tx, tenant, &slug, model::Trigger::Manual).await,
     };
-    match backend::engine::start_run(&mut tx, tenant, &slug, trigger)
-        .await
-        .map_err(ssr::fail)?
-    {
+    match claim.map_err(ssr::fail)? {
         Claim::Started(id) => {
             ssr::commit(tx).await?;
             Ok(id.to_string())

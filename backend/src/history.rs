@@ -55,7 +55,9 @@ impl Filters {
         };
         let trigger = match blank(&q.trigger) {
             None => None,
-            Some(t @ ("manual" | "api" | "schedule" | "webhook" | "retry")) => Some(t.to_owned()),
+            Some(t @ ("manual" | "api" | "schedule" | "webhook" | "retry" | "rerun")) => {
+                Some(t.to_owned())
+            }
             Some(_) => return Err(Error::Invalid("Origem inválida.".into())),
         };
         let date = |v: &Option<String>, what: &str| -> Result<Option<NaiveDate>> {
@@ -222,7 +224,12 @@ pub async fn execution(
         r#"select l.attempt, l.status, l.trigger, l.created_at, l.execution_time_ms,
                   l.error_message, l.total_processados, l.total_created, l.total_updated,
                   l.total_unchanged, l.total_failed, l.total_review, l.total_ignored,
-                  l.payload, l.response
+                  l.payload, l.response, l.rerun_of,
+                  -- The latest execution that repeats this one, if any.
+                  (select r.execution_id from public.integration_logs r
+                   where r.rerun_of = l.execution_id and r.attempt = 1
+                     and r.tenant_id = any($1::text[])
+                   order by r.created_at desc limit 1) as rerun_by
            from public.integration_logs l
            where l.execution_id = $2
              and l.tenant_id = any($1::text[])
@@ -254,6 +261,8 @@ pub async fn execution(
             total_ignored: r.total_ignored,
             payload: pretty(r.payload),
             response: pretty(r.response),
+            rerun_of: r.rerun_of,
+            rerun_by: r.rerun_by,
         })
         .collect())
 }

@@ -6,7 +6,9 @@ mod common;
 
 use std::time::Duration;
 
-use backend::engine::{check_runnable, start_run, CancelOutcome, Engine, EngineConfig};
+use backend::engine::{
+    check_runnable, start_rerun, start_run, CancelOutcome, Engine, EngineConfig,
+};
 use backend::providers::{local_http, Registry};
 use backend::runs::Claim;
 use backend::scope::begin_as;
@@ -709,4 +711,51 @@ async fn a_cancelled_run_whose_worker_died_is_not_retried(pool: PgPool) {
     assert_eq!(rows.len(), 1, "no retry: {rows:?}");
     assert_eq!(rows[0].status, "cancelled");
     assert_eq!(rig.last_status().await.0.as_deref(), Some("cancelled"));
+}
+
+/// *Tentar novamente*: a new execution with the trigger `rerun` that records the one it
+/// repeats; the old one's drawer finds it; nobody repeats an execution they cannot see.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_rerun_is_linked_both_ways_and_only_for_runs_the_caller_sees(pool: PgPool) {
+    let rig = rig(pool, "auth", fast()).await;
+    rig.spawn_worker();
+    let first = rig.start().await;
+    assert_eq!(rig.finished(first).await[0].status, "error");
+
+    let claims = common::demo_claims(&rig.pool, "equipe@contmax.com.br").await;
+    let mut tx = begin_as(&rig.pool, &claims).await.unwrap();
+    let again = match start_rerun(&mut tx, rig.tenant, local_http::SLUG, first)
+        .await
+        .unwrap()
+    {
+        Claim::Started(id) => id,
+        other => panic!("{other:?}"),
+    };
+    tx.commit().await.unwrap();
+    let rows = rig.finished(again).await;
+    assert_eq!(rows[0].trigger, "rerun");
+
+    let mut tx = begin_as(&rig.pool, &claims).await.unwrap();
+    let old = backend::history::execution(&mut tx, rig.tenant, first)
+        .await
+        .unwrap();
+    let new = backend::history::execution(&mut tx, rig.tenant, again)
+        .await
+        .unwrap();
+    assert_eq!((old[0].rerun_by, old[0].rerun_of), (Some(again), None));
+    assert_eq!((new[0].rerun_of, new[0].rerun_by), (Some(first), None));
+    // An id that is not an execution of this integration is not found.
+    assert!(matches!(
+        start_rerun(&mut tx, rig.tenant, local_http::SLUG, Uuid::new_v4()).await,
+        Err(Error::NotFound(_))
+    ));
+    drop(tx);
+    // Nor is Contmax's execution for a P&G user.
+    let pg = common::org_id(&rig.pool, "pg").await;
+    let outsider = common::demo_claims(&rig.pool, "admin@pg.com.br").await;
+    let mut tx = begin_as(&rig.pool, &outsider).await.unwrap();
+    assert!(matches!(
+        start_rerun(&mut tx, pg, local_http::SLUG, first).await,
+        Err(Error::NotFound(_))
+    ));
 }

@@ -41,3 +41,48 @@ test("Cancelar stops a running integration from its card", async ({ page }) => {
     await save(original);
   }
 });
+
+// Tentar novamente (linked re-runs): a failed run of Contmax's sandbox integration (its
+// `auth` scenario answers 401), repeated from its drawer; the new run is a "Repetição"
+// whose drawer links back, and the old one's links forward. The URL is put back after.
+test("Tentar novamente repeats a failed run and the drawers link both ways", async ({ page }) => {
+  await login(page, "admin@contmax.com.br", "/integracoes/local-http");
+  await expect(page).toHaveURL(/\/integracoes\/local-http$/);
+  await hydrated(page);
+  const original = await page.getByLabel("URL do sandbox *").inputValue();
+  const save = async (value: string) => {
+    await page.goto("/integracoes/local-http");
+    await hydrated(page);
+    await page.getByLabel("URL do sandbox *").fill(value);
+    await page.getByRole("button", { name: "Salvar configuração" }).click();
+    await expect(page.getByText("Configuração salva.")).toBeVisible();
+  };
+  try {
+    await save(original.replace(/\/s\/[a-z0-9-]+$/, "/s/auth"));
+    const first = page.locator(".history-table tbody tr").first();
+    const topLink = () => first.getByRole("link", { name: /Detalhes/ });
+    // Whatever was on top before (earlier tests' runs), the new run must replace it.
+    const before = (await first.count()) ? await topLink().getAttribute("href") : null;
+    await page.getByRole("button", { name: "Executar", exact: true }).click();
+    if (before) await expect(topLink()).not.toHaveAttribute("href", before, { timeout: 30_000 });
+    await expect(first).toHaveAttribute("data-status", "error", { timeout: 30_000 });
+    await first.getByRole("link", { name: /Detalhes/ }).click();
+    const drawer = page.getByRole("dialog", { name: "Detalhes da execução" });
+    await expect(drawer).toContainText("Tentativa 1");
+    const failed = await topLink().getAttribute("href");
+    await drawer.getByRole("button", { name: "Tentar novamente" }).click();
+
+    // The new run is on top, a repetition, and fails the same way.
+    const rerun = page.locator(".history-table tbody tr").first();
+    await expect(topLink()).not.toHaveAttribute("href", failed ?? "", { timeout: 30_000 });
+    await expect(rerun.locator("td").nth(2)).toHaveText("Repetição", { timeout: 30_000 });
+    await expect(rerun).toHaveAttribute("data-status", "error", { timeout: 30_000 });
+    await rerun.getByRole("link", { name: /Detalhes/ }).click();
+    const back = drawer.getByTestId("rerun-of");
+    await expect(back).toContainText("Repete a execução");
+    await back.getByRole("link").click();
+    await expect(drawer.getByTestId("rerun-by")).toContainText("Repetida na execução");
+  } finally {
+    await save(original);
+  }
+});

@@ -68,6 +68,10 @@ pub struct AttemptDetail {
     /// Sanitised JSON, pretty-printed.
     pub payload: Option<String>,
     pub response: Option<String>,
+    /// The execution this one repeats (*Tentar novamente*).
+    pub rerun_of: Option<Uuid>,
+    /// The latest execution that repeats this one.
+    pub rerun_by: Option<Uuid>,
 }
 
 /// Runs over a period (an execution counts once, by its last attempt).

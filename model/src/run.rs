@@ -10,7 +10,10 @@ pub enum Trigger {
     Api,
     Schedule,
     Webhook,
+    /// The engine's own next attempt of a failed execution.
     Retry,
+    /// *Tentar novamente*: a person repeating an execution (`rerun_of` names it).
+    Rerun,
 }
 
 impl Trigger {
@@ -21,6 +24,7 @@ impl Trigger {
             Self::Schedule => "schedule",
             Self::Webhook => "webhook",
             Self::Retry => "retry",
+            Self::Rerun => "rerun",
         }
     }
 }
@@ -33,6 +37,7 @@ pub fn trigger_label(trigger: &str) -> &str {
         "schedule" => "Agendada",
         "webhook" => "Webhook",
         "retry" => "Nova tentativa",
+        "rerun" => "Repetição",
         other => other,
     }
 }

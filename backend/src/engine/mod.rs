@@ -117,6 +117,44 @@ pub async fn check_runnable(
     }
 }
 
+/// *Tentar novamente*: starts a run of the integration that repeats execution `of` (which
+/// the caller must see, in this tenant and integration), with trigger `rerun` and
+/// `rerun_of` recorded on the new execution.
+pub async fn start_rerun(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    provider_slug: &str,
+    of: Uuid,
+) -> Result<Claim> {
+    let keys = crate::history::tenant_keys(tx, tenant_id).await?;
+    let known = sqlx::query_scalar!(
+        r#"select exists (select 1 from public.integration_logs l
+                          where l.execution_id = $1 and l.provider_slug = $2
+                            and l.tenant_id = any($3::text[])) as "known!""#,
+        of,
+        provider_slug,
+        &keys
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if !known {
+        return Err(Error::NotFound("Execução não encontrada.".into()));
+    }
+    let claim = start_run(tx, tenant_id, provider_slug, Trigger::Rerun).await?;
+    if let Claim::Started(id) = claim {
+        let previous = crate::scope::elevate(tx).await?;
+        sqlx::query!(
+            "update public.integration_logs set rerun_of = $2 where execution_id = $1 and attempt = 1",
+            id,
+            of
+        )
+        .execute(&mut **tx)
+        .await?;
+        crate::scope::restore_role(tx, &previous).await?;
+    }
+    Ok(claim)
+}
+
 async fn enqueue(
     tx: &mut Transaction<'static, Postgres>,
     execution_id: Uuid,

@@ -275,7 +275,7 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
                     let slug = slug.get_untracked();
                     let pq = page_query.get_untracked();
                     match attempts.await {
-                        Ok(Some(list)) => view! { <Drawer list slug pq run/> }.into_any(),
+                        Ok(Some(list)) => view! { <Drawer list slug pq run cancel/> }.into_any(),
                         Ok(None) => ().into_any(),
                         Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
                     }
@@ -383,7 +383,7 @@ fn Filters(slug: Memo<String>, page_query: Memo<PageQuery>) -> impl IntoView {
                 <label for="filtro-origem">"Origem"</label>
                 <select id="filtro-origem" name="origem">
                     <option value="">"Todas"</option>
-                    {["manual", "api", "schedule", "webhook", "retry"]
+                    {["manual", "api", "schedule", "webhook", "retry", "rerun"]
                         .into_iter()
                         .map(|v| view! { <option value=v selected=move || selected(v, &|q| q.trigger.clone())>{trigger_label(v).to_owned()}</option> })
                         .collect_view()}
@@ -489,19 +489,48 @@ fn HistoryTable(page: model::HistoryPage, slug: String, pq: PageQuery) -> impl I
     }
 }
 
+/// The first eight characters of an execution id, as the drawer names it.
+fn short_id(id: uuid::Uuid) -> String {
+    id.to_string().chars().take(8).collect()
+}
+
 #[component]
 fn Drawer(
     list: Vec<AttemptDetail>,
     slug: String,
     pq: PageQuery,
     run: ServerAction<RunIntegration>,
+    cancel: ServerAction<CancelRun>,
 ) -> impl IntoView {
     let close = PageQuery {
         execucao: None,
-        ..pq
+        ..pq.clone()
     }
     .href(&slug);
     let failed = list.last().is_some_and(|a| a.status == "error");
+    let going = list.last().is_some_and(|a| a.status == "running");
+    let this = pq.execucao.clone().unwrap_or_default();
+    let link = |id: uuid::Uuid| {
+        PageQuery {
+            execucao: Some(id.to_string()),
+            ..pq.clone()
+        }
+        .href(&slug)
+    };
+    let repeats = list.first().and_then(|a| a.rerun_of).map(|id| {
+        view! {
+            <p class="rerun-link" data-testid="rerun-of">
+                "Repete a execução " <a href=link(id)>{short_id(id)}</a> "."
+            </p>
+        }
+    });
+    let repeated = list.first().and_then(|a| a.rerun_by).map(|id| {
+        view! {
+            <p class="rerun-link" data-testid="rerun-by">
+                "Repetida na execução " <a href=link(id)>{short_id(id)}</a> "."
+            </p>
+        }
+    });
     let attempts = list
         .into_iter()
         .map(|a| {
@@ -541,11 +570,16 @@ fn Drawer(
                 <h2 id="drawer-titulo">"Detalhes da execução"</h2>
                 <a class="btn btn-small" href=close>"Fechar"</a>
             </div>
+            {repeats}
+            {repeated}
+            {going.then(|| view! {
+                <CancelButton slug=slug.clone() name="esta execução".to_owned() cancel/>
+            })}
             <ol class="attempts">{attempts}</ol>
             {failed.then(|| view! {
                 <ActionForm action=run>
                     <input type="hidden" name="slug" value=slug.clone()/>
-                    <input type="hidden" name="retry" value="true"/>
+                    <input type="hidden" name="rerun_of" value=this.clone()/>
                     <button type="submit" class="btn btn-primary" disabled=move || run.pending().get()>
                         "Tentar novamente"
                     </button>
