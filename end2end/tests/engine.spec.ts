@@ -1,3 +1,4 @@
+import type { Page } from "@playwright/test";
 import { test, expect, login, hydrated, DEMO_PASSWORD } from "./fixtures";
 
 // These tests point Contmax's sandbox integration at another scenario of the sandbox and
@@ -6,6 +7,20 @@ import { test, expect, login, hydrated, DEMO_PASSWORD } from "./fixtures";
 test.describe.configure({ timeout: 120_000 });
 
 let restoreUrl: string | null = null;
+
+/** Points Contmax's sandbox integration at the sandbox's `scenario` through its form (the
+ *  afterEach puts the demo's URL back). */
+async function pointLocalHttpAt(page: Page, scenario: string) {
+  await page.goto("/integracoes/local-http");
+  await hydrated(page);
+  const url = page.getByLabel("URL do sandbox *");
+  const original = await url.inputValue();
+  expect(original).toMatch(/\/s\/[a-z0-9-]+$/);
+  restoreUrl ??= original;
+  await url.fill(original.replace(/\/s\/[a-z0-9-]+$/, `/s/${scenario}`));
+  await page.getByRole("button", { name: "Salvar configuração" }).click();
+  await expect(page.getByText("Configuração salva.")).toBeVisible();
+}
 
 test.afterEach(async ({ request }) => {
   if (!restoreUrl) return;
@@ -28,18 +43,7 @@ test("Cancelar stops a running integration from its card", async ({ page }) => {
   await login(page, "admin@contmax.com.br", "/integracoes/local-http");
   await expect(page).toHaveURL(/\/integracoes\/local-http$/);
   await hydrated(page);
-  const url = page.getByLabel("URL do sandbox *");
-  const original = await url.inputValue();
-  expect(original).toMatch(/\/s\/[a-z0-9-]+$/);
-  restoreUrl = original;
-  const save = async (value: string) => {
-    await page.goto("/integracoes/local-http");
-    await hydrated(page);
-    await page.getByLabel("URL do sandbox *").fill(value);
-    await page.getByRole("button", { name: "Salvar configuração" }).click();
-    await expect(page.getByText("Configuração salva.")).toBeVisible();
-  };
-  await save(original.replace(/\/s\/[a-z0-9-]+$/, "/s/hang"));
+  await pointLocalHttpAt(page, "hang");
   await page.goto("/integracoes");
   await hydrated(page);
   const card = page.getByRole("list", { name: "Integrações" }).locator('[data-slug="local-http"]');
@@ -65,16 +69,7 @@ test("Tentar novamente repeats a failed run and the drawers link both ways", asy
   await login(page, "admin@contmax.com.br", "/integracoes/local-http");
   await expect(page).toHaveURL(/\/integracoes\/local-http$/);
   await hydrated(page);
-  const original = await page.getByLabel("URL do sandbox *").inputValue();
-  restoreUrl = original;
-  const save = async (value: string) => {
-    await page.goto("/integracoes/local-http");
-    await hydrated(page);
-    await page.getByLabel("URL do sandbox *").fill(value);
-    await page.getByRole("button", { name: "Salvar configuração" }).click();
-    await expect(page.getByText("Configuração salva.")).toBeVisible();
-  };
-  await save(original.replace(/\/s\/[a-z0-9-]+$/, "/s/auth"));
+  await pointLocalHttpAt(page, "auth");
   const first = page.locator(".history-table tbody tr").first();
   const topLink = () => first.getByRole("link", { name: /Detalhes/ });
   // Whatever was on top before (earlier tests' runs), the new run must replace it.
@@ -82,10 +77,11 @@ test("Tentar novamente repeats a failed run and the drawers link both ways", asy
   await page.getByRole("button", { name: "Executar", exact: true }).click();
   if (before) await expect(topLink()).not.toHaveAttribute("href", before, { timeout: 30_000 });
   await expect(first).toHaveAttribute("data-status", "error", { timeout: 30_000 });
+  // The failed run, named before anything else can change the table.
+  const failed = await topLink().getAttribute("href");
   await first.getByRole("link", { name: /Detalhes/ }).click();
   const drawer = page.getByRole("dialog", { name: "Detalhes da execução" });
   await expect(drawer).toContainText("Tentativa 1");
-  const failed = await topLink().getAttribute("href");
   await drawer.getByRole("button", { name: "Tentar novamente" }).click();
 
   // The new run is on top, a repetition, and fails the same way.

@@ -50,13 +50,7 @@ pub async fn cancel_run(
             return Err(finished());
         }
         let tenant_id = Uuid::parse_str(&last.tenant_id).map_err(|_| not_found())?;
-        let allowed = sqlx::query_scalar!(
-            r#"select public.caller_is_service() or public.is_tenant_member($1) as "allowed!""#,
-            tenant_id
-        )
-        .fetch_one(&mut **tx)
-        .await?;
-        if !allowed {
+        if !super::may_run(tx, tenant_id).await? {
             return Err(not_found());
         }
         let previous = crate::scope::elevate(tx).await?;

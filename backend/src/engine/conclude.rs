@@ -14,9 +14,9 @@ use crate::Result;
 
 impl Engine {
     /// [`Engine::conclude`], tried again on a database error (a dropped connection, a
-    /// failover) for about half a minute: the provider already ran, and what it did must be
-    /// written rather than done again. Only when the database stays away that long is the
-    /// attempt left `running`, for the reaper to end.
+    /// failover) six times over some 15–25 s: the provider already ran, and what it did must
+    /// be written rather than done again. Only when the database stays away that long is
+    /// the attempt left `running`, for the reaper to end.
     pub async fn conclude_reliably(
         &self,
         execution_id: Uuid,

@@ -64,13 +64,7 @@ pub async fn start_run(
     // (the service may start any). Then the claim and its queue job, both the server's
     // (a user reaches neither through PostgREST), as service_role in the caller's
     // transaction, so they commit together; the claim records the caller as the actor.
-    let allowed = sqlx::query_scalar!(
-        r#"select public.caller_is_service() or public.is_tenant_member($1) as "allowed!""#,
-        tenant_id
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    if !allowed {
+    if !may_run(tx, tenant_id).await? {
         return Err(Error::NotFound(
             "Integração não encontrada para esta organização.".into(),
         ));
@@ -153,6 +147,20 @@ pub async fn start_rerun(
         crate::scope::restore_role(tx, &previous).await?;
     }
     Ok(claim)
+}
+
+/// Whether the transaction's caller may run the tenant's integrations: the service, or a
+/// member (read under the caller's own row-level security). Starting and cancelling ask.
+pub(crate) async fn may_run(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+) -> Result<bool> {
+    Ok(sqlx::query_scalar!(
+        r#"select public.caller_is_service() or public.is_tenant_member($1) as "allowed!""#,
+        tenant_id
+    )
+    .fetch_one(&mut **tx)
+    .await?)
 }
 
 async fn enqueue(
