@@ -2,6 +2,7 @@
 //! server (feature `ssr`) and hydrated in the browser (feature `hydrate`).
 
 pub mod components;
+pub mod live;
 pub mod pages;
 pub mod session;
 #[cfg(feature = "ssr")]

@@ -48,11 +48,14 @@ pub async fn get_session() -> Result<Option<SessionUser>, ServerFnError> {
     // Read from the request before any database await (see `ssr::caller_session`).
     let headers = ssr::headers().await?;
     let preferred = ssr::preferred_tenant().await?;
-    let Ok(claims) = backend::auth::caller(&state.pool, &state.jwt, &headers).await else {
-        return Ok(None);
-    };
-    match backend::auth::session_user(&state.pool, &claims, preferred.as_deref()).await {
-        Ok(user) => Ok(Some(user)),
+    // One transaction: the session's check, the profile and the tenants.
+    match backend::auth::scoped_session(&state.pool, &state.jwt, &headers, preferred.as_deref())
+        .await
+    {
+        Ok((_, user, tx)) => {
+            ssr::commit(tx).await?;
+            Ok(Some(user))
+        }
         Err(backend::Error::Unauthenticated(_)) => Ok(None),
         Err(e) => Err(ssr::fail(e)),
     }

@@ -30,18 +30,38 @@ pub async fn caller() -> Result<(AppState, Claims), ServerFnError> {
 }
 
 /// The caller and their session: who they are, their tenants, and the tenant chosen in the
-/// header. What every tenant-scoped server function starts with.
+/// header. What every tenant-scoped server function starts with ([`session_scope`] when it
+/// goes on to read or write: one transaction for both).
 pub async fn caller_session() -> Result<(AppState, Claims, model::SessionUser), ServerFnError> {
+    let (state, claims, user, tx) = session_scope().await?;
+    commit(tx).await?;
+    Ok((state, claims, user))
+}
+
+/// [`caller_session`], and the transaction scoped to the caller that checked it, for the
+/// function's own statements (`backend::auth::scoped_session`: the session's check, the
+/// profile and the function's work share one BEGIN and COMMIT).
+pub async fn session_scope() -> Result<
+    (
+        AppState,
+        Claims,
+        model::SessionUser,
+        sqlx::Transaction<'static, sqlx::Postgres>,
+    ),
+    ServerFnError,
+> {
     // Everything read from the request is read before the first database await: during
     // server rendering, a resource's future polled again after a pending await may no
     // longer see the request's parts ("should have had Parts…"), which made the page
     // render its resources twice and fail to hydrate.
     let preferred = preferred_tenant().await?;
-    let (state, claims) = caller().await?;
-    let user = backend::auth::session_user(&state.pool, &claims, preferred.as_deref())
-        .await
-        .map_err(fail)?;
-    Ok((state, claims, user))
+    let headers = headers().await?;
+    let state = state()?;
+    let (claims, user, tx) =
+        backend::auth::scoped_session(&state.pool, &state.jwt, &headers, preferred.as_deref())
+            .await
+            .map_err(fail)?;
+    Ok((state, claims, user, tx))
 }
 
 /// The client's address, for rate limits: the connection's peer, or behind one of the
@@ -103,15 +123,12 @@ pub async fn tenant_scope() -> Result<
     ),
     ServerFnError,
 > {
-    let (state, claims, user) = caller_session().await?;
+    let (state, _, user, tx) = session_scope().await?;
     let Some(tenant) = user.current_tenant.as_ref().map(|t| t.id) else {
         return Err(fail(backend::Error::NotFound(
             "Nenhuma organização escolhida.".into(),
         )));
     };
-    let tx = backend::scope::begin_as(&state.pool, &claims)
-        .await
-        .map_err(|e| fail(e.into()))?;
     Ok((state, user, tenant, tx))
 }
 

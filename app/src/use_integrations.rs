@@ -18,13 +18,11 @@ pub const METRICS_DAYS: i32 = 30;
 /// The integrations of the tenant chosen in the header, read under row-level security.
 #[server(endpoint = "list-integrations")]
 pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, ServerFnError> {
-    let (state, claims, user) = ssr::caller_session().await?;
+    let (state, _, user, mut tx) = ssr::session_scope().await?;
     let Some(tenant) = user.current_tenant else {
+        ssr::commit(tx).await?;
         return Ok(Vec::new());
     };
-    let mut tx = backend::scope::begin_as(&state.pool, &claims)
-        .await
-        .map_err(|e| ssr::fail(e.into()))?;
     let mut list = backend::integrations::list_for_tenant(&mut tx, tenant.id)
         .await
         .map_err(|e| ssr::fail(e.into()))?;

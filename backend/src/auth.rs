@@ -313,19 +313,43 @@ pub async fn session_user(
     Ok(user)
 }
 
-/// [`session_user`] in the caller's transaction (scoped to `claims`).
+/// The caller of a request and their session, in one transaction scoped to them that goes
+/// on for the request's own statements: the token's signature (no database), then in the
+/// transaction the session still open (what [`ensure_live`] asks, here through
+/// `caller_session_ok()` under the caller's own claims), the profile and the tenants. One
+/// BEGIN and COMMIT per server function instead of three.
+pub async fn scoped_session(
+    pool: &PgPool,
+    keys: &JwtKeys,
+    headers: &http::HeaderMap,
+    preferred: Option<&str>,
+) -> Result<(
+    Claims,
+    SessionUser,
+    sqlx::Transaction<'static, sqlx::Postgres>,
+)> {
+    let claims = token_claims(keys, headers)?;
+    let mut tx = begin_as(pool, &claims).await?;
+    let user = session_user_in(&mut tx, &claims, preferred).await?;
+    Ok((claims, user, tx))
+}
+
+/// [`session_user`] in the caller's transaction (scoped to `claims`). Refuses a session
+/// that is no longer open, as [`ensure_live`] does.
 pub async fn session_user_in(
     tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
     claims: &Claims,
     preferred: Option<&str>,
 ) -> Result<SessionUser> {
     let profile = sqlx::query!(
-        r#"select p.nome, p.email, public.is_global_admin() as "is_global_admin!"
+        r#"select p.nome, p.email, public.is_global_admin() as "is_global_admin!",
+                  public.caller_session_ok() as "live!"
            from public.profiles p where p.id = auth.uid()"#
     )
     .fetch_optional(&mut **tx)
     .await?
-    .ok_or_else(|| Error::Unauthenticated("Usuário não encontrado ou inativo.".into()))?;
+    .filter(|p| p.live)
+    .ok_or_else(|| Error::Unauthenticated(BAD_SESSION.into()))?;
     // A global admin may act in every tenant; everyone else in the tenants they belong to.
     let tenants = sqlx::query_as!(
         TenantRef,

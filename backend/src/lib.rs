@@ -49,8 +49,14 @@ pub struct AppState {
     pub registry: Arc<providers::Registry>,
     pub http: reqwest::Client,
     pub check_limiter: Arc<connection::CheckLimiter>,
-    /// Executions that end, as they end (`?wait=true`).
+    /// Executions that end, as they end (`?wait=true`), and runs that change (live
+    /// status).
     pub run_events: run_events::RunEvents,
+    /// Cancelled when the server stops: long answers (the live status streams) end, so
+    /// that a graceful shutdown does not wait on them.
+    pub shutdown: tokio_util::sync::CancellationToken,
+    /// Open live status streams per user (the server caps them).
+    pub live_streams: Arc<std::sync::Mutex<std::collections::HashMap<uuid::Uuid, usize>>>,
 }
 
 impl AppState {
@@ -71,6 +77,8 @@ impl AppState {
             http: providers::http_client(),
             registry,
             check_limiter: Arc::new(connection::CheckLimiter::default()),
+            shutdown: tokio_util::sync::CancellationToken::new(),
+            live_streams: Arc::default(),
         }
     }
 

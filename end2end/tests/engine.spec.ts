@@ -102,3 +102,70 @@ test("Tentar novamente repeats a failed run and the drawers link both ways", asy
   await expect(drawer.getByTestId("rerun-by")).toContainText("Repetida na execução");
   await expect(drawer.getByTestId("rerun-of")).toHaveCount(0);
 });
+
+// Live status (issue "The engine under pressure", item 9): a run started through the JSON
+// API, not from the page, shows on an open dashboard and ends there without a reload and
+// without the page asking for the list again (the server pushes each change over
+// Server-Sent Events); P&G's dashboard, open at the same time in another browser, receives
+// nothing of Contmax's.
+test("a run started through the API shows live on the open dashboard, and only on its tenant's", async ({
+  page,
+  browser,
+}) => {
+  await login(page, "admin@contmax.com.br", "/integracoes/local-http");
+  await expect(page).toHaveURL(/\/integracoes\/local-http$/);
+  await hydrated(page);
+  await pointLocalHttpAt(page, "slow-700");
+
+  // P&G's dashboard records every live event its page receives.
+  const pgContext = await browser.newContext();
+  const pg = await pgContext.newPage();
+  await pg.addInitScript(() => {
+    const Original = window.EventSource;
+    const received: string[] = [];
+    (window as unknown as { liveEvents: string[] }).liveEvents = received;
+    window.EventSource = class extends Original {
+      constructor(url: string | URL, init?: EventSourceInit) {
+        super(url, init);
+        this.addEventListener("run", (e) => received.push((e as MessageEvent).data));
+      }
+    } as typeof EventSource;
+  });
+  await login(pg, "admin@pg.com.br", "/integracoes");
+  await expect(pg.getByRole("heading", { name: "Integrações" })).toBeVisible();
+  await hydrated(pg);
+  // Its stream is open once it has told where P&G's own integrations stand.
+  await pg.waitForFunction(() => (window as unknown as { liveEvents: string[] }).liveEvents.length > 0);
+
+  await page.goto("/integracoes");
+  await hydrated(page);
+  const card = page.getByRole("list", { name: "Integrações" }).locator('[data-slug="local-http"]');
+  await expect(card).toBeVisible();
+  const asked: string[] = [];
+  page.on("request", (r) => asked.push(new URL(r.url()).pathname));
+
+  const session = await page.request.post("/api/get-session", { form: {} });
+  expect(session.ok()).toBeTruthy();
+  const tenant = (await session.json()).current_tenant.id as string;
+  const started = await page.request.post("/functions/v1/run-integration", {
+    data: { tenant_id: tenant, provider_slug: "local-http" },
+  });
+  expect(started.status(), await started.text()).toBeLessThan(300);
+  const execution = (await started.json()).execution_id as string;
+
+  await expect(card.locator(".badge")).toHaveText("Executando");
+  await expect(card.locator(".badge")).toHaveText("Sucesso", { timeout: 60_000 });
+  // The card moved with nobody asking for the list: no poll.
+  expect(asked.filter((p) => p === "/api/list-integrations")).toEqual([]);
+
+  // Everything P&G's page received is one of P&G's own integrations (it has a sandbox
+  // integration too, with an id of its own).
+  const pgEvents = await pg.evaluate(() => (window as unknown as { liveEvents: string[] }).liveEvents);
+  const pgList = await pg.request.post("/api/list-integrations", { form: {} });
+  expect(pgList.ok()).toBeTruthy();
+  const pgIds = new Set(((await pgList.json()) as { id: string }[]).map((i) => i.id));
+  expect(pgEvents.length).toBeGreaterThan(0);
+  const foreign = pgEvents.filter((e) => e.includes(execution) || !pgIds.has(JSON.parse(e).id));
+  expect(foreign).toEqual([]);
+  await pgContext.close();
+});

@@ -5,6 +5,7 @@ pub mod assets;
 pub mod body_limit;
 pub mod config;
 pub mod demo_sandboxes;
+pub mod live;
 pub mod origin_check;
 pub mod sandbox_cli;
 pub mod session_gate;
@@ -51,6 +52,7 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
     health
         .merge(api::router(state.clone()).layer(limit()))
         .merge(webhook::router(state.clone()))
+        .merge(live::router(state.clone()))
         .merge(
             pages
                 .layer(axum::middleware::from_fn(|req, next| {

@@ -128,6 +128,8 @@ async fn main() -> anyhow::Result<()> {
         state.run_limiter =
             std::sync::Arc::new(backend::auth::RunLimiter::new(config.runs_per_user));
         state.trusted_proxies = std::sync::Arc::new(config.trusted_proxies.clone());
+        // Stopping ends the live status streams too (graceful shutdown waits for them).
+        state.shutdown = engine.shutdown.clone();
         let demo_pool = state.pool.clone();
         let app = server::router(state, leptos_options);
         let listener = tokio::net::TcpListener::bind(addr)

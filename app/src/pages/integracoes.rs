@@ -43,12 +43,34 @@ fn ended_message(name: &str, status: Option<RunStatus>) -> Option<String> {
     }
 }
 
+/// The list as read, with the summaries pushed since put in place of their items.
+fn list_with(
+    list: Option<Result<Vec<IntegrationSummary>, ServerFnError>>,
+    pushed: &HashMap<String, (u64, IntegrationSummary)>,
+) -> Option<Result<Vec<IntegrationSummary>, ServerFnError>> {
+    list.map(|r| {
+        r.map(|mut items| {
+            for i in &mut items {
+                if let Some((_, p)) = pushed.get(&i.slug) {
+                    *i = p.clone();
+                }
+            }
+            items
+        })
+    })
+}
+
 #[component]
 fn Integracoes(user: SessionUser) -> impl IntoView {
     let toggle = ServerAction::<SetIntegrationEnabled>::new();
     let run = ServerAction::<RunIntegration>::new();
     let cancel = ServerAction::<CancelRun>::new();
     let tick = RwSignal::new(0u32);
+    // Summaries pushed by the server (live status), by slug, each with its place in the
+    // order of pushes: they stand in for the list's items until a list read after them
+    // arrives.
+    let pushed = RwSignal::new(HashMap::<String, (u64, IntegrationSummary)>::new());
+    let pushes = StoredValue::new(0u64);
     let list = Resource::new(
         move || {
             (
@@ -58,8 +80,22 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                 tick.get(),
             )
         },
-        |_| list_integrations(),
+        move |_| async move {
+            let asked_after = pushes.try_with_value(|n| *n).unwrap_or(0);
+            let list = list_integrations().await;
+            // What was pushed before the list was asked for is in it (or older than it);
+            // what came while it was on its way may be newer and stays. Never set on the
+            // server, where nothing is pushed: no notification there.
+            let stale = |p: &HashMap<String, (u64, IntegrationSummary)>| {
+                p.values().any(|(n, _)| *n <= asked_after)
+            };
+            if pushed.try_with_untracked(stale).unwrap_or(false) {
+                let _ = pushed.try_update(|p| p.retain(|_, (n, _)| *n > asked_after));
+            }
+            list
+        },
     );
+    let items = move || list_with(list.get(), &pushed.read());
     // The numbers change when a run ends, not at every poll: `runs_ended` is bumped by
     // the effect below that sees runs end. Keyed on signals only: a resource whose key
     // reads another resource can be asked for its key after the page's owner is gone
@@ -72,10 +108,23 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
     let can_configure = user.can_configure();
     let add = ServerAction::<AddIntegration>::new();
     let addable = Resource::new(move || add.version().get(), |_| addable_providers());
+    // Live status: the server pushes each changed integration's summary, put in place over
+    // the list (no request); the page polls only while that stream is not open.
+    let live = crate::live::subscribe(
+        move |summary| {
+            pushes.update_value(|n| *n += 1);
+            let n = pushes.get_value();
+            pushed.update(|p| {
+                p.insert(summary.slug.clone(), (n, summary));
+            })
+        },
+        move || tick.update(|n| *n = n.wrapping_add(1)),
+    );
     let running = Memo::new(move |_| {
-        list.get()
-            .and_then(Result::ok)
-            .is_some_and(|items| any_running(&items))
+        !live.get()
+            && items()
+                .and_then(Result::ok)
+                .is_some_and(|items| any_running(&items))
     });
     poll_while(running, tick);
 
@@ -83,7 +132,7 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
     let toasts = RwSignal::new(Vec::<(u32, String)>::new());
     let seen = StoredValue::new(HashMap::<String, Option<RunStatus>>::new());
     Effect::new(move |_| {
-        let Some(Ok(items)) = list.get() else { return };
+        let Some(Ok(items)) = items() else { return };
         let mut ended = Vec::new();
         seen.update_value(|seen| {
             for i in &items {
@@ -148,7 +197,13 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
             }}
             <Transition fallback=|| view! { <p class="loading" role="status">"Carregando integrações…"</p> }>
                 {move || Suspend::new(async move {
-                    match list.await {
+                    // Tracked before the await, so that a push re-renders the list; read
+                    // after it, so that the list shows the latest pushes, not those there
+                    // were when this render began waiting.
+                    pushed.track();
+                    let list = list.await;
+                    let pushed = pushed.get_untracked();
+                    match list_with(Some(list), &pushed).unwrap_or_else(|| Ok(Vec::new())) {
                         Ok(items) if items.is_empty() => view! {
                             <p class="empty">
                                 "Nenhuma integração configurada para esta organização. "

@@ -11,11 +11,8 @@ use crate::components::{error_text, AppHeader, ErrorBox, LucideIcon, RequireUser
 #[server(endpoint = "portal-modules")]
 pub async fn portal_modules() -> Result<Vec<ModuleCard>, ServerFnError> {
     use crate::ssr;
-    let (state, claims, user) = ssr::caller_session().await?;
+    let (_, _, user, mut tx) = ssr::session_scope().await?;
     let tenant = user.current_tenant.map(|t| t.id).unwrap_or_default();
-    let mut tx = backend::scope::begin_as(&state.pool, &claims)
-        .await
-        .map_err(|e| ssr::fail(e.into()))?;
     let modules = backend::portal::modules_for_tenant(&mut tx, tenant)
         .await
         .map_err(|e| ssr::fail(e.into()))?;

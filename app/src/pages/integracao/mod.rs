@@ -10,7 +10,7 @@ use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use model::{
     duration_pt, percent_pt, trigger_label, AttemptDetail, HistoryQuery, IntegrationDetail,
-    RunStatus, SessionUser,
+    IntegrationSummary, RunStatus, SessionUser,
 };
 
 mod config;
@@ -120,9 +120,27 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
             tick.get(),
         )
     };
+    // This integration's summary as the server last pushed it (live status), standing in
+    // for the detail's until the detail is read again.
+    let pushed = RwSignal::new(None::<IntegrationSummary>);
+    let pushes = StoredValue::new(0u64);
+    let pushed_at = StoredValue::new(0u64);
     let detail = Resource::new(
         move || (slug.get(), changes()),
-        |(slug, _)| load_integration_detail(slug),
+        move |(slug, _)| async move {
+            let asked_after = pushes.try_with_value(|n| *n).unwrap_or(0);
+            let detail = load_integration_detail(slug).await;
+            // A push from before the detail was asked for is in it (or older); one that
+            // came while it was on its way may be newer and stays. Never set on the
+            // server, where nothing is pushed: no notification there.
+            let stale = pushed_at
+                .try_with_value(|n| *n <= asked_after)
+                .unwrap_or(false);
+            if stale && pushed.try_with_untracked(Option::is_some).unwrap_or(false) {
+                let _ = pushed.try_set(None);
+            }
+            detail
+        },
     );
     let history = Resource::new(
         move || (slug.get(), page_query.get().history, changes()),
@@ -190,11 +208,35 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
         },
     );
     let toasts = RwSignal::new(Vec::<(u32, String)>::new());
-    let running = Memo::new(move |_| {
-        detail
+    // Live status: a pushed summary of this integration stands in for the detail's; when
+    // its status moved (a run started or ended) the page reads its numbers, chart and
+    // history once. The page polls only while that stream is not open.
+    let summary = move || {
+        pushed
             .get()
-            .and_then(Result::ok)
-            .is_some_and(|d| d.summary.status() == Some(RunStatus::Running))
+            .filter(|p| p.slug == slug.get())
+            .or_else(|| detail.get().and_then(Result::ok).map(|d| d.summary))
+    };
+    let bump = move || tick.update(|n| *n = n.wrapping_add(1));
+    let live = crate::live::subscribe(
+        move |incoming| {
+            if incoming.slug != slug.get_untracked() {
+                return;
+            }
+            let moved = untrack(summary).is_some_and(|s| {
+                s.last_status != incoming.last_status || s.last_run != incoming.last_run
+            });
+            pushes.update_value(|n| *n += 1);
+            pushed_at.set_value(pushes.get_value());
+            pushed.set(Some(incoming));
+            if moved {
+                bump();
+            }
+        },
+        bump,
+    );
+    let running = Memo::new(move |_| {
+        !live.get() && summary().is_some_and(|s| s.status() == Some(RunStatus::Running))
     });
     poll_while(running, tick);
     let can_configure = user.can_configure();
@@ -204,8 +246,18 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
         <main class="page">
             <Transition fallback=|| view! { <p class="loading" role="status">"Carregando integração…"</p> }>
                 {move || Suspend::new(async move {
+                    // Tracked before the await, so that a push re-renders the head; read
+                    // after it, so that the head shows the latest push, not the one there
+                    // was when this render began waiting.
+                    pushed.track();
                     match detail.await {
-                        Ok(d) => view! { <Head d run toggle cancel can_configure/> }.into_any(),
+                        Ok(mut d) => {
+                            let pushed = pushed.get_untracked();
+                            if let Some(p) = pushed.filter(|p| p.slug == d.summary.slug) {
+                                d.summary = p;
+                            }
+                            view! { <Head d run toggle cancel can_configure/> }.into_any()
+                        }
                         Err(e) => view! {
                             <nav class="breadcrumb" aria-label="Navegação">
                                 <a href="/">"Início"</a>

@@ -1,0 +1,267 @@
+//! Live run status: `GET /api/run-events`, a stream of Server-Sent Events for the pages of
+//! the signed-in user's current tenant (the one chosen in the header).
+//!
+//! The database tells the server's one listener of every run change, of every tenant
+//! (`backend::run_events`, channel `run_changed`). Each stream keeps only its tenant's
+//! (a string comparison, no query, for the others') and, for each, reads in one transaction
+//! scoped to its caller whether the session still holds (`caller_session_ok()`) and the
+//! tenant's integrations (a few rows, the same `list_for_tenant` as `list-integrations`), so
+//! what a browser receives is exactly what that user may see at that moment (row-level
+//! security decides; a user removed from the tenant gets nothing). The session is also
+//! checked at least every [`SESSION_CHECK`], and a stream ends when its token expires, its
+//! session ends or the server stops.
+//!
+//! Events: `run` (data: the `IntegrationSummary` JSON; first one for each of the tenant's
+//! integrations as it stands when the stream opens, then one per change) and `resync` (this
+//! stream may have missed changes: the page reads its data again). Without a session: 401
+//! JSON, or for a browser's EventSource (it asks for `text/event-stream`) 204, which tells
+//! it to stop reconnecting. At most [`MAX_PER_USER`] streams per user at once (429).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use backend::run_events::RunChange;
+use backend::scope::Claims;
+use backend::AppState;
+use model::IntegrationSummary;
+use serde_json::json;
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+/// How often an idle stream checks that its session still holds.
+pub const SESSION_CHECK: Duration = Duration::from_secs(30);
+/// Streams one user may hold open at once (a tab each).
+pub const MAX_PER_USER: usize = 8;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/run-events", get(run_events))
+        .with_state(state)
+}
+
+fn wants_event_stream(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"))
+}
+
+fn refuse(e: backend::Error) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    e.log_if_internal("run events");
+    (status, Json(json!({ "error": e.to_string() }))).into_response()
+}
+
+async fn run_events(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let preferred = backend::cookies::read(&headers, backend::cookies::TENANT);
+    let session =
+        backend::auth::scoped_session(&state.pool, &state.jwt, &headers, preferred.as_deref())
+            .await;
+    let (claims, user, tx) = match session {
+        Ok(s) => s,
+        // A browser's EventSource is told to stop trying by a 204, which it takes quietly;
+        // a 401 would only make it log errors. Other clients get the usual JSON 401.
+        Err(backend::Error::Unauthenticated(_)) if wants_event_stream(&headers) => {
+            return StatusCode::NO_CONTENT.into_response();
+        }
+        Err(e) => return refuse(e),
+    };
+    if let Err(e) = tx.commit().await {
+        return refuse(e.into());
+    }
+    let Some(tenant) = user.current_tenant else {
+        return refuse(backend::Error::NotFound(
+            "Nenhuma organização escolhida.".into(),
+        ));
+    };
+    let Some(slot) = Slot::take(&state, claims.sub) else {
+        return refuse(backend::Error::TooManyRequests(
+            "Abas demais acompanhando as execuções: feche alguma e recarregue.".into(),
+        ));
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let left = u64::try_from(claims.exp).unwrap_or(0).saturating_sub(now);
+    let expires = tokio::time::Instant::now() + Duration::from_secs(left);
+    let mut stream = Stream {
+        state: state.clone(),
+        claims,
+        tenant: tenant.id,
+        tenant_slug: tenant.slug,
+        changes: state.run_events.subscribe_changes(),
+        next_check: tokio::time::Instant::now() + SESSION_CHECK,
+        expires,
+        ended: false,
+        backlog: Vec::new(),
+        _slot: slot,
+    };
+    // First, where every integration stands now: what changed before this stream opened
+    // (the page was rendered a moment ago; the browser may have reconnected after a
+    // break) is not missed.
+    match stream.read().await {
+        Ok(Some(list)) => {
+            stream.backlog = list
+                .iter()
+                .rev()
+                .filter_map(|s| Event::default().event("run").json_data(s).ok())
+                .collect();
+        }
+        Ok(None) => {
+            return refuse(backend::Error::Unauthenticated(
+                backend::auth::BAD_SESSION.into(),
+            ))
+        }
+        Err(e) => return refuse(e),
+    }
+    let events = futures::stream::unfold(stream, |mut s| async move {
+        let event = s.next().await?;
+        Some((Ok::<_, Infallible>(event), s))
+    });
+    let mut response = Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response();
+    // Proxies must pass events on as they come.
+    response.headers_mut().insert(
+        "x-accel-buffering",
+        axum::http::HeaderValue::from_static("no"),
+    );
+    response
+}
+
+/// One of a user's [`MAX_PER_USER`] streams, given back when the stream is dropped.
+struct Slot {
+    state: AppState,
+    user: Uuid,
+}
+
+impl Slot {
+    fn take(state: &AppState, user: Uuid) -> Option<Self> {
+        let mut open = state
+            .live_streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = open.entry(user).or_insert(0);
+        if *n >= MAX_PER_USER {
+            return None;
+        }
+        *n += 1;
+        Some(Self {
+            state: state.clone(),
+            user,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self
+            .state
+            .live_streams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(n) = open.get_mut(&self.user) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.user);
+            }
+        }
+    }
+}
+
+struct Stream {
+    state: AppState,
+    claims: Claims,
+    tenant: Uuid,
+    tenant_slug: String,
+    changes: tokio::sync::broadcast::Receiver<RunChange>,
+    next_check: tokio::time::Instant,
+    /// When the token expires: the stream ends then.
+    expires: tokio::time::Instant,
+    ended: bool,
+    /// Events to send before any change (last first).
+    backlog: Vec<Event>,
+    _slot: Slot,
+}
+
+impl Stream {
+    /// The next event for this page, or `None` when the stream ends.
+    async fn next(&mut self) -> Option<Event> {
+        if self.ended {
+            return None;
+        }
+        if let Some(e) = self.backlog.pop() {
+            return Some(e);
+        }
+        loop {
+            let wake = self.next_check.min(self.expires);
+            let received = tokio::select! {
+                () = self.state.shutdown.cancelled() => return None,
+                r = tokio::time::timeout_at(wake, self.changes.recv()) => r,
+            };
+            let change = match received {
+                Ok(Ok(c)) if c.is_resync() || c.is_of(self.tenant, Some(&self.tenant_slug)) => {
+                    Some(c)
+                }
+                Ok(Ok(_)) => continue,
+                // This stream fell behind: changes were missed.
+                Ok(Err(RecvError::Lagged(_))) => Some(RunChange::resync()),
+                Ok(Err(RecvError::Closed)) => return None,
+                // Time to look at the session again (or the token expired).
+                Err(_) => None,
+            };
+            if tokio::time::Instant::now() >= self.expires {
+                self.ended = true;
+                return None;
+            }
+            let list = match self.read().await {
+                Ok(Some(list)) => list,
+                // The session ended (signed out, deactivated).
+                Ok(None) => {
+                    self.ended = true;
+                    return None;
+                }
+                Err(e) => {
+                    e.log_if_internal("run events");
+                    self.next_check = tokio::time::Instant::now() + SESSION_CHECK;
+                    return Some(Event::default().event("resync").data("{}"));
+                }
+            };
+            self.next_check = tokio::time::Instant::now() + SESSION_CHECK;
+            let Some(change) = change else { continue };
+            if change.is_resync() {
+                return Some(Event::default().event("resync").data("{}"));
+            }
+            // Not this user's to see (any more): nothing.
+            if let Some(summary) = list.into_iter().find(|i| i.slug == change.provider_slug) {
+                match Event::default().event("run").json_data(&summary) {
+                    Ok(e) => return Some(e),
+                    Err(e) => tracing::warn!(error = %e, "run events: cannot encode"),
+                }
+            }
+        }
+    }
+
+    /// In one transaction scoped to the caller: whether their session still holds and, if
+    /// it does, the tenant's integrations as `list-integrations` shows them to them.
+    async fn read(&self) -> backend::Result<Option<Vec<IntegrationSummary>>> {
+        let mut tx = backend::scope::begin_as(&self.state.pool, &self.claims).await?;
+        let live: bool = sqlx::query_scalar("select public.caller_session_ok()")
+            .fetch_one(&mut *tx)
+            .await?;
+        if !live {
+            tx.commit().await?;
+            return Ok(None);
+        }
+        let mut list = backend::integrations::list_for_tenant(&mut tx, self.tenant).await?;
+        tx.commit().await?;
+        self.state.registry.mark(&mut list);
+        Ok(Some(list))
+    }
+}

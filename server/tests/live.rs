@@ -1,0 +1,236 @@
+//! Live run status (issue "The engine under pressure", item 9) through the real router on a
+//! real database: a run's change reaches the open streams of its tenant's users and no
+//! other's, carries what row-level security lets that user see, and a stream whose session
+//! ended stops.
+
+mod common;
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use backend::engine::start_run;
+use backend::providers::local_http;
+use backend::runs::Claim;
+use futures::StreamExt;
+use model::{IntegrationSummary, RunStatus, Trigger};
+use sqlx::PgPool;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+const SECRET: &[u8] = b"live-test-secret-live-test-secret-live";
+
+type Events = std::pin::Pin<Box<dyn futures::Stream<Item = (String, String)> + Send>>;
+
+/// Opens `/api/run-events` as the bearer of `token`; the stream yields (event, data).
+async fn open(app: &axum::Router, token: &str) -> Events {
+    let res = app
+        .clone()
+        .oneshot(
+            Request::get("/api/run-events")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()[header::CONTENT_TYPE],
+        "text/event-stream",
+        "an event stream"
+    );
+    let chunks = res.into_body().into_data_stream();
+    Box::pin(futures::stream::unfold(
+        (chunks, String::new()),
+        |(mut chunks, mut buf)| async move {
+            loop {
+                if let Some(end) = buf.find("\n\n") {
+                    let block: String = buf.drain(..end + 2).collect();
+                    let mut event = String::from("message");
+                    let mut data = String::new();
+                    for line in block.lines() {
+                        if let Some(v) = line.strip_prefix("event:") {
+                            event = v.trim().to_owned();
+                        } else if let Some(v) = line.strip_prefix("data:") {
+                            data.push_str(v.trim_start());
+                        }
+                    }
+                    // Keep-alive comments carry no data.
+                    if data.is_empty() {
+                        continue;
+                    }
+                    return Some(((event, data), (chunks, buf)));
+                }
+                match chunks.next().await {
+                    Some(Ok(bytes)) => buf.push_str(&String::from_utf8_lossy(&bytes)),
+                    _ => return None,
+                }
+            }
+        },
+    ))
+}
+
+/// Every `run` event's summary up to the first that `wanted` accepts (resync events are
+/// skipped), or `None` when the stream ended first. Thirty seconds at most: a bound, not a
+/// wait.
+async fn until(
+    events: &mut Events,
+    wanted: impl Fn(&IntegrationSummary) -> bool,
+) -> Option<Vec<IntegrationSummary>> {
+    tokio::time::timeout(Duration::from_secs(30), async {
+        let mut seen = Vec::new();
+        while let Some((event, data)) = events.next().await {
+            if event == "run" {
+                let summary: IntegrationSummary = serde_json::from_str(&data).expect("a summary");
+                let done = wanted(&summary);
+                seen.push(summary);
+                if done {
+                    return Some(seen);
+                }
+            }
+        }
+        None
+    })
+    .await
+    .expect("the event or the end of the stream within 30 s")
+}
+
+async fn start(pool: &PgPool, tenant: Uuid) -> Uuid {
+    let mut tx = backend::scope::begin_service(pool).await.unwrap();
+    let claim = start_run(&mut tx, tenant, local_http::SLUG, Trigger::Api)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    match claim {
+        Claim::Started(id) => id,
+        Claim::AlreadyRunning(id) => panic!("{id} already running"),
+    }
+}
+
+async fn integration_id(pool: &PgPool, tenant: Uuid) -> Uuid {
+    sqlx::query_scalar(
+        "select id from public.tenant_integrations where tenant_id = $1 and provider = $2",
+    )
+    .bind(tenant)
+    .bind(local_http::SLUG)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_run_reaches_its_own_tenants_pages_only_and_ended_sessions_stop_listening(pool: PgPool) {
+    let (app, state) = common::router_for(pool.clone(), SECRET).await;
+    backend::demo::add_local_http_provider(&pool).await.unwrap();
+    let contmax = common::org(&pool, "contmax").await;
+    let pg = common::org(&pool, "pg").await;
+    for t in [contmax, pg] {
+        // No worker runs here: the runs stay "running", which is all this test needs.
+        backend::demo::add_local_http_integration(
+            &pool,
+            &state.keyring,
+            t,
+            "http://127.0.0.1:9/s/ok",
+        )
+        .await
+        .unwrap();
+    }
+    let (contmax_item, pg_item) = (
+        integration_id(&pool, contmax).await,
+        integration_id(&pool, pg).await,
+    );
+    state.run_events.listening().await;
+
+    let contmax_token = common::token_for(&state, "admin@contmax.com.br").await;
+    let mut contmax_page = open(&app, &contmax_token).await;
+    let mut pg_page = open(&app, &common::token_for(&state, "admin@pg.com.br").await).await;
+
+    let pg_items: Vec<Uuid> =
+        sqlx::query_scalar("select id from public.tenant_integrations where tenant_id = $1")
+            .bind(pg)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+
+    // A stream opens with where each integration stands.
+    let first = until(&mut contmax_page, |s| s.id == contmax_item)
+        .await
+        .expect("the stream's first summaries");
+    assert_eq!(first.last().map(|s| s.last_status.clone()), Some(None));
+
+    // Contmax's run reaches Contmax's page, as its card should show it.
+    start(&pool, contmax).await;
+    let running = |id: Uuid| {
+        move |s: &IntegrationSummary| s.id == id && s.status() == Some(RunStatus::Running)
+    };
+    let seen = until(&mut contmax_page, running(contmax_item))
+        .await
+        .expect("Contmax's run");
+    assert_eq!(seen.last().map(|s| s.slug.as_str()), Some(local_http::SLUG));
+
+    // P&G's page, open all along, gets its own integrations and its own run, never
+    // Contmax's.
+    start(&pool, pg).await;
+    let seen = until(&mut pg_page, running(pg_item))
+        .await
+        .expect("P&G's run");
+    assert!(
+        seen.iter().all(|s| pg_items.contains(&s.id)),
+        "a P&G page received another tenant's integration: {:?}",
+        seen.iter().map(|s| s.id).collect::<Vec<_>>()
+    );
+
+    // Progress moves the card too.
+    sqlx::query("update public.integration_logs set progress = 40 where tenant_id = $1")
+        .bind(contmax.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    until(&mut contmax_page, |s| {
+        s.id == contmax_item && s.progress == Some(40)
+    })
+    .await
+    .expect("the progress");
+
+    // "Sair de todos os dispositivos": the next change ends the stream instead of reaching it.
+    let admin: Uuid = sqlx::query_scalar("select id from auth.users where email = $1")
+        .bind("admin@contmax.com.br")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    backend::auth::end_all_sessions(&pool, admin).await.unwrap();
+    sqlx::query("update public.integration_logs set progress = 80 where tenant_id = $1")
+        .bind(contmax.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(
+        until(&mut contmax_page, |_| true).await.is_none(),
+        "a signed-out user's page still received runs"
+    );
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn no_session_no_stream(pool: PgPool) {
+    let (app, _) = common::router_for(pool, SECRET).await;
+    let res = app
+        .clone()
+        .oneshot(Request::get("/api/run-events").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(common::body_text(res).await.contains("\"error\""));
+    // A browser's EventSource is told to stop reconnecting, quietly.
+    let res = app
+        .clone()
+        .oneshot(
+            Request::get("/api/run-events")
+                .header(header::ACCEPT, "text/event-stream")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+}
