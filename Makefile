@@ -7,7 +7,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 ENV := . scripts/env.sh &&
 SITE_ENV := LEPTOS_SITE_ROOT=target/site LEPTOS_OUTPUT_NAME=portal LEPTOS_SITE_PKG_DIR=pkg
 
-.PHONY: run test test-attack bench bench-memory bootstrap bootstrap-e2e lint-fast db-stop build dev test-unit test-e2e check-sqlx sqlx-prepare lint fmt clean-db
+.PHONY: run test test-attack bench bench-engine bootstrap bootstrap-e2e lint-fast db-stop build dev test-unit test-e2e check-sqlx sqlx-prepare lint fmt clean-db
 
 ## make run: install the toolchain, build (release), migrate, seed demo users, serve :3000
 run: bootstrap build
@@ -24,9 +24,12 @@ bootstrap:
 bootstrap-e2e:
 	@scripts/bootstrap.sh --e2e
 
-## release build of server and wasm (wasm with its own size-first profile)
+## release build of server and wasm (wasm with its own size-first profile; both with
+## Leptos's erase_components, see scripts/env.sh)
 build:
-	@$(ENV) cargo leptos build --release --precompress --lib-cargo-args="$$PORTAL_LIB_CARGO_ARGS"
+	@$(ENV) env -u RUSTFLAGS "$$PORTAL_HOST_RUSTFLAGS_VAR=--cfg erase_components" \
+	  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$$PORTAL_WASM_RELEASE_RUSTFLAGS" \
+	  cargo leptos build --release --precompress --lib-cargo-args="$$PORTAL_LIB_CARGO_ARGS"
 
 ## cargo leptos watch: live-reloading development server
 dev: bootstrap
@@ -55,9 +58,10 @@ check-sqlx:
 bench:
 	@$(ENV) scripts/bench.sh "$(TARGET_DIR)"
 
-## benchmark: peak RSS of an Acessórias sync at 1,000 and 10,000 companies (prints only)
-bench-memory:
-	@scripts/bench-acessorias-memory.sh
+## benchmark, the engine's part of make bench alone (prints JSON lines): sync throughput and
+## peak RSS at 1,000 and 100,000 companies beside the UNNEST floor; orchestrator overhead
+bench-engine:
+	@$(ENV) scripts/bench/engine.sh
 
 ## regenerate .sqlx/ (after changing a query or a migration), then commit it
 sqlx-prepare:

@@ -2,7 +2,8 @@
 # make bench: the release server on port 3102 over a fresh database per size, loaded with
 # BENCH_SIZES log rows (default "10000 1000000") over 500 tenants; pages and server
 # functions timed beside their floors (scripts/bench/measure.py), the bundle's sizes, and
-# the dashboard's time to interactive in Chromium (end2end/bench/tti.mjs). Prints one table
+# the dashboard's time to interactive in Chromium (end2end/bench/tti.mjs), then the engine's
+# part (scripts/bench/engine.sh: sync throughput, orchestrator overhead). Prints one table
 # and writes docs/benchmarks.md. Times are reported, never asserted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,4 +39,7 @@ echo "{$(file_sizes wasm), $(file_sizes js), $(file_sizes css)}" >>"$RESULTS"
 
 echo "[bench] time to interactive" >&2
 (cd end2end && node bench/tti.mjs "http://127.0.0.1:$PORT") >>"$RESULTS"
+# The engine's part with the web server stopped (two cores).
+kill "$SERVER"; wait "$SERVER" 2>/dev/null || true
+scripts/bench/engine.sh >>"$RESULTS"
 python3 scripts/bench/report.py "$RESULTS"

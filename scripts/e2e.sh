@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # End-to-end tests: a fresh database, the release server with demo users on port 3100,
-# then Playwright driving Debian's Chromium. Stops the server on exit.
+# then Playwright driving Debian's Chromium (all tests, or the arguments after the target
+# directory). Stops the server on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/release-server.sh
 TARGET_DIR="${1:-target}"
+# Any further arguments go to Playwright (a file, -g "a title"): scripts/e2e.sh "$T" tests/live.spec.ts
+shift || true
 PORT="${E2E_PORT:-3100}"
 # Outside test-results/, which Playwright empties when it starts.
 LOG=end2end/server.log
@@ -22,7 +25,7 @@ psql "$BASE/portal_contmax_e2e" -qtA -v ON_ERROR_STOP=1 -f end2end/fixtures/hist
 
 cd end2end
 status=0
-BASE_URL="http://127.0.0.1:$PORT" npx playwright test || status=$?
+BASE_URL="http://127.0.0.1:$PORT" npx playwright test "$@" || status=$?
 cd ..
 no_panic_in "$LOG" "during the end-to-end tests" || status=1
 exit $status

@@ -18,14 +18,23 @@ if [ -z "${PORTAL_WASM_MODE:-}" ]; then
 fi
 export PORTAL_WASM_MODE
 
+# The release build (make build) is built smaller: Leptos's `erase_components` (views
+# type-erased: one hydration routine instead of one per view type; server and wasm must
+# agree, or hydration fails) and, for the wasm where std is built from source, panics that
+# abort without formatting a message (`immediate-abort`). Set through cargo's per-target
+# variables (CARGO_TARGET_<TRIPLE>_RUSTFLAGS), which a RUSTFLAGS of your own would override:
+# make build unsets it.
 if [ "$PORTAL_WASM_MODE" = debian ]; then
   export PATH="/usr/bin:$PATH"
   export RUSTC_BOOTSTRAP=1
   PORTAL_LIB_CARGO_ARGS="-Zbuild-std=std,panic_abort"
+  PORTAL_WASM_RELEASE_RUSTFLAGS="--cfg erase_components -Zunstable-options -Cpanic=immediate-abort"
 else
   PORTAL_LIB_CARGO_ARGS=""
+  PORTAL_WASM_RELEASE_RUSTFLAGS="--cfg erase_components"
 fi
-export PORTAL_LIB_CARGO_ARGS
+PORTAL_HOST_RUSTFLAGS_VAR="CARGO_TARGET_$(rustc -vV 2>/dev/null | sed -n 's/^host: //p' | tr 'a-z.-' 'A-Z__')_RUSTFLAGS"
+export PORTAL_LIB_CARGO_ARGS PORTAL_WASM_RELEASE_RUSTFLAGS PORTAL_HOST_RUSTFLAGS_VAR
 
 export PATH="$PORTAL_TOOLS_DIR/cargo/bin:$PORTAL_TOOLS_DIR/npm/node_modules/.bin:$PATH"
 

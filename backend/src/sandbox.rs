@@ -8,6 +8,8 @@
 //! - `fail-<code>-<n>`: the first `n` calls of each execution answer `<code>` (503, 500,
 //!   429 with `Retry-After: 1`), then as `ok`;
 //! - `slow-<ms>`: as `ok`, each page after `<ms>` milliseconds;
+//! - `once`: one page of one unchanged record (a provider that returns at once: the
+//!   orchestrator benchmark);
 //! - `hang`: never answers (until the client gives up);
 //! - `auth`: 401; `garbage`: 200 with a body that is not JSON;
 //! - `echo`: page 1 names a record after the caller's token, page 2 answers 422 with the
@@ -143,6 +145,12 @@ async fn records(
     match parts.as_slice() {
         ["ok"] => page_body(page, false),
         ["partial"] => page_body(page, true),
+        ["once"] => Json(json!({
+            "data": [{"id": 1, "nome": "Empresa 1 Ltda", "cnpj": "11222333000101", "acao": "unchanged"}],
+            "page": 1,
+            "total_pages": 1,
+        }))
+        .into_response(),
         ["echo"] if page == 1 => Json(json!({
             "data": [{"id": 1, "nome": format!("Empresa do token {token}"), "acao": "created"}],
             "page": 1,

@@ -17,7 +17,7 @@ def kb(n):
 
 
 def main():
-    sizes, bundle, tti = [], None, None
+    sizes, bundle, tti, syncs, orch = [], None, None, [], None
     for line in open(sys.argv[1]):
         obj = json.loads(line)
         if "rows" in obj:
@@ -26,6 +26,10 @@ def main():
             bundle = obj
         elif "cold_ms" in obj:
             tti = obj
+        elif "sync" in obj:
+            syncs.append(obj)
+        elif "orchestrator" in obj:
+            orch = obj["orchestrator"]
     mem_gib = int(sh("awk '/MemTotal/ {print $2}' /proc/meminfo") or 0) / 1024 / 1024
     out = [
         "# Benchmarks",
@@ -96,14 +100,80 @@ def main():
             f"- warm (the page again; /pkg from the cache): {tti['warm_ms']:.0f} ms.",
             "",
         ]
+    if syncs:
+        out += [
+            "## Sync throughput",
+            "",
+            "An Acessórias companies sync (the worker's code path: client, matching, writers) against",
+            "its sandbox in another process over loopback HTTP, each page one transaction",
+            "(`backend/examples/acessorias_sync.rs`). The floor writes the same rows again with no",
+            "HTTP and no matching: one `INSERT … SELECT FROM UNNEST(…) ON CONFLICT` per 1,000.",
+            "Targets: ≥ 60% of the floor; peak RSS flat from 1,000 to 100,000 companies.",
+            "",
+            "| companies | sync | floor | share of floor | peak RSS (before → after) |",
+            "|---|---|---|---|---|",
+        ]
+        for o in syncs:
+            r = o["sync"]
+            share = r["rows_per_sec"] / r["floor_rows_per_sec"] if r["floor_rows_per_sec"] else 0
+            out.append(
+                f"| {o['companies']:,} | {r['rows_per_sec']:,.0f} rows/s ({r['sync_secs']:.1f} s) | "
+                f"{r['floor_rows_per_sec']:,.0f} rows/s ({r['floor_secs']:.2f} s) | "
+                f"{share:.0%} {'✓' if share >= 0.6 else '✗'} | "
+                f"{r['rss_before_kib'] / 1024:,.1f} → {r['rss_peak_kib'] / 1024:,.1f} MiB |"
+            )
+        if len(syncs) > 1:
+            a, b = syncs[0]["sync"], syncs[-1]["sync"]
+            grew = (b["rss_peak_kib"] - b["rss_before_kib"]) - (a["rss_peak_kib"] - a["rss_before_kib"])
+            out.append("")
+            out.append(
+                f"Peak RSS grew by {a['rss_peak_kib'] - a['rss_before_kib']:,} KiB during the "
+                f"{syncs[0]['companies']:,}-company sync and by {b['rss_peak_kib'] - b['rss_before_kib']:,} KiB "
+                f"during the {syncs[-1]['companies']:,}-company one ({grew:+,} KiB)."
+            )
+        out.append("")
+    if orch:
+        lone, fl = orch.get("lone", {}), orch["floor"]
+        out += [
+            "## Orchestrator overhead",
+            "",
+            "A provider that returns at once (the sandbox's `once`: one HTTP request, one record),",
+            "run by the real queue and workers (`backend/examples/orchestrator_overhead.rs`). The",
+            "floor is the same provider called directly plus one committed insert, in the same run:",
+            f"p50 {fl['p50']:.2f} ms, p95 {fl['p95']:.2f} ms.",
+            "",
+        ]
+        if lone:
+            over, waited = lone["overhead"]["p50"], lone["waited"]["p50"]
+            out += [
+                "One run at a time, one worker (p50 / p95):",
+                "",
+                f"- request (claim committed) → worker start: {lone['pickup']['p50']:.2f} / {lone['pickup']['p95']:.2f} ms;",
+                f"- worker start → log row ended: {lone['run']['p50']:.2f} / {lone['run']['p95']:.2f} ms;",
+                f"- request → the waiter told (what `?wait=true` waits on): {waited:.2f} / {lone['waited']['p95']:.2f} ms, "
+                f"{waited / fl['p50']:.1f} × the floor (target ≤ 2 ×) {'✓' if waited <= 2 * fl['p50'] else '✗'};",
+                f"- overhead (that less the floor): {over:.2f} / {lone['overhead']['p95']:.2f} ms (target ≤ 5 ms) {'✓' if over <= 5 else '✗'}.",
+                "",
+            ]
+        out += [
+            f"Drain: {orch['runs']:,} runs over {orch['tenants']} tenants (each tenant's one after another, the",
+            "tenants at once), beside the floor × runs ÷ workers (this machine has "
+            f"{os.cpu_count()} cores: more workers than cores share them, and the floor does not):",
+            "",
+            "| workers | drain | floor | per run | request → worker start p50 / p95 | first attempt succeeded |",
+            "|---|---|---|---|---|---|",
+        ]
+        for d in orch["drain"]:
+            out.append(
+                f"| {d['workers']} | {d['drain_ms'] / 1000:.2f} s | {d['floor_ms'] / 1000:.2f} s | "
+                f"{d['per_run_ms']:.2f} ms | {d['pickup']['p50']:.1f} / {d['pickup']['p95']:.1f} ms | "
+                f"{d['succeeded_first_time']:,} of {orch['runs']:,} |"
+            )
+        out.append("")
     out += [
-        "## Not measured here yet",
-        "",
-        "Sync throughput against the sandboxes beside an `INSERT … UNNEST` floor, and the",
-        "orchestrator's overhead with 1, 2 and 4 workers: issue \"Performance\", left open.",
-        "",
         "Reproduce: `make build && make bench` (sizes in `BENCH_SIZES`, default",
-        "`10000 1000000`; `10000000` takes about ten minutes more to load).",
+        "`10000 1000000`; `10000000` takes about ten minutes more to load; `SYNC_SIZES`,",
+        "default `1000 100000`). The engine's part alone: `make bench-engine`.",
         "",
     ]
     text = "\n".join(out)
