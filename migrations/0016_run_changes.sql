@@ -4,6 +4,10 @@
 -- passes it on to the open pages of that tenant over Server-Sent Events, each of which
 -- reads the integration's summary under its own caller's row-level security
 -- (server/src/live.rs): the payload itself reaches no browser.
+-- Replacing a trigger locks the log for a moment; behind a long transaction on the
+-- customer's database, give up rather than hold every reader of the log in line.
+set local lock_timeout = '15s';
+
 create or replace function public.integration_logs_notify_change() returns trigger
   language plpgsql set search_path = public
   as $$

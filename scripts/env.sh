@@ -33,7 +33,15 @@ else
   PORTAL_LIB_CARGO_ARGS=""
   PORTAL_WASM_RELEASE_RUSTFLAGS="--cfg erase_components"
 fi
-PORTAL_HOST_RUSTFLAGS_VAR="CARGO_TARGET_$(rustc -vV 2>/dev/null | sed -n 's/^host: //p' | tr 'a-z.-' 'A-Z__')_RUSTFLAGS"
+PORTAL_HOST_TRIPLE="$(rustc -vV 2>/dev/null | sed -n 's/^host: //p')"
+# An unknown host would build the server without erase_components and the wasm with it:
+# a bundle that cannot hydrate. Fall back to RUSTFLAGS-free builds of both then.
+if [ -n "$PORTAL_HOST_TRIPLE" ]; then
+  PORTAL_HOST_RUSTFLAGS_VAR="CARGO_TARGET_$(echo "$PORTAL_HOST_TRIPLE" | tr 'a-z.-' 'A-Z__')_RUSTFLAGS"
+else
+  PORTAL_HOST_RUSTFLAGS_VAR="PORTAL_UNUSED_RUSTFLAGS"
+  PORTAL_WASM_RELEASE_RUSTFLAGS=""
+fi
 export PORTAL_LIB_CARGO_ARGS PORTAL_WASM_RELEASE_RUSTFLAGS PORTAL_HOST_RUSTFLAGS_VAR
 
 export PATH="$PORTAL_TOOLS_DIR/cargo/bin:$PORTAL_TOOLS_DIR/npm/node_modules/.bin:$PATH"

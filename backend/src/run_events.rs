@@ -32,7 +32,8 @@ pub struct RunChange {
 
 impl RunChange {
     fn parse(payload: &str) -> Option<Self> {
-        let (tenant_key, provider_slug) = payload.split_once(' ')?;
+        // Provider slugs have no spaces; an old portal's tenant slug might.
+        let (tenant_key, provider_slug) = payload.rsplit_once(' ')?;
         Some(Self {
             tenant_key: tenant_key.to_owned(),
             provider_slug: provider_slug.to_owned(),
@@ -99,6 +100,11 @@ impl RunEvents {
         let _ = rx.wait_for(|l| *l).await;
     }
 
+    /// Whether the listener listens now (notifications reach the receivers).
+    pub fn is_listening(&self) -> bool {
+        *self.listening.borrow()
+    }
+
     /// A receiver of the runs that change from now on, of every tenant: the receiver
     /// filters (and reads what changed under its caller's row-level security).
     pub fn subscribe_changes(&self) -> broadcast::Receiver<RunChange> {
@@ -108,6 +114,7 @@ impl RunEvents {
 
 async fn listen(pool: sqlx::PgPool, events: RunEvents) {
     let mut listened_before = false;
+    let mut pause = Duration::from_millis(100);
     // Until the pool is closed (the server stopping, a test ending).
     while !pool.is_closed() {
         let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
@@ -126,6 +133,7 @@ async fn listen(pool: sqlx::PgPool, events: RunEvents) {
             continue;
         }
         events.listening.send_replace(true);
+        let listening_since = tokio::time::Instant::now();
         if listened_before {
             // Listening again after a break: what was notified meanwhile is lost, so open
             // pages read their data again (waiters look on their own anyway).
@@ -134,9 +142,15 @@ async fn listen(pool: sqlx::PgPool, events: RunEvents) {
         listened_before = true;
         loop {
             match listener.try_recv().await {
-                // The connection broke: listen again on a new one (above).
+                // The connection broke: listen again on a new one (above), after a pause
+                // that grows while it keeps breaking.
                 Ok(None) => {
                     events.listening.send_replace(false);
+                    if listening_since.elapsed() > Duration::from_secs(60) {
+                        pause = Duration::from_millis(100);
+                    }
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(30));
                     break;
                 }
                 // Nobody waiting is fine: sends to no receiver are dropped.

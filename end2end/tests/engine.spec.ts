@@ -169,3 +169,62 @@ test("a run started through the API shows live on the open dashboard, and only o
   expect(foreign).toEqual([]);
   await pgContext.close();
 });
+
+// A hidden tab lets go of its live stream (a browser on HTTP/1.1 gives a site six
+// connections) and, shown again, opens a new one that starts with where every integration
+// stands: a run that failed meanwhile is on its card without the page asking for the list.
+test("a hidden tab closes its live stream and catches up when shown again", async ({ page }) => {
+  await page.addInitScript(() => {
+    const Original = window.EventSource;
+    const opened: EventSource[] = [];
+    (window as unknown as { liveSources: EventSource[] }).liveSources = opened;
+    window.EventSource = class extends Original {
+      constructor(url: string | URL, init?: EventSourceInit) {
+        super(url, init);
+        opened.push(this);
+      }
+    } as typeof EventSource;
+  });
+  await login(page, "admin@contmax.com.br", "/integracoes/local-http");
+  await expect(page).toHaveURL(/\/integracoes\/local-http$/);
+  await hydrated(page);
+  await pointLocalHttpAt(page, "auth");
+  await page.goto("/integracoes");
+  await hydrated(page);
+  const card = page.getByRole("list", { name: "Integrações" }).locator('[data-slug="local-http"]');
+  await expect(card).toBeVisible();
+  const sources = () =>
+    page.evaluate(() =>
+      (window as unknown as { liveSources: EventSource[] }).liveSources.map((s) => s.readyState),
+    );
+  // EventSource.readyState: 1 open, 2 closed.
+  await expect.poll(sources).toEqual([1]);
+  const lastRun = card.locator("time").first();
+  const before = (await lastRun.count()) ? await lastRun.getAttribute("datetime") : null;
+
+  const setHidden = (hidden: boolean) =>
+    page.evaluate((h) => {
+      Object.defineProperty(document, "hidden", { configurable: true, get: () => h });
+      document.dispatchEvent(new Event("visibilitychange"));
+    }, hidden);
+  await setHidden(true);
+  await expect.poll(sources).toEqual([2]);
+
+  // A run that fails (the sandbox answers 401) while the tab is hidden.
+  const session = await page.request.post("/api/get-session", { form: {} });
+  const tenant = (await session.json()).current_tenant.id as string;
+  const ended = await page.request.post("/functions/v1/run-integration?wait=true", {
+    data: { tenant_id: tenant, provider_slug: "local-http" },
+  });
+  expect(ended.status(), await ended.text()).toBe(200);
+  expect((await ended.json()).status).toBe("error");
+
+  const asked: string[] = [];
+  page.on("request", (r) => asked.push(new URL(r.url()).pathname));
+  await setHidden(false);
+  await expect.poll(sources).toEqual([2, 1]);
+  await expect(card.locator(".badge")).toHaveText("Erro");
+  // The run that failed while hidden, not an earlier one.
+  await expect(lastRun).not.toHaveAttribute("datetime", before ?? "");
+  expect(asked.filter((p) => p === "/api/list-integrations")).toEqual([]);
+});

@@ -89,7 +89,9 @@ async fn run_events(State(state): State<AppState>, headers: HeaderMap) -> Respon
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let left = u64::try_from(claims.exp).unwrap_or(0).saturating_sub(now);
-    let expires = tokio::time::Instant::now() + Duration::from_secs(left);
+    let expires = tokio::time::Instant::now()
+        .checked_add(Duration::from_secs(left.min(366 * 24 * 3600)))
+        .unwrap_or_else(tokio::time::Instant::now);
     let mut stream = Stream {
         state: state.clone(),
         claims,
@@ -102,6 +104,8 @@ async fn run_events(State(state): State<AppState>, headers: HeaderMap) -> Respon
         backlog: Vec::new(),
         _slot: slot,
     };
+    // Changes are heard from here on (at start-up, once the listener listens: a moment).
+    let _ = tokio::time::timeout(Duration::from_secs(2), state.run_events.listening()).await;
     // First, where every integration stands now: what changed before this stream opened
     // (the page was rendered a moment ago; the browser may have reconnected after a
     // break) is not missed.
@@ -234,7 +238,15 @@ impl Stream {
                 }
             };
             self.next_check = tokio::time::Instant::now() + SESSION_CHECK;
-            let Some(change) = change else { continue };
+            let Some(change) = change else {
+                // While the listener does not listen (reconnecting; or a database pooler in
+                // transaction mode, which never delivers notifications), nothing is pushed:
+                // the page reads its data again at every check instead.
+                if !self.state.run_events.is_listening() {
+                    return Some(Event::default().event("resync").data("{}"));
+                }
+                continue;
+            };
             if change.is_resync() {
                 return Some(Event::default().event("resync").data("{}"));
             }
