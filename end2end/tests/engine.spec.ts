@@ -8,6 +8,26 @@ test.describe.configure({ timeout: 120_000 });
 
 let restoreUrl: string | null = null;
 
+/** What `recordLiveStreams` keeps on the page's window. */
+type LiveRecord = { liveSources: EventSource[]; liveEvents: string[] };
+
+/** Before the page's scripts run: every EventSource it opens, and the data of every `run`
+ *  event they receive, kept on `window` (live status, read back with `page.evaluate`). */
+async function recordLiveStreams(page: Page) {
+  await page.addInitScript(() => {
+    const Original = window.EventSource;
+    const record = { liveSources: [] as EventSource[], liveEvents: [] as string[] };
+    Object.assign(window, record);
+    window.EventSource = class extends Original {
+      constructor(url: string | URL, init?: EventSourceInit) {
+        super(url, init);
+        record.liveSources.push(this);
+        this.addEventListener("run", (e) => record.liveEvents.push((e as MessageEvent).data));
+      }
+    } as typeof EventSource;
+  });
+}
+
 /** Points Contmax's sandbox integration at the sandbox's `scenario` through its form (the
  *  afterEach puts the demo's URL back). */
 async function pointLocalHttpAt(page: Page, scenario: string) {
@@ -120,22 +140,12 @@ test("a run started through the API shows live on the open dashboard, and only o
   // P&G's dashboard records every live event its page receives.
   const pgContext = await browser.newContext();
   const pg = await pgContext.newPage();
-  await pg.addInitScript(() => {
-    const Original = window.EventSource;
-    const received: string[] = [];
-    (window as unknown as { liveEvents: string[] }).liveEvents = received;
-    window.EventSource = class extends Original {
-      constructor(url: string | URL, init?: EventSourceInit) {
-        super(url, init);
-        this.addEventListener("run", (e) => received.push((e as MessageEvent).data));
-      }
-    } as typeof EventSource;
-  });
+  await recordLiveStreams(pg);
   await login(pg, "admin@pg.com.br", "/integracoes");
   await expect(pg.getByRole("heading", { name: "Integrações" })).toBeVisible();
   await hydrated(pg);
   // Its stream is open once it has told where P&G's own integrations stand.
-  await pg.waitForFunction(() => (window as unknown as { liveEvents: string[] }).liveEvents.length > 0);
+  await pg.waitForFunction(() => (window as unknown as LiveRecord).liveEvents.length > 0);
 
   await page.goto("/integracoes");
   await hydrated(page);
@@ -160,7 +170,7 @@ test("a run started through the API shows live on the open dashboard, and only o
 
   // Everything P&G's page received is one of P&G's own integrations (it has a sandbox
   // integration too, with an id of its own).
-  const pgEvents = await pg.evaluate(() => (window as unknown as { liveEvents: string[] }).liveEvents);
+  const pgEvents = await pg.evaluate(() => (window as unknown as LiveRecord).liveEvents);
   const pgList = await pg.request.post("/api/list-integrations", { form: {} });
   expect(pgList.ok()).toBeTruthy();
   const pgIds = new Set(((await pgList.json()) as { id: string }[]).map((i) => i.id));
@@ -174,17 +184,7 @@ test("a run started through the API shows live on the open dashboard, and only o
 // connections) and, shown again, opens a new one that starts with where every integration
 // stands: a run that failed meanwhile is on its card without the page asking for the list.
 test("a hidden tab closes its live stream and catches up when shown again", async ({ page }) => {
-  await page.addInitScript(() => {
-    const Original = window.EventSource;
-    const opened: EventSource[] = [];
-    (window as unknown as { liveSources: EventSource[] }).liveSources = opened;
-    window.EventSource = class extends Original {
-      constructor(url: string | URL, init?: EventSourceInit) {
-        super(url, init);
-        opened.push(this);
-      }
-    } as typeof EventSource;
-  });
+  await recordLiveStreams(page);
   await login(page, "admin@contmax.com.br", "/integracoes/local-http");
   await expect(page).toHaveURL(/\/integracoes\/local-http$/);
   await hydrated(page);
@@ -195,7 +195,7 @@ test("a hidden tab closes its live stream and catches up when shown again", asyn
   await expect(card).toBeVisible();
   const sources = () =>
     page.evaluate(() =>
-      (window as unknown as { liveSources: EventSource[] }).liveSources.map((s) => s.readyState),
+      (window as unknown as LiveRecord).liveSources.map((s) => s.readyState),
     );
   // EventSource.readyState: 1 open, 2 closed.
   await expect.poll(sources).toEqual([1]);

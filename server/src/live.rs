@@ -59,11 +59,15 @@ fn refuse(e: backend::Error) -> Response {
 }
 
 async fn run_events(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    // Changes are heard from the subscription on (at start-up, once the listener listens:
+    // a moment); subscribed before the first read, so nothing falls in between.
+    let _ = tokio::time::timeout(Duration::from_secs(2), state.run_events.listening()).await;
+    let changes = state.run_events.subscribe_changes();
     let preferred = backend::cookies::read(&headers, backend::cookies::TENANT);
     let session =
         backend::auth::scoped_session(&state.pool, &state.jwt, &headers, preferred.as_deref())
             .await;
-    let (claims, user, tx) = match session {
+    let (claims, user, mut tx) = match session {
         Ok(s) => s,
         // A browser's EventSource is told to stop trying by a 204, which it takes quietly;
         // a 401 would only make it log errors. Other clients get the usual JSON 401.
@@ -72,9 +76,6 @@ async fn run_events(State(state): State<AppState>, headers: HeaderMap) -> Respon
         }
         Err(e) => return refuse(e),
     };
-    if let Err(e) = tx.commit().await {
-        return refuse(e.into());
-    }
     let Some(tenant) = user.current_tenant else {
         return refuse(backend::Error::NotFound(
             "Nenhuma organização escolhida.".into(),
@@ -85,6 +86,17 @@ async fn run_events(State(state): State<AppState>, headers: HeaderMap) -> Respon
             "Abas demais acompanhando as execuções: feche alguma e recarregue.".into(),
         ));
     };
+    // First, where every integration stands now, read in the transaction that checked the
+    // session: what changed before this stream opened (the page was rendered a moment ago;
+    // the browser may have reconnected after a break) is not missed.
+    let mut list = match backend::integrations::list_for_tenant(&mut tx, tenant.id).await {
+        Ok(list) => list,
+        Err(e) => return refuse(e.into()),
+    };
+    if let Err(e) = tx.commit().await {
+        return refuse(e.into());
+    }
+    state.registry.mark(&mut list);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -92,38 +104,22 @@ async fn run_events(State(state): State<AppState>, headers: HeaderMap) -> Respon
     let expires = tokio::time::Instant::now()
         .checked_add(Duration::from_secs(left.min(366 * 24 * 3600)))
         .unwrap_or_else(tokio::time::Instant::now);
-    let mut stream = Stream {
+    let stream = Stream {
         state: state.clone(),
         claims,
         tenant: tenant.id,
         tenant_slug: tenant.slug,
-        changes: state.run_events.subscribe_changes(),
+        changes,
         next_check: tokio::time::Instant::now() + SESSION_CHECK,
         expires,
         ended: false,
-        backlog: Vec::new(),
+        backlog: list
+            .iter()
+            .rev()
+            .filter_map(|s| Event::default().event("run").json_data(s).ok())
+            .collect(),
         _slot: slot,
     };
-    // Changes are heard from here on (at start-up, once the listener listens: a moment).
-    let _ = tokio::time::timeout(Duration::from_secs(2), state.run_events.listening()).await;
-    // First, where every integration stands now: what changed before this stream opened
-    // (the page was rendered a moment ago; the browser may have reconnected after a
-    // break) is not missed.
-    match stream.read().await {
-        Ok(Some(list)) => {
-            stream.backlog = list
-                .iter()
-                .rev()
-                .filter_map(|s| Event::default().event("run").json_data(s).ok())
-                .collect();
-        }
-        Ok(None) => {
-            return refuse(backend::Error::Unauthenticated(
-                backend::auth::BAD_SESSION.into(),
-            ))
-        }
-        Err(e) => return refuse(e),
-    }
     let events = futures::stream::unfold(stream, |mut s| async move {
         let event = s.next().await?;
         Some((Ok::<_, Infallible>(event), s))
