@@ -34,6 +34,11 @@ impl RunChange {
     fn parse(payload: &str) -> Option<Self> {
         // Provider slugs have no spaces; an old portal's tenant slug might.
         let (tenant_key, provider_slug) = payload.rsplit_once(' ')?;
+        // "*" is ours (a resync), never a tenant's: a notification sent by hand cannot
+        // make every stream of every tenant read again.
+        if tenant_key == "*" || tenant_key.is_empty() {
+            return None;
+        }
         Some(Self {
             tenant_key: tenant_key.to_owned(),
             provider_slug: provider_slug.to_owned(),

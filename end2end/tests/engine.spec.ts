@@ -135,7 +135,8 @@ test("a run started through the API shows live on the open dashboard, and only o
   await login(page, "admin@contmax.com.br", "/integracoes/local-http");
   await expect(page).toHaveURL(/\/integracoes\/local-http$/);
   await hydrated(page);
-  await pointLocalHttpAt(page, "slow-700");
+  // Three pages of two seconds each: long enough to see it running on a busy machine.
+  await pointLocalHttpAt(page, "slow-2000");
 
   // P&G's dashboard records every live event its page receives.
   const pgContext = await browser.newContext();
@@ -225,6 +226,7 @@ test("a hidden tab closes its live stream and catches up when shown again", asyn
   await expect.poll(sources).toEqual([2, 1]);
   await expect(card.locator(".badge")).toHaveText("Erro");
   // The run that failed while hidden, not an earlier one.
+  await expect(lastRun).toHaveAttribute("datetime", /\d/);
   await expect(lastRun).not.toHaveAttribute("datetime", before ?? "");
   expect(asked.filter((p) => p === "/api/list-integrations")).toEqual([]);
 });

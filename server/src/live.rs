@@ -220,6 +220,12 @@ impl Stream {
                 self.ended = true;
                 return None;
             }
+            // Missed changes: the page reads its data again through its own server
+            // functions (each checks the session), so this stream reads nothing itself; after
+            // a reconnect of the listener every stream says so at once, without a query each.
+            if change.as_ref().is_some_and(RunChange::is_resync) {
+                return Some(Event::default().event("resync").data("{}"));
+            }
             let list = match self.read().await {
                 Ok(Some(list)) => list,
                 // The session ended (signed out, deactivated).
@@ -243,9 +249,6 @@ impl Stream {
                 }
                 continue;
             };
-            if change.is_resync() {
-                return Some(Event::default().event("resync").data("{}"));
-            }
             // Not this user's to see (any more): nothing.
             if let Some(summary) = list.into_iter().find(|i| i.slug == change.provider_slug) {
                 match Event::default().event("run").json_data(&summary) {
