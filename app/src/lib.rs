@@ -7,6 +7,7 @@ pub mod pages;
 pub mod session;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod use_alerts;
 pub mod use_contact_reviews;
 pub mod use_credentials;
 pub mod use_integrations;

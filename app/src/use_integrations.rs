@@ -245,6 +245,7 @@ pub async fn save_integration_config(
     slug: String,
     config: Option<std::collections::HashMap<String, String>>,
     schedule: Option<String>,
+    pause_after_failures: Option<String>,
 ) -> Result<model::SaveOutcome, ServerFnError> {
     let (_, user, tenant, mut tx) = ssr::tenant_scope().await?;
     if !user.can_configure() {
@@ -258,7 +259,10 @@ pub async fn save_integration_config(
         tenant,
         &slug,
         &config.unwrap_or_default(),
-        schedule.as_deref(),
+        backend::config_form::RunSettings {
+            schedule: schedule.as_deref(),
+            pause_after_failures: pause_after_failures.as_deref(),
+        },
         &actor,
     )
     .await

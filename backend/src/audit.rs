@@ -51,6 +51,9 @@ pub enum Action {
     MemberRoleChanged,
     /// A person decided about a contact in OneCode's review queue.
     ContactDecided,
+    /// The tenant's outgoing alert webhook was set or replaced.
+    AlertWebhookSet,
+    AlertWebhookRemoved,
 }
 
 impl Action {
@@ -69,6 +72,8 @@ impl Action {
             Action::ConnectionTested => "connection_tested",
             Action::MemberRoleChanged => "member_role_changed",
             Action::ContactDecided => "contact_decided",
+            Action::AlertWebhookSet => "alert_webhook_set",
+            Action::AlertWebhookRemoved => "alert_webhook_removed",
         }
     }
 }
@@ -301,6 +306,23 @@ pub fn summary(action: &str, details: &Value) -> String {
                 ),
             }
         }
+        "integration_paused" => {
+            let n = details.get("failures").and_then(Value::as_i64).unwrap_or(0);
+            if n == 1 {
+                "Agendamento pausado após 1 falha.".into()
+            } else {
+                format!("Agendamento pausado após {n} falhas seguidas.")
+            }
+        }
+        "integration_resumed" if details.get("recovered") == Some(&Value::Bool(true)) => {
+            "Agendamento retomado: uma execução terminou com sucesso.".into()
+        }
+        "integration_resumed" => "Agendamento retomado (Retomar).".into(),
+        "alert_webhook_set" => format!(
+            "Webhook de alertas definido ({}).",
+            details.get("host").map_or_else(|| "?".into(), text)
+        ),
+        "alert_webhook_removed" => "Webhook de alertas removido.".into(),
         _ => String::new(),
     }
 }

@@ -297,6 +297,7 @@ struct Loaded {
     schema: Value,
     config: Value,
     schedule: Option<String>,
+    pause_after_failures: i32,
     tenant_slug: String,
 }
 
@@ -308,7 +309,8 @@ async fn load(
     slug: &str,
 ) -> Result<Loaded> {
     let row = sqlx::query!(
-        r#"select t.id, p.config_schema, t.config, t.base_url, t.schedule, o.slug as tenant_slug
+        r#"select t.id, p.config_schema, t.config, t.base_url, t.schedule, t.pause_after_failures,
+                  o.slug as tenant_slug
            from public.tenant_integrations t
            join public.integration_providers p on p.id = t.provider_id
            join public.organizacoes o on o.id = t.tenant_id
@@ -324,6 +326,7 @@ async fn load(
         config: crate::integrations::effective_config(row.config, &row.base_url),
         schema: row.config_schema,
         schedule: row.schedule,
+        pause_after_failures: row.pause_after_failures,
         tenant_slug: row.tenant_slug,
     })
 }
@@ -378,6 +381,7 @@ pub async fn form(
     Ok(ConfigForm {
         fields: fields(&l.schema, &l.config, &states),
         schedule: l.schedule,
+        pause_after_failures: l.pause_after_failures,
         editable,
     })
 }
@@ -415,6 +419,14 @@ pub async fn missing_requirements(
     Ok(missing)
 }
 
+/// How the engine treats the integration, beside its provider's settings: the schedule
+/// and after how many consecutive failures it pauses (`None`: unchanged).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunSettings<'a> {
+    pub schedule: Option<&'a str>,
+    pub pause_after_failures: Option<&'a str>,
+}
+
 /// Validates and saves the submitted form in the caller's transaction (row-level security
 /// lets only admins write); the audit trigger records what changed. Nothing is written when
 /// any field is wrong.
@@ -423,14 +435,19 @@ pub async fn save(
     tenant_id: Uuid,
     slug: &str,
     submitted: &HashMap<String, String>,
-    schedule: Option<&str>,
+    settings: RunSettings<'_>,
     actor: &Actor,
 ) -> Result<SaveOutcome> {
+    let RunSettings {
+        schedule,
+        pause_after_failures,
+    } = settings;
     let Loaded {
         id,
         schema,
         config: old,
         schedule: current_schedule,
+        pause_after_failures: current_pause,
         ..
     } = load(tx, tenant_id, slug).await?;
     let mut errors = Vec::new();
@@ -475,6 +492,19 @@ pub async fn save(
             });
         }
     }
+    let pause_after = match pause_after_failures {
+        None => current_pause,
+        Some(raw) => match crate::alerts::parse_threshold(raw) {
+            Ok(n) => n,
+            Err(message) => {
+                errors.push(FieldError {
+                    field: "pause_after_failures".into(),
+                    message,
+                });
+                current_pause
+            }
+        },
+    };
     let Some(mut config) = config.filter(|_| errors.is_empty()) else {
         return Ok(SaveOutcome {
             saved: false,
@@ -500,11 +530,13 @@ pub async fn save(
     audit::bind(tx, actor).await?;
     let n = sqlx::query!(
         r#"update public.tenant_integrations
-           set config = $2, base_url = coalesce($3, base_url)
+           set config = $2, base_url = coalesce($3, base_url),
+               pause_after_failures = $4
            where id = $1"#,
         id,
         new,
-        base_url
+        base_url,
+        pause_after
     )
     .execute(&mut **tx)
     .await?

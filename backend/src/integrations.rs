@@ -36,12 +36,7 @@ pub async fn list_for_tenant(
                   ti.last_status,
                   to_char(ti.last_run at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as last_run,
                   extract(epoch from now() - ti.last_run)::bigint as last_run_seconds_ago,
-                  (select l.progress from public.integration_logs l
-                   where ti.last_status = 'running'
-                     and l.tenant_id = ti.tenant_id::text
-                     and l.provider_slug = coalesce(p.slug, ti.provider)
-                     and l.status = 'running'
-                   order by l.created_at desc limit 1) as progress,
+                  r.progress as "progress?",
                   t.total_processados as "last_processed?",
                   t.total_created as "last_created?",
                   t.total_updated as "last_updated?",
@@ -50,21 +45,27 @@ pub async fn list_for_tenant(
                   t.total_matched as "last_matched?",
                   t.total_ignored as "last_ignored?",
                   -- Whether this server can run it: set by `Registry::mark`.
-                  true as "has_connector!"
+                  true as "has_connector!",
+                  case when ti.paused_at is not null
+                       then coalesce(ti.paused_after, ti.consecutive_failures) end as paused_after
            from public.tenant_integrations ti
            left join public.integration_providers p on p.id = ti.provider_id
+           -- The last sync's totals: the run the engine last concluded as a success or
+           -- a partial (not a webhook batch: a few events are not the last sync's
+           -- picture), by primary key.
+           left join public.integration_logs t on t.id = ti.last_sync_log_id
+           -- The running attempt's progress, by the partial index of 0017 (tenant,
+           -- provider, newest first; running rows only), with plain comparisons to the
+           -- parameter and the catalog slug: a cast of the outer row's column kept the
+           -- planner from using an index under RLS, and it read every tenant's running
+           -- rows per card.
            left join lateral (
-             select l.total_processados, l.total_created, l.total_updated, l.total_review,
-                    l.total_failed, l.total_matched, l.total_ignored
+             select l.progress
              from public.integration_logs l
-             -- Plain comparisons with the parameter and the catalog slug, so that the
-             -- planner can use (tenant_id, provider_slug, created_at) under RLS.
              where l.tenant_id = ($1::uuid)::text
                and l.provider_slug = p.slug
-               and l.status in ('success', 'partial')
-               -- A webhook batch of a few events is not the last sync's picture.
-               and l.trigger <> 'webhook'
-             order by l.created_at desc limit 1) t on true
+               and l.status = 'running'
+             order by l.created_at desc limit 1) r on ti.last_status = 'running'
            where ti.tenant_id = $1
            order by 3"#,
         tenant_id

@@ -4,6 +4,7 @@
 //! inside [`scope::begin_as`]: a transaction that first sets the caller's JWT claims and the
 //! `authenticated` role, so that row-level security decides what the caller sees.
 
+pub mod alerts;
 pub mod audit;
 pub mod auth;
 pub mod charts;

@@ -5,7 +5,8 @@
 //! Jobs: `run_integration` (one attempt of one execution; enqueued by
 //! `public.enqueue_integration_run` in the same transaction as the claim), and three cron
 //! jobs that graphile runs once per minute/day across all workers: `schedule_tick`,
-//! `purge_old_logs`; `process_onecode_events` (a tenant integration's pending webhook
+//! `purge_old_logs`; `deliver_alert` (a notice to the tenant's alert webhook, enqueued by
+//! `public.enqueue_alert_delivery` with the notice); `process_onecode_events` (a tenant integration's pending webhook
 //! events, enqueued by `public.enqueue_onecode_events` with the events); stale heartbeats are reaped by each worker on its own timer
 //! ([`EngineConfig::reap_every`](crate::engine::EngineConfig)).
 
@@ -137,6 +138,31 @@ impl TaskHandler for ProcessOnecodeEvents {
     }
 }
 
+/// One notice sent to its tenant's outgoing webhook ([`crate::alerts::webhook::deliver`]);
+/// enqueued by `public.enqueue_alert_delivery` with the notice. A failed delivery is retried
+/// by the queue (8 attempts with its growing delay).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DeliverAlert {
+    pub notice_id: i64,
+}
+
+impl TaskHandler for DeliverAlert {
+    const IDENTIFIER: &'static str = "deliver_alert";
+
+    async fn run(self, ctx: WorkerContext) -> impl IntoTaskHandlerResult {
+        let engine = engine_of(&ctx)?;
+        let id = self.notice_id;
+        match crate::alerts::webhook::deliver(&engine.pool, &engine.keyring, &engine.http, id).await
+        {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::warn!(notice = id, error = ?e, "alert webhook delivery failed");
+                Err(format!("deliver_alert {id}: {e}"))
+            }
+        }
+    }
+}
+
 /// The retention job (cron: daily); its payload is ignored, like [`ScheduleTick`]'s.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct PurgeOldLogs(pub Option<serde_json::Value>);
@@ -151,6 +177,12 @@ impl TaskHandler for PurgeOldLogs {
             Ok(n) if n > 0 => tracing::info!(deleted = n, "old OneCode events purged"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = ?e, "purging old OneCode events failed"),
+        }
+        // Notices of pauses and recoveries after 180 days.
+        match crate::alerts::notices::purge(&engine.pool, 180).await {
+            Ok(n) if n > 0 => tracing::info!(deleted = n, "old alert notices purged"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = ?e, "purging old alert notices failed"),
         }
         // Sessions that ended more than a day ago.
         if let Err(e) = crate::auth::purge_sessions(&engine.pool).await {
@@ -180,6 +212,7 @@ pub async fn run_worker(engine: Engine, concurrency: usize) -> crate::Result<()>
         .define_job::<ScheduleTick>()
         .define_job::<PurgeOldLogs>()
         .define_job::<ProcessOnecodeEvents>()
+        .define_job::<DeliverAlert>()
         .with_crontab("* * * * * schedule_tick\n30 3 * * * purge_old_logs")
         .map_err(|e| err("crontab", &e))?
         .add_extension(engine.clone())

@@ -182,6 +182,8 @@ pub async fn tick(pool: &PgPool, connectors: &Registry, now: DateTime<Utc>) -> R
            from public.tenant_integrations t
            join public.integration_providers p on p.id = t.provider_id
            where t.is_enabled and t.schedule is not null
+             -- Paused after consecutive failures (crate::alerts): not until resumed.
+             and t.paused_at is null
            for update of t skip locked"#
     )
     .fetch_all(&mut *tx)

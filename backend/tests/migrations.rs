@@ -96,6 +96,24 @@ async fn the_customer_database_upgrades_without_losing_or_hiding_a_row(pool: PgP
         )]
     );
 
+    // Each card's last sync (0017's pointer) is its newest finished run of the old log, the
+    // rows written with the tenant's slug included.
+    let (pointed, wrong): (i64, i64) = sqlx::query_as(
+        "select count(ti.last_sync_log_id),
+                count(*) filter (where ti.last_sync_log_id is distinct from (
+                  select l.id from integration_logs l
+                  join organizacoes o on o.id = ti.tenant_id
+                  where l.tenant_id in (o.id::text, o.slug) and l.provider_slug = p.slug
+                    and l.status in ('success', 'partial') and l.trigger <> 'webhook'
+                  order by l.created_at desc, l.id desc limit 1))
+         from tenant_integrations ti join integration_providers p on p.id = ti.provider_id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(pointed > 0, "some cards point at their last sync");
+    assert_eq!(wrong, 0, "every pointer is the newest finished run");
+
     // execution_id has a default, and old rows each got their own.
     let (n, distinct): (i64, i64) =
         sqlx::query_as("select count(*), count(distinct execution_id) from integration_logs")

@@ -360,3 +360,59 @@ async fn reads_cost_a_few_policy_calls_and_no_sequential_scan_whatever_the_rows(
         .unwrap_or(0);
     assert!(most > 500, "a per-row policy is seen: {calls:?}");
 }
+
+/// The card's progress (the running attempt's), read with every list and every change a
+/// live stream passes on, finds the tenant's running row by the partial index of 0017
+/// rather than reading every tenant's running rows (2,000 here) for each card.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_cards_progress_reads_its_own_running_row_not_every_tenants(pool: PgPool) {
+    fixture(&pool).await;
+    let contmax = common::org_id(&pool, "contmax").await;
+    sqlx::raw_sql(
+        r#"insert into public.integration_logs
+             (tenant_id, integration, provider_slug, status, trigger, heartbeat_at, started_at, progress)
+           select (select id::text from public.organizacoes where slug = 'cliente-' || (g % 200 + 1)),
+                  'acessorias', 'acessorias', 'running', 'schedule', now(), now(), g % 100
+           from generate_series(1, 2000) g;
+           insert into public.integration_logs
+             (tenant_id, integration, provider_slug, status, trigger, heartbeat_at, started_at, progress)
+           select id::text, 'acessorias', 'acessorias', 'running', 'manual', now(), now(), 42
+           from public.organizacoes where slug = 'contmax';
+           update public.tenant_integrations t set last_status = 'running'
+           from public.integration_providers p
+           where p.id = t.provider_id and p.slug = 'acessorias'
+             and t.tenant_id = (select id from public.organizacoes where slug = 'contmax');
+           analyze public.integration_logs;"#,
+    )
+    .execute(&pool)
+    .await
+    .expect("running rows");
+    let claims = common::demo_claims(&pool, "equipe@contmax.com.br").await;
+    let (seq, calls) = measure(&pool, &claims, |mut tx| async move {
+        let list = backend::integrations::list_for_tenant(&mut tx, contmax)
+            .await
+            .expect("list");
+        let card = list
+            .iter()
+            .find(|i| i.slug == "acessorias")
+            .expect("Contmax's Acessórias");
+        assert_eq!(
+            card.progress,
+            Some(42),
+            "its own running attempt's progress"
+        );
+        tx
+    })
+    .await;
+    assert_eq!(seq, 0, "no sequential scan");
+    let fetched = calls
+        .iter()
+        .find(|(f, _)| f == FETCHED)
+        .map_or(0, |(_, n)| *n);
+    // A few rows per card (its last finished run, its running attempt); every tenant's
+    // running rows would be 2,000.
+    assert!(
+        fetched <= 100,
+        "the list fetched {fetched} rows by index: {calls:?}"
+    );
+}

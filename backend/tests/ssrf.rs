@@ -583,7 +583,7 @@ async fn saving_an_internal_base_url_is_a_field_error(pool: PgPool) {
                 contmax,
                 "acessorias",
                 &HashMap::from([("base_url".to_owned(), base_url.to_owned())]),
-                None,
+                Default::default(),
                 &actor,
             )
             .await

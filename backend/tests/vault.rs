@@ -583,7 +583,7 @@ async fn the_environment_fills_in_only_for_the_api_it_was_meant_for(pool: PgPool
             "base_url".to_owned(),
             "https://coletor.example".to_owned(),
         )]),
-        None,
+        Default::default(),
         &actor(&admin, "Paula"),
     )
     .await

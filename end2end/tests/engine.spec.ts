@@ -230,3 +230,52 @@ test("a hidden tab closes its live stream and catches up when shown again", asyn
   await expect(lastRun).not.toHaveAttribute("datetime", before ?? "");
   expect(asked.filter((p) => p === "/api/list-integrations")).toEqual([]);
 });
+
+// Alerts and auto-pause (issue "The engine under pressure", item 10): three failed runs in
+// a row of Contmax's sandbox integration pause it; its card says so, the admin's Avisos in
+// the header has the notice (opening it marks it seen), and Retomar on the card lifts the
+// pause, which the audit trail records.
+test("three failed runs pause an integration, Avisos tells the admin, and Retomar resumes it", async ({
+  page,
+}) => {
+  await login(page, "admin@contmax.com.br", "/integracoes/local-http");
+  await expect(page).toHaveURL(/\/integracoes\/local-http$/);
+  await hydrated(page);
+  const session = await page.request.post("/api/get-session", { form: {} });
+  expect(session.ok()).toBeTruthy();
+  const tenant = (await session.json()).current_tenant.id as string;
+  const runToEnd = async () => {
+    const r = await page.request.post("/functions/v1/run-integration?wait=true", {
+      data: { tenant_id: tenant, provider_slug: "local-http" },
+    });
+    expect(r.status(), await r.text()).toBe(200);
+    return (await r.json()).status as string;
+  };
+  // A success first: failures other tests left do not count toward this test's three (and
+  // a pause they left is lifted).
+  expect(await runToEnd()).toBe("success");
+  await pointLocalHttpAt(page, "auth");
+  for (let i = 0; i < 3; i++) expect(await runToEnd()).toBe("error");
+
+  await page.goto("/integracoes");
+  await hydrated(page);
+  const card = page.getByRole("list", { name: "Integrações" }).locator('[data-slug="local-http"]');
+  await expect(card.getByTestId("paused")).toContainText("Pausada após 3 falhas seguidas");
+
+  const notices = page.getByTestId("notices");
+  await expect(notices.getByTestId("notice-count")).toHaveText(/^[1-9]/);
+  await notices.locator("summary").click();
+  const newest = notices.locator(".notice").first();
+  await expect(newest).toContainText("Teste local (HTTP): agendamento pausado após 3 falhas seguidas.");
+  await expect(newest).toContainText("credenciais");
+  // Opened: seen.
+  await expect(notices.getByTestId("notice-count")).toHaveCount(0);
+  await notices.locator("summary").click();
+
+  await card.getByRole("button", { name: "Retomar Teste local (HTTP)" }).click();
+  await expect(card.getByTestId("paused")).toHaveCount(0);
+  await page.goto("/integracoes/local-http");
+  await hydrated(page);
+  await expect(page.getByTestId("paused")).toHaveCount(0);
+  await expect(page.locator("body")).toContainText("Agendamento retomado (Retomar).");
+});

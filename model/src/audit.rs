@@ -18,6 +18,10 @@ pub const AUDIT_ACTIONS: &[&str] = &[
     "connection_tested",
     "member_role_changed",
     "contact_decided",
+    "integration_paused",
+    "integration_resumed",
+    "alert_webhook_set",
+    "alert_webhook_removed",
 ];
 
 /// pt-BR name of an action.
@@ -36,6 +40,10 @@ pub fn audit_action_label(action: &str) -> &'static str {
         "connection_tested" => "Conexão testada",
         "member_role_changed" => "Papel de membro alterado",
         "contact_decided" => "Contato revisado",
+        "integration_paused" => "Pausada após falhas",
+        "integration_resumed" => "Retomada",
+        "alert_webhook_set" => "Webhook de alertas definido",
+        "alert_webhook_removed" => "Webhook de alertas removido",
         _ => "Outra ação",
     }
 }

@@ -67,6 +67,8 @@ impl SecretState {
 pub struct ConfigForm {
     pub fields: Vec<ConfigField>,
     pub schedule: Option<String>,
+    /// After how many consecutive failed executions the schedule pauses.
+    pub pause_after_failures: i32,
     /// Tenant admins (and global admins) may change it; staff see it read-only.
     pub editable: bool,
 }

@@ -32,6 +32,9 @@ pub struct IntegrationSummary {
     /// Whether this server has a connector for it: without one it cannot run or be
     /// scheduled, and its card says so.
     pub has_connector: bool,
+    /// Failures after which its schedule paused ("Pausada após 3 falhas seguidas");
+    /// `None` while it is not paused.
+    pub paused_after: Option<i32>,
 }
 
 impl IntegrationSummary {
@@ -112,6 +115,7 @@ mod tests {
             last_matched: Some(40),
             last_ignored: Some(24),
             has_connector: true,
+            paused_after: None,
         }
     }
 

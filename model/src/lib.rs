@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod alerts;
 pub mod audit;
 pub mod config;
 pub mod empresas;
@@ -15,6 +16,10 @@ pub mod run;
 pub mod session;
 pub mod time;
 
+pub use alerts::{
+    notice_message, paused_label, AlertWebhook, Notice, NoticeKind, Notices, DEFAULT_PAUSE_AFTER,
+    PAUSE_AFTER_RANGE,
+};
 pub use audit::{
     audit_action_label, audit_source_label, AuditEntry, AuditPage, AuditPerson, AuditQuery,
     AUDIT_ACTIONS,

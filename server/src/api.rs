@@ -15,6 +15,10 @@
 //! `{"execution_id", "status": "cancelled"}` when nothing had started it yet, 202
 //! `{"execution_id", "status": "cancelling"}` when its worker stops it at the next
 //! heartbeat; 400, 401, 404 (no such run for this caller), 409 already ended.
+//!
+//! `POST /functions/v1/resume-integration` (*Retomar*): body `{"tenant_id", "provider_slug"}`;
+//! 200 `{"provider_slug", "paused": false}` when an integration paused after consecutive
+//! failures is resumed; 400, 401, 403 (not a tenant admin), 404, 409 (not paused).
 
 use std::time::Duration;
 
@@ -43,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/functions/v1/run-integration", post(run_integration))
         .route("/functions/v1/test-connection", post(test_connection))
         .route("/functions/v1/cancel-run", post(cancel_run))
+        .route("/functions/v1/resume-integration", post(resume_integration))
         .with_state(state)
 }
 
@@ -228,6 +233,38 @@ async fn test_connection(
     drop(tx);
     match state.tester().run(&claims, &actor, tenant_id, &slug).await {
         Ok(check) => (StatusCode::OK, Json(check)).into_response(),
+        Err(e) => from_backend(e),
+    }
+}
+
+/// `POST /functions/v1/resume-integration`: *Retomar* for API clients (tenant admins).
+async fn resume_integration(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Scoped {
+        claims,
+        tenant_id,
+        slug,
+        mut tx,
+    } = match scoped(&state, &headers, &body).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let actor = Actor::api(&claims, audit::request_id(&headers));
+    let result = async {
+        backend::alerts::resume(&mut tx, tenant_id, &slug, &actor).await?;
+        tx.commit().await?;
+        Ok::<_, Error>(())
+    }
+    .await;
+    match result {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({ "provider_slug": slug, "paused": false })),
+        )
+            .into_response(),
         Err(e) => from_backend(e),
     }
 }

@@ -15,7 +15,9 @@
 //! integrations as it stands when the stream opens, then one per change) and `resync` (this
 //! stream may have missed changes: the page reads its data again). Without a session: 401
 //! JSON, or for a browser's EventSource (it asks for `text/event-stream`) 204, which tells
-//! it to stop reconnecting. At most [`MAX_PER_USER`] streams per user at once (429).
+//! it to stop reconnecting. At most [`MAX_PER_USER`] streams per user and [`MAX_STREAMS`]
+//! in all at once (429). Changes heard within [`GATHER`] of each other are read together
+//! (each integration sent once), and at most [`MAX_CONCURRENT_READS`] streams read at once.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -38,6 +40,17 @@ use uuid::Uuid;
 pub const SESSION_CHECK: Duration = Duration::from_secs(30);
 /// Streams one user may hold open at once (a tab each).
 pub const MAX_PER_USER: usize = 8;
+/// Streams this process holds open at once, all users together.
+pub const MAX_STREAMS: usize = 4096;
+/// Changes of a stream's tenant that arrive within this time after a first one are read
+/// together (one query for a burst: a schedule tick starting many runs).
+pub const GATHER: Duration = Duration::from_millis(250);
+/// Streams reading the database at once, across the process: a change heard by thousands
+/// of streams of one tenant queues their reads instead of taking the whole pool.
+pub const MAX_CONCURRENT_READS: usize = 8;
+
+static READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT_READS);
+static OPEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -83,7 +96,8 @@ async fn run_events(State(state): State<AppState>, headers: HeaderMap) -> Respon
     };
     let Some(slot) = Slot::take(&state, claims.sub) else {
         return refuse(backend::Error::TooManyRequests(
-            "Abas demais acompanhando as execuções: feche alguma e recarregue.".into(),
+            "Acompanhamentos ao vivo demais abertos agora: feche alguma aba e recarregue a página."
+                .into(),
         ));
     };
     // First, where every integration stands now, read in the transaction that checked the
@@ -135,7 +149,8 @@ async fn run_events(State(state): State<AppState>, headers: HeaderMap) -> Respon
     response
 }
 
-/// One of a user's [`MAX_PER_USER`] streams, given back when the stream is dropped.
+/// One of a user's [`MAX_PER_USER`] streams (and of the process's [`MAX_STREAMS`]), given
+/// back when the stream is dropped.
 struct Slot {
     state: AppState,
     user: Uuid,
@@ -148,10 +163,14 @@ impl Slot {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let n = open.entry(user).or_insert(0);
-        if *n >= MAX_PER_USER {
+        if *n >= MAX_PER_USER || OPEN.load(std::sync::atomic::Ordering::Relaxed) >= MAX_STREAMS {
+            if *n == 0 {
+                open.remove(&user);
+            }
             return None;
         }
         *n += 1;
+        OPEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Some(Self {
             state: state.clone(),
             user,
@@ -166,6 +185,7 @@ impl Drop for Slot {
             .live_streams
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        OPEN.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         if let Some(n) = open.get_mut(&self.user) {
             *n = n.saturating_sub(1);
             if *n == 0 {
@@ -206,15 +226,26 @@ impl Stream {
                 r = tokio::time::timeout_at(wake, self.changes.recv()) => r,
             };
             let change = match received {
-                Ok(Ok(c)) if c.is_resync() || c.is_of(self.tenant, Some(&self.tenant_slug)) => {
-                    Some(c)
-                }
+                Ok(Ok(c)) if c.is_resync() || self.is_mine(&c) => Some(c),
                 Ok(Ok(_)) => continue,
                 // This stream fell behind: changes were missed.
                 Ok(Err(RecvError::Lagged(_))) => Some(RunChange::resync()),
                 Ok(Err(RecvError::Closed)) => return None,
                 // Time to look at the session again (or the token expired).
                 Err(_) => None,
+            };
+            // A burst is read once: the changes of the next moment join this one.
+            let mut slugs: Vec<String> = Vec::new();
+            let change = match change {
+                Some(c) if !c.is_resync() => {
+                    slugs.push(c.provider_slug.clone());
+                    if self.gather(&mut slugs).await {
+                        Some(c)
+                    } else {
+                        Some(RunChange::resync())
+                    }
+                }
+                other => other,
             };
             if tokio::time::Instant::now() >= self.expires {
                 self.ended = true;
@@ -225,6 +256,25 @@ impl Stream {
             // a reconnect of the listener every stream says so at once, without a query each.
             if change.as_ref().is_some_and(RunChange::is_resync) {
                 return Some(Event::default().event("resync").data("{}"));
+            }
+            // Time to look at the session: that alone, cheap and outside the read limit.
+            if change.is_none() {
+                match self.session_ok().await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.ended = true;
+                        return None;
+                    }
+                    Err(e) => e.log_if_internal("run events"),
+                }
+                self.next_check = tokio::time::Instant::now() + SESSION_CHECK;
+                // While the listener does not listen (reconnecting; or a database pooler in
+                // transaction mode, which never delivers notifications), nothing is pushed:
+                // the page reads its data again at every check instead.
+                if !self.state.run_events.is_listening() {
+                    return Some(Event::default().event("resync").data("{}"));
+                }
+                continue;
             }
             let list = match self.read().await {
                 Ok(Some(list)) => list,
@@ -240,28 +290,63 @@ impl Stream {
                 }
             };
             self.next_check = tokio::time::Instant::now() + SESSION_CHECK;
-            let Some(change) = change else {
-                // While the listener does not listen (reconnecting; or a database pooler in
-                // transaction mode, which never delivers notifications), nothing is pushed:
-                // the page reads its data again at every check instead.
-                if !self.state.run_events.is_listening() {
-                    return Some(Event::default().event("resync").data("{}"));
-                }
-                continue;
-            };
-            // Not this user's to see (any more): nothing.
-            if let Some(summary) = list.into_iter().find(|i| i.slug == change.provider_slug) {
-                match Event::default().event("run").json_data(&summary) {
-                    Ok(e) => return Some(e),
-                    Err(e) => tracing::warn!(error = %e, "run events: cannot encode"),
+            // Each changed integration once, in the order heard; one that is not this
+            // user's to see (any more): nothing.
+            for slug in slugs.iter().rev() {
+                if let Some(summary) = list.iter().find(|i| &i.slug == slug) {
+                    match Event::default().event("run").json_data(summary) {
+                        Ok(e) => self.backlog.push(e),
+                        Err(e) => tracing::warn!(error = %e, "run events: cannot encode"),
+                    }
                 }
             }
+            if let Some(e) = self.backlog.pop() {
+                return Some(e);
+            }
         }
+    }
+
+    fn is_mine(&self, c: &RunChange) -> bool {
+        c.is_of(self.tenant, Some(&self.tenant_slug))
+    }
+
+    /// Adds to `slugs` the changes of this stream's tenant heard within [`GATHER`] (each
+    /// once). `false` when changes were missed meanwhile (the page must read again).
+    async fn gather(&mut self, slugs: &mut Vec<String>) -> bool {
+        let until = tokio::time::Instant::now() + GATHER;
+        loop {
+            match tokio::time::timeout_at(until, self.changes.recv()).await {
+                Ok(Ok(c)) if c.is_resync() => return false,
+                Ok(Ok(c)) if self.is_mine(&c) => {
+                    if !slugs.contains(&c.provider_slug) {
+                        slugs.push(c.provider_slug);
+                    }
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(RecvError::Lagged(_))) => return false,
+                Ok(Err(RecvError::Closed)) | Err(_) => return true,
+            }
+        }
+    }
+
+    /// Whether the caller's session still holds (signed out, deactivated: no).
+    async fn session_ok(&self) -> backend::Result<bool> {
+        let mut tx = backend::scope::begin_as(&self.state.pool, &self.claims).await?;
+        let live: bool = sqlx::query_scalar("select public.caller_session_ok()")
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(live)
     }
 
     /// In one transaction scoped to the caller: whether their session still holds and, if
     /// it does, the tenant's integrations as `list-integrations` shows them to them.
     async fn read(&self) -> backend::Result<Option<Vec<IntegrationSummary>>> {
+        // Bounded across the process (the semaphore is never closed).
+        let _permit = READS
+            .acquire()
+            .await
+            .map_err(|e| backend::Error::Internal(e.to_string()))?;
         let mut tx = backend::scope::begin_as(&self.state.pool, &self.claims).await?;
         let live: bool = sqlx::query_scalar("select public.caller_session_ok()")
             .fetch_one(&mut *tx)

@@ -362,3 +362,68 @@ async fn cancel_run_ends_a_queued_run_for_members_only(pool: PgPool) {
     let (status, _) = call(&app, PATH, Some(&member), &body).await;
     assert_eq!(status, StatusCode::ACCEPTED);
 }
+
+/// `POST /functions/v1/resume-integration` (*Retomar*): an integration the engine paused
+/// after consecutive failures is resumed by a tenant admin (the count restarts, audited as
+/// coming from the API); staff get 403, another tenant 403, a second call 409, strangers 401,
+/// bad bodies 400, an unknown integration 404.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn resume_integration_lifts_a_pause_for_tenant_admins(pool: PgPool) {
+    let (app, state) = setup(pool.clone()).await;
+    let bearer = |t: String| format!("Bearer {t}");
+    let admin = bearer(common::token_for(&state, "admin@contmax.com.br").await);
+    let staff = bearer(common::token_for(&state, "equipe@contmax.com.br").await);
+    let outsider = bearer(common::token_for(&state, "admin@pg.com.br").await);
+    let contmax = common::org(&pool, "contmax").await;
+    sqlx::query(
+        "update public.tenant_integrations
+         set consecutive_failures = 3, paused_at = now(), paused_after = 3
+         where tenant_id = $1 and provider = 'acessorias'",
+    )
+    .bind(contmax)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let path = "/functions/v1/resume-integration";
+    let body = json!({"tenant_id": contmax, "provider_slug": "acessorias"}).to_string();
+
+    let (status, _) = call(&app, path, None, &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, v) = call(&app, path, Some(&admin), "{}").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["fields"]["provider_slug"].is_string(), "{v}");
+    let (status, _) = call(&app, path, Some(&staff), &body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = call(&app, path, Some(&outsider), &body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let unknown = json!({"tenant_id": contmax, "provider_slug": "nao-existe"}).to_string();
+    let (status, _) = call(&app, path, Some(&admin), &unknown).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, v) = call(&app, path, Some(&admin), &body).await;
+    assert_eq!(status, StatusCode::OK, "{v}");
+    assert_eq!(v["paused"], false);
+    let state_after: (i32, Option<i32>, bool) = sqlx::query_as(
+        "select consecutive_failures, paused_after, paused_at is not null
+         from public.tenant_integrations where tenant_id = $1 and provider = 'acessorias'",
+    )
+    .bind(contmax)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(state_after, (0, None, false));
+    let (status, _) = call(&app, path, Some(&admin), &body).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (source, who): (String, Option<String>) = sqlx::query_as(
+        "select source, actor_email from public.integration_audit
+         where tenant_id = $1 and action = 'integration_resumed'",
+    )
+    .bind(contmax)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (source.as_str(), who.as_deref()),
+        ("api", Some("admin@contmax.com.br"))
+    );
+}

@@ -1,14 +1,19 @@
-//! AppHeader: logo, the current tenant (with a switcher for users of several), the user and
-//! the logout button.
+//! AppHeader: logo, the current tenant (with a switcher for users of several), the tenant
+//! admins' notices, the user and the logout button.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 use model::SessionUser;
 
+use crate::components::NoticeBell;
 use crate::session::use_session;
 
+/// `refresh`: bumped by a page when the header's notices may have changed (a run ended).
 #[component]
-pub fn AppHeader(user: SessionUser) -> impl IntoView {
+pub fn AppHeader(
+    user: SessionUser,
+    #[prop(optional)] refresh: Option<RwSignal<u32>>,
+) -> impl IntoView {
     let session = use_session();
     let location = use_location();
     let current = user.current_tenant.clone();
@@ -55,6 +60,10 @@ pub fn AppHeader(user: SessionUser) -> impl IntoView {
             </a>
             <div class="header-tenant">{tenant_view}</div>
             <div class="header-user">
+                {user.can_configure().then(|| match refresh {
+                    Some(r) => view! { <NoticeBell refresh=r/> }.into_any(),
+                    None => view! { <NoticeBell/> }.into_any(),
+                })}
                 <span class="user-name">{user.nome.clone()}</span>
                 <span class="user-role">{role}</span>
                 // A plain form (a full page load to the login page), placed before the

@@ -122,7 +122,7 @@ impl Engine {
                  payload = $13, response = $14,
                  progress = case when $3::text in ('success', 'partial') then 100 else progress end
                where execution_id = $1 and attempt = $2 and status = 'running'
-               returning tenant_id, provider_slug as "provider_slug!", integration"#,
+               returning id, tenant_id, provider_slug as "provider_slug!", integration, trigger"#,
             execution_id,
             attempt,
             status,
@@ -172,20 +172,50 @@ impl Engine {
             tracing::info!(%execution_id, attempt, status, "run ended");
         }
         // `last_error` follows every attempt; `last_status` changes only when the run ends
-        // (while a retry waits it stays `running`).
+        // (while a retry waits it stays `running`); a sync that ended with its totals is
+        // what the card shows (`last_sync_log_id`).
+        let last_sync =
+            (matches!(status, "success" | "partial") && row.trigger != "webhook").then_some(row.id);
         if let Some(t) = tenant_id {
             sqlx::query!(
                 r#"update public.tenant_integrations t
-                   set last_status = coalesce($3, t.last_status), last_error = $4
+                   set last_status = coalesce($3, t.last_status), last_error = $4,
+                       last_sync_log_id = coalesce($5, t.last_sync_log_id)
                    from public.integration_providers p
                    where p.id = t.provider_id and t.tenant_id = $1 and p.slug = $2"#,
                 t,
                 row.provider_slug,
                 retry.is_none().then_some(status),
-                shown_error
+                shown_error,
+                last_sync
             )
             .execute(&mut *tx)
             .await?;
+            // An ended execution counts toward its integration's pause (and a success
+            // lifts one), in this transaction.
+            // In a savepoint: an alert that cannot be written is logged and never costs the
+            // run its result.
+            if let (None, Some(ended)) = (retry, model::RunStatus::parse(status)) {
+                sqlx::query("savepoint alerts").execute(&mut *tx).await?;
+                let counted = crate::alerts::after_run(
+                    &mut tx,
+                    t,
+                    &row.provider_slug,
+                    ended,
+                    model::Trigger::parse(&row.trigger),
+                    shown_error.as_deref(),
+                )
+                .await;
+                match counted {
+                    Ok(_) => sqlx::query("release savepoint alerts"),
+                    Err(e) => {
+                        tracing::error!(%execution_id, error = %e, "alerts not counted for this run");
+                        sqlx::query("rollback to savepoint alerts")
+                    }
+                }
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(())

@@ -179,6 +179,15 @@ pub async fn rotate(pool: &PgPool, keyring: &Keyring) -> Result<Rotation> {
             Err(e) => out.failed.push((r.tenant_integration_id, r.field, e)),
         }
     }
+    // The tenants' alert webhooks are sealed by the same keys.
+    let (rotated, failed) = crate::alerts::webhook::rotate(&mut tx, keyring).await?;
+    out.rotated += rotated;
+    out.failed.extend(
+        failed
+            .into_iter()
+            // The tenant's id stands in the integration's place, named so.
+            .map(|(tenant, e)| (tenant, "alert_webhook (organização)".to_owned(), e)),
+    );
     tx.commit().await?;
     Ok(out)
 }

@@ -1,5 +1,5 @@
 //! The configuration section of `/integracoes/:slug`: the form generated from the
-//! provider's `config_schema` (non-secret settings and the schedule). Credentials have
+//! provider's `config_schema` (non-secret settings, the schedule and the failures before it pauses). Credentials have
 //! their own section ([`super::credentials`]).
 
 use leptos::prelude::*;
@@ -41,6 +41,7 @@ pub fn ConfigSection(
                                     .map(|field| view! { <Field field editable error/> })
                                     .collect_view();
                                 let schedule_error = move || error("schedule");
+                                let pause_error = move || error("pause_after_failures");
                                 view! {
                                     <ActionForm action=save attr:class="config-form" attr:novalidate=true>
                                         <input type="hidden" name="slug" value=slug/>
@@ -60,6 +61,25 @@ pub fn ConfigSection(
                                                 "Intervalo (15m, 2h, 1d) ou expressão cron de 5 campos em UTC (ex.: 0 6 * * 1-5). Vazio: sem agendamento."
                                             </small>
                                             <p id="cfg-schedule-error" class="field-error">{schedule_error}</p>
+                                        </div>
+                                        <div class="field field-inline">
+                                            <label for="cfg-pause">"Pausar após falhas seguidas"</label>
+                                            <input
+                                                id="cfg-pause"
+                                                type="number"
+                                                name="pause_after_failures"
+                                                min=model::PAUSE_AFTER_RANGE.start().to_string()
+                                                max=model::PAUSE_AFTER_RANGE.end().to_string()
+                                                step="1"
+                                                value=f.pause_after_failures.to_string()
+                                                disabled=!editable
+                                                aria-describedby="cfg-pause-help cfg-pause-error"
+                                                aria-invalid=move || pause_error().is_some().to_string()
+                                            />
+                                            <small id="cfg-pause-help" class="help">
+                                                "Após este número de execuções com erro seguidas, o agendamento é pausado e os administradores são avisados."
+                                            </small>
+                                            <p id="cfg-pause-error" class="field-error">{pause_error}</p>
                                         </div>
                                         {if editable {
                                             view! {

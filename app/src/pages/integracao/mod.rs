@@ -25,9 +25,10 @@ use reviews::ReviewSection;
 use webhook::WebhookSection;
 
 use crate::components::{
-    error_text, Ago, AppHeader, AuditTrail, CancelButton, ErrorBox, Metric, RequireUser,
-    StatusBadge, Toasts,
+    error_text, Ago, AppHeader, AuditTrail, CancelButton, ErrorBox, Metric, PausedNotice,
+    RequireUser, StatusBadge, Toasts,
 };
+use crate::use_alerts::ResumeIntegration;
 use crate::use_contact_reviews::{load_contact_reviews, DecideContact, ONECODE};
 use crate::use_credentials::{RemoveIntegrationSecret, SetIntegrationSecret};
 use crate::use_integrations::{
@@ -111,12 +112,14 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
     let run = ServerAction::<RunIntegration>::new();
     let toggle = ServerAction::<SetIntegrationEnabled>::new();
     let cancel = ServerAction::<CancelRun>::new();
+    let resume = ServerAction::<ResumeIntegration>::new();
     let tick = RwSignal::new(0u32);
     let changes = move || {
         (
             run.version().get(),
             toggle.version().get(),
             cancel.version().get(),
+            resume.version().get(),
             tick.get(),
         )
     };
@@ -242,7 +245,7 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
     let can_configure = user.can_configure();
 
     view! {
-        <AppHeader user/>
+        <AppHeader user refresh=tick/>
         <main class="page">
             <Transition fallback=|| view! { <p class="loading" role="status">"Carregando integração…"</p> }>
                 {move || Suspend::new(async move {
@@ -256,7 +259,7 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
                             if let Some(p) = pushed.filter(|p| p.slug == d.summary.slug) {
                                 d.summary = p;
                             }
-                            view! { <Head d run toggle cancel can_configure/> }.into_any()
+                            view! { <Head d run toggle cancel resume can_configure/> }.into_any()
                         }
                         Err(e) => view! {
                             <nav class="breadcrumb" aria-label="Navegação">
@@ -272,6 +275,7 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
             </Transition>
             {move || run.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
             {move || toggle.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
+            {move || resume.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
             {move || (slug.get() == ONECODE).then(|| view! {
                 <ReviewSection slug reviews query=review_query decide toasts can_decide=can_configure/>
             })}
@@ -313,6 +317,7 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
                             run.version().get(),
                             toggle.version().get(),
                             save.version().get(),
+                            resume.version().get(),
                             set_secret.version().get(),
                             remove_secret.version().get(),
                             decide.version().get(),
@@ -344,6 +349,7 @@ fn Head(
     run: ServerAction<RunIntegration>,
     toggle: ServerAction<SetIntegrationEnabled>,
     cancel: ServerAction<CancelRun>,
+    resume: ServerAction<ResumeIntegration>,
     can_configure: bool,
 ) -> impl IntoView {
     let s = d.summary.clone();
@@ -384,6 +390,9 @@ fn Head(
         })}
         {move || cancel.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
         {(!runnable).then(|| view! { <p class="muted no-connector" data-testid="no-connector">{model::NO_CONNECTOR}</p> })}
+        {s.paused_after.map(|failures| view! {
+            <PausedNotice slug=s.slug.clone() name=s.name.clone() failures can_resume=can_configure resume/>
+        })}
         <div class="card-actions">
             {running.then(|| view! { <CancelButton slug=s.slug.clone() name=s.name.clone() cancel/> })}
             <ActionForm action=run>

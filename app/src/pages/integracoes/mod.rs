@@ -12,13 +12,18 @@ use model::{
 
 use crate::components::{
     category_icon, error_text, Ago, AppHeader, CancelButton, ErrorBox, LucideIcon, Metric,
-    RequireUser, StatusBadge, TestButton, Toasts,
+    PausedNotice, RequireUser, StatusBadge, TestButton, Toasts,
 };
+use crate::use_alerts::ResumeIntegration;
+
+mod alerts;
+
 use crate::use_credentials::{addable_providers, AddIntegration, TestConnection};
 use crate::use_integrations::{
     any_running, list_integrations, load_tenant_metrics, poll_while, CancelRun, RunIntegration,
     SetIntegrationEnabled,
 };
+use alerts::AlertsPanel;
 
 #[component]
 pub fn IntegracoesPage() -> impl IntoView {
@@ -65,6 +70,7 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
     let toggle = ServerAction::<SetIntegrationEnabled>::new();
     let run = ServerAction::<RunIntegration>::new();
     let cancel = ServerAction::<CancelRun>::new();
+    let resume = ServerAction::<ResumeIntegration>::new();
     let tick = RwSignal::new(0u32);
     // Summaries pushed by the server (live status), by slug, each with its place in the
     // order of pushes: they stand in for the list's items until a list read after them
@@ -77,6 +83,7 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                 toggle.version().get(),
                 run.version().get(),
                 cancel.version().get(),
+                resume.version().get(),
                 tick.get(),
             )
         },
@@ -154,7 +161,7 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
     });
 
     view! {
-        <AppHeader user/>
+        <AppHeader user refresh=runs_ended/>
         <main class="page">
             <nav class="breadcrumb" aria-label="Navegação">
                 <a href="/">"Início"</a>
@@ -195,6 +202,13 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                     .and_then(Result::err)
                     .map(|e| view! { <ErrorBox message=error_text(&e)/> })
             }}
+            {move || {
+                resume
+                    .value()
+                    .get()
+                    .and_then(Result::err)
+                    .map(|e| view! { <ErrorBox message=error_text(&e)/> })
+            }}
             <Transition fallback=|| view! { <p class="loading" role="status">"Carregando integrações…"</p> }>
                 {move || Suspend::new(async move {
                     // Tracked before the await, so that a push re-renders the list; read
@@ -219,7 +233,7 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                             <ul class="integration-grid" aria-label="Integrações">
                                 {items
                                     .into_iter()
-                                    .map(|i| view! { <IntegrationCard item=i toggle run cancel can_configure/> })
+                                    .map(|i| view! { <IntegrationCard item=i toggle run cancel resume can_configure/> })
                                     .collect_view()}
                             </ul>
                         }
@@ -229,6 +243,7 @@ fn Integracoes(user: SessionUser) -> impl IntoView {
                 })}
             </Transition>
             {can_configure.then(|| view! { <AddIntegrationPanel addable add/> })}
+            {can_configure.then(|| view! { <AlertsPanel/> })}
             <Toasts toasts/>
         </main>
     }
@@ -309,6 +324,7 @@ fn IntegrationCard(
     toggle: ServerAction<SetIntegrationEnabled>,
     run: ServerAction<RunIntegration>,
     cancel: ServerAction<CancelRun>,
+    resume: ServerAction<ResumeIntegration>,
     can_configure: bool,
 ) -> impl IntoView {
     let status = item.status();
@@ -357,6 +373,9 @@ fn IntegrationCard(
             <p class="last-run">"Última execução: " <Ago seconds=item.last_run_seconds_ago exact=item.last_run.clone()/></p>
             {item.totals_line().filter(|_| !running).map(|t| view! { <p class="last-totals">{t}</p> })}
             {(!runnable).then(|| view! { <p class="muted no-connector" data-testid="no-connector">{model::NO_CONNECTOR}</p> })}
+            {item.paused_after.map(|failures| view! {
+                <PausedNotice slug=slug.clone() name=name.clone() failures can_resume=can_configure resume/>
+            })}
             {item.progress.filter(|_| running).map(|p| view! {
                 <div class="progress">
                     <progress max="100" value=p.to_string() aria-label=format!("Progresso de {}", item.name)></progress>

@@ -1,0 +1,77 @@
+//! The portal header's notices (tenant admins): integrations paused after consecutive
+//! failures and their recoveries, newest first, with how many are new to this person.
+//! Opening the list marks them seen.
+
+use leptos::prelude::*;
+
+use crate::components::Ago;
+use crate::use_alerts::{load_notices, MarkNoticesSeen};
+
+/// The bell. `refresh` (optional) makes it read again when it changes: the dashboard bumps
+/// it when a run ends, which is when a notice can appear.
+#[component]
+pub fn NoticeBell(#[prop(optional)] refresh: Option<RwSignal<u32>>) -> impl IntoView {
+    let seen = ServerAction::<MarkNoticesSeen>::new();
+    let notices = Resource::new(
+        move || (refresh.map(|r| r.get()), seen.version().get()),
+        |_| load_notices(),
+    );
+    let on_toggle = move |ev: leptos::ev::Event| {
+        let open = event_target::<leptos::web_sys::Element>(&ev).has_attribute("open");
+        let unread = notices
+            .get_untracked()
+            .and_then(Result::ok)
+            .is_some_and(|n| n.unread > 0);
+        if open && unread {
+            seen.dispatch(MarkNoticesSeen {});
+        }
+    };
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let Ok(n) = notices.await else { return ().into_any() };
+                let count = n.unread;
+                let label = match count {
+                    0 => "Avisos".to_owned(),
+                    1 => "Avisos (1 novo)".to_owned(),
+                    c if c >= 100 => "Avisos (99+ novos)".to_owned(),
+                    c => format!("Avisos ({c} novos)"),
+                };
+                view! {
+                    <details class="notices" data-testid="notices" on:toggle=on_toggle>
+                        <summary class="btn btn-ghost btn-small" aria-label=label>
+                            "Avisos"
+                            {(count > 0).then(|| view! {
+                                <span class="notice-count" data-testid="notice-count">
+                                    {if count >= 100 { "99+".to_owned() } else { count.to_string() }}
+                                </span>
+                            })}
+                        </summary>
+                        <div class="notice-list">
+                            {if n.items.is_empty() {
+                                view! { <p class="muted">"Nenhum aviso."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul aria-label="Avisos das integrações">
+                                        {n.items.into_iter().map(|item| {
+                                            let href = format!("/integracoes/{}", item.provider_slug);
+                                            let message = item.message();
+                                            view! {
+                                                <li class="notice" class:unread=item.unread data-kind=item.kind.as_str()>
+                                                    <a href=href>{message}</a>
+                                                    <small class="muted"><Ago seconds=Some(item.seconds_ago) exact=Some(item.created_at)/></small>
+                                                </li>
+                                            }
+                                        }).collect_view()}
+                                    </ul>
+                                }
+                                .into_any()
+                            }}
+                        </div>
+                    </details>
+                }
+                .into_any()
+            })}
+        </Transition>
+    }
+}
