@@ -112,6 +112,7 @@ async fn main() -> anyhow::Result<()> {
         http: backend::providers::http_client(),
         cancel: CancellationToken::new(),
         progress: Default::default(),
+        timeline: Default::default(),
         db: pool.clone(),
     };
     let before = peak_rss_kib();

@@ -86,6 +86,7 @@ async fn floor(
             http: http.clone(),
             cancel: CancellationToken::new(),
             progress: Default::default(),
+            timeline: Default::default(),
             db: pool.clone(),
         };
         let t0 = Instant::now();

@@ -331,8 +331,8 @@ async fn load(
     })
 }
 
-/// A time as the form shows it: Brasília time (UTC−3, no daylight saving since 2019).
-fn brasilia(t: chrono::DateTime<chrono::Utc>) -> String {
+/// A time as the forms show it: Brasília time (UTC−3, no daylight saving since 2019).
+pub(crate) fn brasilia(t: chrono::DateTime<chrono::Utc>) -> String {
     let offset = chrono::FixedOffset::west_opt(3 * 3600).unwrap_or_else(|| unreachable!());
     t.with_timezone(&offset)
         .format("%d/%m/%Y %H:%M")

@@ -156,6 +156,7 @@ impl Tester<'_> {
                     http: self.http.clone(),
                     cancel: cancel.clone(),
                     progress: Progress::default(),
+                    timeline: Default::default(),
                     db: self.pool.clone(),
                 };
                 // A connector that panics answers like one that failed (and the panic's

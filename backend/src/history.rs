@@ -224,7 +224,7 @@ pub async fn execution(
         r#"select l.attempt, l.status, l.trigger, l.created_at, l.execution_time_ms,
                   l.error_message, l.total_processados, l.total_created, l.total_updated,
                   l.total_unchanged, l.total_failed, l.total_review, l.total_ignored,
-                  l.payload, l.response, l.rerun_of,
+                  l.payload, l.response, l.rerun_of, l.events,
                   -- The latest execution that repeats this one, if any.
                   (select r.execution_id from public.integration_logs r
                    where r.rerun_of = l.execution_id and r.attempt = 1
@@ -263,6 +263,14 @@ pub async fn execution(
             response: pretty(r.response),
             rerun_of: r.rerun_of,
             rerun_by: r.rerun_by,
+            // An entry this server does not know (written by a newer one) is left out.
+            events: r
+                .events
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|e| serde_json::from_value(e).ok())
+                .collect(),
         })
         .collect())
 }

@@ -638,3 +638,52 @@ async fn the_sandbox_switches_are_set_over_http_too() {
         .expect("faults");
     assert_eq!(read, set);
 }
+
+/// The attempt's timeline (issue "The engine under pressure", item 11) as the real
+/// connector records it against the sandbox: the pages in a row, the 503 it tried again and
+/// after what pause, the companies written, the checkpoint moved; a few entries, not one
+/// per page.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn the_timeline_says_what_the_sync_did(pool: PgPool) {
+    // 45 companies: two full pages and a short one; the first request answers 503.
+    let r = rig(pool, companies_only(45), no_deliveries()).await;
+    r.faults(Faults {
+        server_error: 1,
+        ..Faults::default()
+    })
+    .await;
+    let ctx = r.ctx(Uuid::new_v4(), 1).await;
+    let timeline = ctx.timeline.clone();
+    let out = Acessorias.run(ctx).await.expect("sync");
+    assert_eq!(out.created, 45);
+    let (_, events) = timeline.snapshot();
+    assert!(events.len() <= 10, "merged, not one per page: {events:?}");
+    let pages: u32 = events
+        .iter()
+        .filter_map(|e| match e {
+            model::RunEvent::Pages { first, last, .. } => Some(last - first + 1),
+            _ => None,
+        })
+        .sum();
+    assert!(pages >= 3, "every page fetched is counted: {events:?}");
+    let rows: u64 = events
+        .iter()
+        .filter_map(|e| match e {
+            model::RunEvent::Rows { n, .. } => Some(*n),
+            _ => None,
+        })
+        .sum();
+    assert_eq!(rows, 45, "{events:?}");
+    assert!(
+        events.iter().any(
+            |e| matches!(e, model::RunEvent::Checkpoint { stream, .. } if stream == "companies")
+        ),
+        "{events:?}"
+    );
+    match events.first() {
+        Some(model::RunEvent::Retry {
+            reason, pause_ms, ..
+        }) => assert!(reason.contains("503") && *pause_ms > 0, "{reason}"),
+        other => panic!("the 503 first: {other:?}"),
+    }
+}

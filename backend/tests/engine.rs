@@ -53,6 +53,25 @@ async fn a_run_goes_through_the_queue_and_writes_its_result(pool: PgPool) {
     assert!(!stored.contains("11222333000101"), "{stored}");
     assert!(stored.contains("[redacted]"), "{stored}");
     assert_eq!(rig.last_status().await, (Some("success".into()), None));
+    // Its timeline, stored with the attempt and read back as the drawer reads it.
+    let claims = common::demo_claims(&rig.pool, "equipe@contmax.com.br").await;
+    let mut tx = begin_as(&rig.pool, &claims).await.unwrap();
+    let detail = backend::history::execution(&mut tx, rig.tenant, id)
+        .await
+        .unwrap();
+    let pages = sandbox::PAGES;
+    assert!(
+        matches!(
+            detail[0].events.first(),
+            Some(model::RunEvent::Pages { first: 1, last, .. }) if *last == pages
+        ),
+        "{:?}",
+        detail[0].events
+    );
+    assert!(detail[0].events.iter().any(|e| matches!(
+        e,
+        model::RunEvent::Rows { n, .. } if *n == per_page as u64
+    )));
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]

@@ -98,6 +98,7 @@ fn ctx(base_url: &str, http: reqwest::Client) -> RunContext {
         http,
         cancel: tokio_util::sync::CancellationToken::new(),
         progress: Default::default(),
+        timeline: Default::default(),
         db: sqlx::postgres::PgPoolOptions::new()
             .connect_lazy("postgres://nobody@127.0.0.1:1/none")
             .unwrap(),

@@ -279,3 +279,27 @@ test("three failed runs pause an integration, Avisos tells the admin, and Retoma
   await expect(page.getByTestId("paused")).toHaveCount(0);
   await expect(page.locator("body")).toContainText("Agendamento retomado (Retomar).");
 });
+
+// A timeline per attempt (issue "The engine under pressure", item 11): the drawer of a
+// finished run of Contmax's sandbox integration says what it did, in order: its three
+// pages in one entry and the twelve records they brought.
+test("the drawer shows the attempt's timeline", async ({ page }) => {
+  await login(page, "admin@contmax.com.br", "/integracoes/local-http");
+  await expect(page).toHaveURL(/\/integracoes\/local-http$/);
+  await hydrated(page);
+  const session = await page.request.post("/api/get-session", { form: {} });
+  const tenant = (await session.json()).current_tenant.id as string;
+  const ended = await page.request.post("/functions/v1/run-integration?wait=true", {
+    data: { tenant_id: tenant, provider_slug: "local-http" },
+  });
+  expect(ended.status(), await ended.text()).toBe(200);
+  const run = await ended.json();
+  expect(run.status).toBe("success");
+
+  await page.goto(`/integracoes/local-http?execucao=${run.execution_id}`);
+  const drawer = page.getByRole("dialog", { name: "Detalhes da execução" });
+  const timeline = drawer.getByRole("list", { name: "Linha do tempo da tentativa 1" });
+  await expect(timeline.locator('[data-kind="pages"]')).toContainText("Páginas 1–3 buscadas em");
+  await expect(timeline.locator('[data-kind="rows"]')).toContainText("12 registros gravados em 3 lotes");
+  await expect(timeline.locator(".timeline-at").first()).toHaveText(/^\+\d/);
+});

@@ -72,6 +72,9 @@ pub struct AttemptDetail {
     pub rerun_of: Option<Uuid>,
     /// The latest execution that repeats this one.
     pub rerun_by: Option<Uuid>,
+    /// What the attempt did, in order (empty for runs before timelines, or a connector
+    /// that records nothing).
+    pub events: Vec<crate::RunEvent>,
 }
 
 /// Runs over a period (an execution counts once, by its last attempt).

@@ -15,6 +15,7 @@ pub mod reviews;
 pub mod run;
 pub mod session;
 pub mod time;
+pub mod timeline;
 
 pub use alerts::{
     notice_message, paused_label, AlertWebhook, Notice, NoticeKind, Notices, DEFAULT_PAUSE_AFTER,
@@ -40,6 +41,7 @@ pub use reviews::{
 pub use run::{trigger_label, Trigger};
 pub use session::{SessionUser, TenantRef};
 pub use time::relative_time_pt;
+pub use timeline::{elapsed_pt, RunEvent};
 
 /// The state of an integration run, as stored in `integration_logs.status` and
 /// `tenant_integrations.last_status`.

@@ -120,17 +120,12 @@ pub async fn resume(
     provider_slug: &str,
     actor: &crate::audit::Actor,
 ) -> Result<()> {
-    let admin = sqlx::query_scalar!(
-        r#"select public.is_tenant_admin($1) as "admin!""#,
-        tenant_id
+    require_admin(
+        tx,
+        tenant_id,
+        "Apenas administradores da organização podem retomar uma integração pausada.",
     )
-    .fetch_one(&mut **tx)
     .await?;
-    if !admin {
-        return Err(Error::Forbidden(
-            "Apenas administradores da organização podem retomar uma integração pausada.".into(),
-        ));
-    }
     crate::audit::bind(tx, actor).await?;
     let state = sqlx::query_scalar!(
         r#"select t.paused_at is not null as "paused!"
@@ -161,6 +156,25 @@ pub async fn resume(
             .await?;
             Ok(())
         }
+    }
+}
+
+/// 403 with `message` unless the caller of `tx` administers the tenant (global admins do).
+pub(crate) async fn require_admin(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    message: &str,
+) -> Result<()> {
+    let admin = sqlx::query_scalar!(
+        r#"select public.is_tenant_admin($1) as "admin!""#,
+        tenant_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if admin {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(message.to_owned()))
     }
 }
 

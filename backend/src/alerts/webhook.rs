@@ -61,27 +61,12 @@ fn new_secret() -> SecretString {
 }
 
 async fn require_admin(tx: &mut Transaction<'static, Postgres>, tenant_id: Uuid) -> Result<()> {
-    let admin = sqlx::query_scalar!(
-        r#"select public.is_tenant_admin($1) as "admin!""#,
-        tenant_id
+    super::require_admin(
+        tx,
+        tenant_id,
+        "Apenas administradores da organização podem configurar alertas.",
     )
-    .fetch_one(&mut **tx)
-    .await?;
-    if admin {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(
-            "Apenas administradores da organização podem configurar alertas.".into(),
-        ))
-    }
-}
-
-/// A time as the forms show it: Brasília time.
-fn brasilia(t: chrono::DateTime<chrono::Utc>) -> String {
-    let offset = chrono::FixedOffset::west_opt(3 * 3600).unwrap_or_else(|| unreachable!());
-    t.with_timezone(&offset)
-        .format("%d/%m/%Y %H:%M")
-        .to_string()
+    .await
 }
 
 /// What the tenant's admins may know of the webhook (403 for anyone else).
@@ -105,8 +90,11 @@ pub async fn status(
             configured: true,
             host: Some(r.url_host),
             set_label: Some(match r.set_by_name {
-                Some(by) => format!("configurado em {} por {by}", brasilia(r.set_at)),
-                None => format!("configurado em {}", brasilia(r.set_at)),
+                Some(by) => format!(
+                    "configurado em {} por {by}",
+                    crate::config_form::brasilia(r.set_at)
+                ),
+                None => format!("configurado em {}", crate::config_form::brasilia(r.set_at)),
             }),
             new_secret: None,
         },

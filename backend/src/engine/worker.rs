@@ -13,6 +13,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::Engine;
+use crate::providers::timeline::Timeline;
 use crate::providers::{Progress, ProviderError, RunContext, Secrets};
 use crate::scope::begin_service;
 use crate::{Error, Result};
@@ -82,6 +83,7 @@ impl Engine {
             Some(plugin) => {
                 let cancel = self.shutdown.child_token();
                 let progress = Progress::default();
+                let timeline = Timeline::attached(a.integration_id);
                 let stop = StopReason::default();
                 let ctx = RunContext {
                     tenant_id: a.tenant_id,
@@ -93,6 +95,7 @@ impl Engine {
                     http: self.http.clone(),
                     cancel: cancel.clone(),
                     progress: progress.clone(),
+                    timeline: timeline.clone(),
                     db: self.pool.clone(),
                 };
                 let timeout = self.timeout_for(&a.provider_slug, plugin.default_timeout());
@@ -103,6 +106,7 @@ impl Engine {
                     attempt,
                     cancel.clone(),
                     progress,
+                    timeline.clone(),
                     stop.clone(),
                 ))));
                 let guarded = std::panic::AssertUnwindSafe(plugin.run(ctx)).catch_unwind();
@@ -117,6 +121,8 @@ impl Engine {
                     () = cancel.cancelled() => Err(ProviderError::Cancelled),
                 };
                 cancel.cancel();
+                // The timeline as it ended (the heartbeat wrote it as it went).
+                self.store_timeline(execution_id, attempt, &timeline).await;
                 // A provider that echoes a credential back (in an error text, a payload or a
                 // response) must not get it stored or logged: scrub every value first.
                 let r = r
@@ -188,6 +194,26 @@ impl Engine {
         }))
     }
 
+    /// Stores the attempt's timeline as it stands (best effort: a timeline that cannot be
+    /// written never costs the run its result).
+    async fn store_timeline(&self, execution_id: Uuid, attempt: i32, timeline: &Timeline) {
+        let Ok(events) = serde_json::to_value(timeline.snapshot().1) else {
+            return;
+        };
+        let stored = sqlx::query!(
+            r#"update public.integration_logs set events = $3
+               where execution_id = $1 and attempt = $2 and status = 'running'"#,
+            execution_id,
+            attempt,
+            events
+        )
+        .execute(&self.pool)
+        .await;
+        if let Err(e) = stored {
+            tracing::warn!(error = %e, %execution_id, attempt, "timeline not stored");
+        }
+    }
+
     /// Writes `heartbeat_at` and progress every `heartbeat_every` (the attempt's lease)
     /// until it is aborted (after the result is written); cancels the provider when a
     /// person asked for it, when the row is no longer `running` (the reaper ended it), or
@@ -201,8 +227,11 @@ impl Engine {
         attempt: i32,
         cancel: CancellationToken,
         progress: Progress,
+        timeline: Timeline,
         stop: StopReason,
     ) {
+        // The timeline's version last written (it is sent only when it moved).
+        let mut written = 0u64;
         let every = self.config.heartbeat_every;
         let give_up_after = self
             .config
@@ -224,6 +253,10 @@ impl Engine {
                 }
             }
             let sent = tokio::time::Instant::now();
+            let (version, events) = timeline.snapshot();
+            let events = (version != written)
+                .then(|| serde_json::to_value(&events).ok())
+                .flatten();
             // A beat that hangs (a lock, a connection that died silently) counts as failed
             // after one period; the deadline above still runs meanwhile.
             let beat = tokio::select! {
@@ -231,17 +264,22 @@ impl Engine {
                     every,
                     sqlx::query_scalar!(
                         r#"update public.integration_logs
-                           set heartbeat_at = now(), progress = coalesce($3, progress)
+                           set heartbeat_at = now(), progress = coalesce($3, progress),
+                               events = coalesce($4, events)
                            where execution_id = $1 and attempt = $2 and status = 'running'
                            returning cancel_requested_at is not null as "cancel!""#,
                         execution_id,
                         attempt,
-                        progress.get()
+                        progress.get(),
+                        events.clone()
                     )
                     .fetch_optional(&self.pool),
                 ) => beat,
                 () = tokio::time::sleep_until(deadline) => continue,
             };
+            if matches!(beat, Ok(Ok(Some(_)))) && events.is_some() {
+                written = version;
+            }
             match beat {
                 Ok(Ok(Some(false))) => renewed = sent,
                 Ok(Ok(Some(true))) => {

@@ -94,7 +94,11 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
     let mut page = 1u32;
     let mut sample = Value::Null;
     loop {
+        let asked = std::time::Instant::now();
         let body = fetch(&ctx, page).await?;
+        ctx.timeline
+            .page(asked.elapsed(), std::time::Duration::ZERO);
+        ctx.timeline.rows(body.data.len() as u64);
         for rec in &body.data {
             out.processed += 1;
             match rec.get("acao").and_then(Value::as_str) {

@@ -10,6 +10,7 @@ pub mod common;
 pub mod local_http;
 pub mod onecode;
 pub mod secrets;
+pub mod timeline;
 
 pub use crate::net_guard::http_client;
 
@@ -45,6 +46,9 @@ pub struct RunContext {
     pub cancel: CancellationToken,
     /// Where a provider reports progress (0..=100); the worker writes it with the heartbeat.
     pub progress: Progress,
+    /// What the attempt did, for the drawer's timeline ([`timeline`]); the common HTTP
+    /// client and checkpoint writer record into it, the worker stores it.
+    pub timeline: timeline::Timeline,
     /// The database, for the provider's writes. Connections from it are the server's own
     /// login: a provider opens [`crate::scope::begin_service`] transactions and filters every
     /// statement by `tenant_id` (the `providers::common` writers do).

@@ -110,6 +110,10 @@ impl ConnectorRig {
             http: self.http.clone(),
             cancel: tokio_util::sync::CancellationToken::new(),
             progress: Default::default(),
+            // As the worker does: the checkpoint writer finds it by the integration.
+            timeline: backend::providers::timeline::Timeline::attached(
+                inputs.tenant_integration_id,
+            ),
             db: self.pool.clone(),
         }
     }

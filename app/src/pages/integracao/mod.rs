@@ -16,12 +16,14 @@ use model::{
 mod config;
 mod credentials;
 mod reviews;
+mod timeline;
 mod webhook;
 
 use config::ConfigSection;
 use credentials::CredentialsSection;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reviews::ReviewSection;
+use timeline::AttemptTimeline;
 use webhook::WebhookSection;
 
 use crate::components::{
@@ -615,6 +617,7 @@ fn Drawer(
                             a.total_failed, a.total_review, a.total_ignored
                         )}
                     </p>
+                    <AttemptTimeline attempt=a.attempt events=a.events.clone()/>
                     {a.payload.clone().map(|p| view! {
                         <details><summary>"Requisição (dados sensíveis ocultos)"</summary><pre>{p}</pre></details>
                     })}

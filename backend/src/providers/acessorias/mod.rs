@@ -129,6 +129,7 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
             &mut cs,
         )
         .await?;
+        ctx.timeline.rows(items.len() as u64);
         report_pages(
             &ctx.progress,
             u64::from(cs.next_page - 1),
@@ -248,6 +249,7 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
                 &mut ds,
             )
             .await?;
+            ctx.timeline.rows(items.len() as u64);
             report_pages(
                 &ctx.progress,
                 i as u64 + 1,

@@ -124,6 +124,7 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
                 return Err(ProviderError::Cancelled);
             }
             sync::write_clients(&ctx.db, ctx.tenant_id, ctx.integration_id, batch, &mut cs).await?;
+            ctx.timeline.rows(batch.len() as u64);
             report_pages(&ctx.progress, i as u64 + 1, Some(batches), 0, 10);
         }
         if cs.counts.created + cs.counts.updated > 0 {
@@ -198,6 +199,7 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
             &mut es,
         )
         .await?;
+        ctx.timeline.rows(got.items.len() as u64);
         report_pages(
             &ctx.progress,
             u64::from(page),

@@ -71,10 +71,12 @@ pub async fn get(
         .with_max_times(policy.attempts.saturating_sub(1))
         .build();
     loop {
+        let asked = std::time::Instant::now();
         tokio::select! {
             () = limiter.until_ready() => {}
             () = ctx.cancel.cancelled() => return Err(ProviderError::Cancelled),
         }
+        let waited = asked.elapsed();
         if let Err(refused) = crate::net_guard::NetPolicy::process().check_url(&url) {
             tracing::warn!(
                 tenant_id = %ctx.tenant_id,
@@ -115,11 +117,12 @@ pub async fn get(
                         )
                     }
                     Ok(body) if status.is_success() => {
+                        ctx.timeline.page(asked.elapsed(), waited);
                         return Ok(Answer {
                             status,
                             headers,
                             body,
-                        })
+                        });
                     }
                     Ok(body) => {
                         with_their_words(ctx, ProviderError::from_status(status, wait), &body)
@@ -144,6 +147,8 @@ pub async fn get(
             _ => backoff,
         };
         tracing::debug!(?pause, %error, "provider call failed; retrying");
+        ctx.timeline
+            .retry(&crate::redact::redact_text(&error.to_string()), pause);
         tokio::select! {
             () = tokio::time::sleep(pause) => {}
             () = ctx.cancel.cancelled() => return Err(ProviderError::Cancelled),

@@ -102,6 +102,7 @@ async fn run(ctx: RunContext) -> Result<Outcome, ProviderError> {
         cs.next_page = page + 1;
         state::save(&mut tx, ctx.integration_id, CONTACTS, &cs).await?;
         tx.commit().await.map_err(state::db_error)?;
+        ctx.timeline.rows(items.len() as u64);
         report_pages(
             &ctx.progress,
             u64::from(page),
