@@ -383,6 +383,15 @@ fn is_credential_value(text: &str) -> bool {
 
 /// `text` (the value of a key of class `class`) as it may be logged.
 fn clean_text(class: Class, text: &str) -> String {
+    // PostgreSQL's text and jsonb refuse NUL: one in a provider's answer would make the
+    // attempt's write fail (and the run stay running until the reaper).
+    let without_nul;
+    let text = if text.contains('\0') {
+        without_nul = text.replace('\0', "");
+        without_nul.as_str()
+    } else {
+        text
+    };
     match class {
         Class::Secret => REDACTED.to_owned(),
         Class::Plain => scan(text),
@@ -556,6 +565,12 @@ pub fn sanitise(value: &Value) -> Value {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn nul_characters_never_reach_the_database() {
+        assert_eq!(redact_text("HTTP 500: x\0y"), "HTTP 500: xy");
+        assert_eq!(text("a\0b"), "ab");
+    }
 
     /// `redact` of one string value under a neutral key.
     fn text(s: &str) -> String {

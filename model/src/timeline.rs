@@ -28,7 +28,7 @@ pub enum RunEvent {
         reason: String,
         pause_ms: u64,
     },
-    /// Records written, in as many pages (merged while no other entry comes between).
+    /// Records written, in `batches` writes (merged until the next retry).
     Rows { at_ms: u64, n: u64, batches: u32 },
     /// The checkpoint of `stream` moved (`times` in a row).
     Checkpoint {

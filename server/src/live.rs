@@ -118,13 +118,18 @@ async fn run_events(State(state): State<AppState>, headers: HeaderMap) -> Respon
     let expires = tokio::time::Instant::now()
         .checked_add(Duration::from_secs(left.min(366 * 24 * 3600)))
         .unwrap_or_else(tokio::time::Instant::now);
+    // Streams opened together (after a restart) check their sessions at spread moments,
+    // not all in the same instant.
+    let check_every = SESSION_CHECK
+        + Duration::from_millis(u64::try_from(Uuid::new_v4().as_u128() % 5_000).unwrap_or(0));
     let stream = Stream {
         state: state.clone(),
         claims,
         tenant: tenant.id,
         tenant_slug: tenant.slug,
         changes,
-        next_check: tokio::time::Instant::now() + SESSION_CHECK,
+        next_check: tokio::time::Instant::now() + check_every,
+        check_every,
         expires,
         ended: false,
         backlog: list
@@ -202,6 +207,8 @@ struct Stream {
     tenant_slug: String,
     changes: tokio::sync::broadcast::Receiver<RunChange>,
     next_check: tokio::time::Instant,
+    /// [`SESSION_CHECK`] and this stream's own few seconds more.
+    check_every: Duration,
     /// When the token expires: the stream ends then.
     expires: tokio::time::Instant,
     ended: bool,
@@ -267,7 +274,7 @@ impl Stream {
                     }
                     Err(e) => e.log_if_internal("run events"),
                 }
-                self.next_check = tokio::time::Instant::now() + SESSION_CHECK;
+                self.next_check = tokio::time::Instant::now() + self.check_every;
                 // While the listener does not listen (reconnecting; or a database pooler in
                 // transaction mode, which never delivers notifications), nothing is pushed:
                 // the page reads its data again at every check instead.
@@ -285,11 +292,11 @@ impl Stream {
                 }
                 Err(e) => {
                     e.log_if_internal("run events");
-                    self.next_check = tokio::time::Instant::now() + SESSION_CHECK;
+                    self.next_check = tokio::time::Instant::now() + self.check_every;
                     return Some(Event::default().event("resync").data("{}"));
                 }
             };
-            self.next_check = tokio::time::Instant::now() + SESSION_CHECK;
+            self.next_check = tokio::time::Instant::now() + self.check_every;
             // Each changed integration once, in the order heard; one that is not this
             // user's to see (any more): nothing.
             for slug in slugs.iter().rev() {

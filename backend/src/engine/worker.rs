@@ -196,21 +196,51 @@ impl Engine {
 
     /// Stores the attempt's timeline as it stands (best effort: a timeline that cannot be
     /// written never costs the run its result).
+    /// The final version: after it the heartbeat writes no more (a snapshot it took
+    /// earlier cannot land after this one).
     async fn store_timeline(&self, execution_id: Uuid, attempt: i32, timeline: &Timeline) {
-        let Ok(events) = serde_json::to_value(timeline.snapshot().1) else {
-            return;
+        let mut sealed = timeline.writing().await;
+        *sealed = true;
+        let events = timeline.snapshot().1;
+        self.write_events(execution_id, attempt, &events).await;
+    }
+
+    /// One write of the timeline, on its own (never in the heartbeat's lease renewal: a
+    /// timeline the database refuses must not cost the attempt its lease), bounded in time.
+    async fn write_events(
+        &self,
+        execution_id: Uuid,
+        attempt: i32,
+        events: &[model::RunEvent],
+    ) -> bool {
+        let Ok(events) = serde_json::to_value(events) else {
+            return false;
         };
-        let stored = sqlx::query!(
+        let write = sqlx::query!(
             r#"update public.integration_logs set events = $3
                where execution_id = $1 and attempt = $2 and status = 'running'"#,
             execution_id,
             attempt,
             events
         )
-        .execute(&self.pool)
-        .await;
-        if let Err(e) = stored {
-            tracing::warn!(error = %e, %execution_id, attempt, "timeline not stored");
+        .execute(&self.pool);
+        match tokio::time::timeout(
+            self.config
+                .heartbeat_every
+                .max(std::time::Duration::from_secs(1)),
+            write,
+        )
+        .await
+        {
+            Ok(Ok(_)) => true,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, %execution_id, attempt, "timeline not stored");
+                false
+            }
+            Err(_) => {
+                tracing::warn!(%execution_id, attempt, "timeline not stored in time");
+                false
+            }
         }
     }
 
@@ -253,10 +283,6 @@ impl Engine {
                 }
             }
             let sent = tokio::time::Instant::now();
-            let (version, events) = timeline.snapshot();
-            let events = (version != written)
-                .then(|| serde_json::to_value(&events).ok())
-                .flatten();
             // A beat that hangs (a lock, a connection that died silently) counts as failed
             // after one period; the deadline above still runs meanwhile.
             let beat = tokio::select! {
@@ -264,21 +290,28 @@ impl Engine {
                     every,
                     sqlx::query_scalar!(
                         r#"update public.integration_logs
-                           set heartbeat_at = now(), progress = coalesce($3, progress),
-                               events = coalesce($4, events)
+                           set heartbeat_at = now(), progress = coalesce($3, progress)
                            where execution_id = $1 and attempt = $2 and status = 'running'
                            returning cancel_requested_at is not null as "cancel!""#,
                         execution_id,
                         attempt,
-                        progress.get(),
-                        events.clone()
+                        progress.get()
                     )
                     .fetch_optional(&self.pool),
                 ) => beat,
                 () = tokio::time::sleep_until(deadline) => continue,
             };
-            if matches!(beat, Ok(Ok(Some(_)))) && events.is_some() {
-                written = version;
+            // Then the timeline, when it moved and the lease held (until its final
+            // version was written).
+            if matches!(beat, Ok(Ok(Some(_)))) {
+                let sealed = timeline.writing().await;
+                let (version, events) = timeline.snapshot();
+                if !*sealed
+                    && version != written
+                    && self.write_events(execution_id, attempt, &events).await
+                {
+                    written = version;
+                }
             }
             match beat {
                 Ok(Ok(Some(false))) => renewed = sent,

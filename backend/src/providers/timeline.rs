@@ -26,6 +26,9 @@ struct Entries {
 struct Inner {
     start: Instant,
     entries: Mutex<Entries>,
+    /// Held while the timeline is written to the attempt's row; `true` once the final
+    /// version was written (a heartbeat's older snapshot must not land after it).
+    writing: tokio::sync::Mutex<bool>,
 }
 
 /// One attempt's timeline; clones share it.
@@ -37,9 +40,14 @@ impl Default for Timeline {
         Self(Arc::new(Inner {
             start: Instant::now(),
             entries: Mutex::new(Entries::default()),
+            writing: tokio::sync::Mutex::new(false),
         }))
     }
 }
+
+/// The longest retry reason kept, in bytes: 100 entries of it and their keys stay under
+/// half of `integration_logs.events`' 64 KiB bound.
+pub const MAX_REASON_BYTES: usize = 240;
 
 /// The timelines of the attempts running in this process, by tenant integration.
 static RUNNING: LazyLock<Mutex<HashMap<Uuid, Weak<Inner>>>> = LazyLock::new(Default::default);
@@ -142,9 +150,18 @@ impl Timeline {
         });
     }
 
-    /// A call that failed and is tried again after `pause`.
+    /// A call that failed and is tried again after `pause`. The reason is kept to
+    /// [`MAX_REASON_BYTES`] of printable text (the whole timeline stays well under the
+    /// column's 64 KiB bound, and a NUL from a provider never reaches jsonb).
     pub fn retry(&self, reason: &str, pause: Duration) {
-        let reason: String = reason.chars().take(200).collect();
+        let mut kept = String::new();
+        for c in reason.chars().filter(|c| !c.is_control()) {
+            if kept.len() + c.len_utf8() > MAX_REASON_BYTES {
+                break;
+            }
+            kept.push(c);
+        }
+        let reason = kept;
         self.with(|e, at| {
             Self::push(
                 e,
@@ -198,6 +215,12 @@ impl Timeline {
                 },
             );
         });
+    }
+
+    /// Serialises the writes of this timeline to the database: the guard's value says
+    /// whether the final version was written (then a heartbeat writes no more).
+    pub async fn writing(&self) -> tokio::sync::MutexGuard<'_, bool> {
+        self.0.writing.lock().await
     }
 
     /// Every entry so far (with [`RunEvent::Omitted`] last when some were left out) and
@@ -262,6 +285,19 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn reasons_are_printable_and_short_in_bytes() {
+        let t = Timeline::default();
+        t.retry(&format!("x\0y{}", "😀".repeat(500)), Duration::ZERO);
+        let (_, events) = t.snapshot();
+        match &events[0] {
+            RunEvent::Retry { reason, .. } => {
+                assert!(reason.starts_with("xy") && reason.len() <= MAX_REASON_BYTES);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

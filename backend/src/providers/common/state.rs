@@ -77,9 +77,12 @@ pub async fn save<T: Serialize>(
     .execute(&mut **tx)
     .await
     .map_err(db_error)?;
-    // The attempt's timeline, by the stream's kind (`deliveries:<company>` as `deliveries`).
-    if let Some(t) = crate::providers::timeline::of(integration) {
-        t.checkpoint(stream.split(':').next().unwrap_or(stream));
+    // The attempt's timeline; a company's own cursor (`deliveries:<company>`) moves with
+    // its stream's, which is recorded.
+    if !stream.contains(':') {
+        if let Some(t) = crate::providers::timeline::of(integration) {
+            t.checkpoint(stream);
+        }
     }
     Ok(())
 }
