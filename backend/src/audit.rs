@@ -308,11 +308,7 @@ pub fn summary(action: &str, details: &Value) -> String {
         }
         "integration_paused" => {
             let n = details.get("failures").and_then(Value::as_i64).unwrap_or(0);
-            if n == 1 {
-                "Agendamento pausado após 1 falha.".into()
-            } else {
-                format!("Agendamento pausado após {n} falhas seguidas.")
-            }
+            format!("Agendamento pausado após {}.", model::failures_pt(n))
         }
         "integration_resumed" if details.get("recovered") == Some(&Value::Bool(true)) => {
             "Agendamento retomado: uma execução terminou com sucesso.".into()

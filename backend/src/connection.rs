@@ -104,17 +104,12 @@ impl Tester<'_> {
         slug: &str,
     ) -> Result<ConnectionCheck> {
         let mut tx = begin_as(self.pool, claims).await?;
-        let admin = sqlx::query_scalar!(
-            r#"select public.is_tenant_admin($1) as "admin!""#,
-            tenant_id
+        crate::scope::require_tenant_admin(
+            &mut tx,
+            tenant_id,
+            "Apenas administradores da organização podem testar a conexão.",
         )
-        .fetch_one(&mut *tx)
         .await?;
-        if !admin {
-            return Err(Error::Forbidden(
-                "Apenas administradores da organização podem testar a conexão.".into(),
-            ));
-        }
         let visible = sqlx::query_scalar!(
             r#"select exists(select 1 from public.tenant_integrations t
                              join public.integration_providers p on p.id = t.provider_id

@@ -205,17 +205,12 @@ pub async fn decide_as_shown(
 ) -> Result<ReviewOutcome> {
     // Tenant admins decide: accepting or choosing fills the company's WhatsApp, and only
     // admins edit companies (the customer's `empresas` policies).
-    let admin = sqlx::query_scalar!(
-        r#"select public.is_tenant_admin($1) as "admin!""#,
-        tenant_id
+    crate::scope::require_tenant_admin(
+        tx,
+        tenant_id,
+        "Apenas administradores da organização decidem sobre os contatos.",
     )
-    .fetch_one(&mut **tx)
     .await?;
-    if !admin {
-        return Err(Error::Forbidden(
-            "Apenas administradores da organização decidem sobre os contatos.".into(),
-        ));
-    }
     let previous = elevate(tx).await?;
     let written = write_decision(tx, tenant_id, contato_id, decision, shown).await;
     // Back to the caller's role whatever happened, so the transaction never stays elevated;

@@ -63,6 +63,26 @@ pub async fn begin_service(pool: &PgPool) -> sqlx::Result<Transaction<'static, P
     Ok(tx)
 }
 
+/// 403 with `message` (pt-BR) unless the caller of `tx` administers the tenant (global
+/// admins administer all).
+pub async fn require_tenant_admin(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    message: &str,
+) -> crate::Result<()> {
+    let admin = sqlx::query_scalar!(
+        r#"select public.is_tenant_admin($1) as "admin!""#,
+        tenant_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if admin {
+        Ok(())
+    } else {
+        Err(crate::Error::Forbidden(message.to_owned()))
+    }
+}
+
 /// Whether the caller of `tx` belongs to the tenant (global admins belong to all).
 pub async fn is_tenant_member(
     tx: &mut Transaction<'static, Postgres>,

@@ -35,13 +35,18 @@ impl NoticeKind {
     }
 }
 
+/// "1 falha", "3 falhas seguidas": the count every pause message gives.
+pub fn failures_pt(failures: i64) -> String {
+    if failures == 1 {
+        "1 falha".to_owned()
+    } else {
+        format!("{failures} falhas seguidas")
+    }
+}
+
 /// "Pausada após 3 falhas seguidas" (the card, the detail page, the notice).
 pub fn paused_label(failures: i32) -> String {
-    if failures == 1 {
-        "Pausada após 1 falha".to_owned()
-    } else {
-        format!("Pausada após {failures} falhas seguidas")
-    }
+    format!("Pausada após {}", failures_pt(failures.into()))
 }
 
 /// What a notice says, in pt-BR, from its parts (the header and the webhook say the same).
@@ -51,30 +56,19 @@ pub fn notice_message(
     failures: i32,
     last_error: Option<&str>,
 ) -> String {
+    let count = failures_pt(failures.into());
     match kind {
         NoticeKind::Paused => {
-            let mut s = format!(
-                "{integration}: agendamento pausado após {}.",
-                if failures == 1 {
-                    "1 falha".to_owned()
-                } else {
-                    format!("{failures} falhas seguidas")
-                }
-            );
+            let mut s = format!("{integration}: agendamento pausado após {count}.");
             if let Some(e) = last_error.filter(|e| !e.is_empty()) {
                 s.push_str(" Último erro: ");
                 s.push_str(e);
             }
             s
         }
-        NoticeKind::Recovered => format!(
-            "{integration}: voltou a funcionar após {}; agendamento retomado.",
-            if failures == 1 {
-                "1 falha".to_owned()
-            } else {
-                format!("{failures} falhas seguidas")
-            }
-        ),
+        NoticeKind::Recovered => {
+            format!("{integration}: voltou a funcionar após {count}; agendamento retomado.")
+        }
     }
 }
 

@@ -18,8 +18,8 @@ pub mod time;
 pub mod timeline;
 
 pub use alerts::{
-    notice_message, paused_label, AlertWebhook, Notice, NoticeKind, Notices, DEFAULT_PAUSE_AFTER,
-    PAUSE_AFTER_RANGE,
+    failures_pt, notice_message, paused_label, AlertWebhook, Notice, NoticeKind, Notices,
+    DEFAULT_PAUSE_AFTER, PAUSE_AFTER_RANGE,
 };
 pub use audit::{
     audit_action_label, audit_source_label, AuditEntry, AuditPage, AuditPerson, AuditQuery,

@@ -17,18 +17,6 @@ pub enum Trigger {
 }
 
 impl Trigger {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "manual" => Some(Self::Manual),
-            "api" => Some(Self::Api),
-            "schedule" => Some(Self::Schedule),
-            "webhook" => Some(Self::Webhook),
-            "retry" => Some(Self::Retry),
-            "rerun" => Some(Self::Rerun),
-            _ => None,
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Manual => "manual",

@@ -3,7 +3,8 @@
 //! - [`after_run`]: in the engine's transaction that ends an execution, counts consecutive
 //!   failed executions of the tenant integration; at its threshold (`pause_after_failures`,
 //!   default 3) the schedule pauses and the tenant's admins get a notice; a success after a
-//!   pause lifts it and says so. Webhook batches (OneCode's events) neither count nor lift.
+//!   pause lifts it and says so. Webhook batches (OneCode's events) are never concluded, so
+//!   they neither count nor lift.
 //! - [`resume`]: *Retomar*, a tenant admin lifting the pause (the count restarts).
 //! - [`notices`]: the portal header's notices, read under the caller's row-level security.
 //! - [`webhook`]: the tenant's outgoing webhook (Slack/Teams/Google Chat `{"text"}`,
@@ -19,26 +20,23 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::{Error, Result};
-use model::{NoticeKind, RunStatus, Trigger};
+use model::{NoticeKind, RunStatus};
 
-/// Counts an ended execution toward its integration's pause, in the engine's (service)
-/// transaction. Returns the notice written, if any: at the threshold a `paused` notice, on
-/// the first success after a pause a `recovered` one. Each notice is queued for the
-/// tenant's webhook when one is set, in the same transaction.
-pub async fn after_run(
+/// A tenant integration's pause state, its row locked for this transaction.
+struct Locked {
+    id: Uuid,
+    consecutive_failures: i32,
+    pause_after_failures: i32,
+    paused: bool,
+}
+
+async fn lock(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
     provider_slug: &str,
-    status: RunStatus,
-    trigger: Option<Trigger>,
-    last_error: Option<&str>,
-) -> Result<Option<i64>> {
-    let failed = status == RunStatus::Error;
-    let succeeded = matches!(status, RunStatus::Success | RunStatus::Partial);
-    if !(failed || succeeded) || trigger == Some(Trigger::Webhook) {
-        return Ok(None);
-    }
-    let Some(row) = sqlx::query!(
+) -> Result<Option<Locked>> {
+    Ok(sqlx::query_as!(
+        Locked,
         r#"select t.id, t.consecutive_failures, t.pause_after_failures,
                   t.paused_at is not null as "paused!"
            from public.tenant_integrations t
@@ -49,8 +47,27 @@ pub async fn after_run(
         provider_slug
     )
     .fetch_optional(&mut **tx)
-    .await?
-    else {
+    .await?)
+}
+
+/// Counts an ended execution toward its integration's pause, in the engine's (service)
+/// transaction. Returns the notice written, if any: at the threshold a `paused` notice, on
+/// the first success after a pause a `recovered` one. Each notice is queued for the
+/// tenant's webhook when one is set, in the same transaction. (Webhook batches never get
+/// here: they are written ended, not concluded.)
+pub async fn after_run(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    provider_slug: &str,
+    status: RunStatus,
+    last_error: Option<&str>,
+) -> Result<Option<i64>> {
+    let failed = status == RunStatus::Error;
+    let succeeded = matches!(status, RunStatus::Success | RunStatus::Partial);
+    if !(failed || succeeded) {
+        return Ok(None);
+    }
+    let Some(row) = lock(tx, tenant_id, provider_slug).await? else {
         return Ok(None);
     };
     let notice = if failed {
@@ -120,61 +137,29 @@ pub async fn resume(
     provider_slug: &str,
     actor: &crate::audit::Actor,
 ) -> Result<()> {
-    require_admin(
+    crate::scope::require_tenant_admin(
         tx,
         tenant_id,
         "Apenas administradores da organização podem retomar uma integração pausada.",
     )
     .await?;
     crate::audit::bind(tx, actor).await?;
-    let state = sqlx::query_scalar!(
-        r#"select t.paused_at is not null as "paused!"
-           from public.tenant_integrations t
-           join public.integration_providers p on p.id = t.provider_id
-           where t.tenant_id = $1 and p.slug = $2
-           for update of t"#,
-        tenant_id,
-        provider_slug
-    )
-    .fetch_optional(&mut **tx)
-    .await?;
-    match state {
+    match lock(tx, tenant_id, provider_slug).await? {
         None => Err(Error::NotFound(
             "Integração não encontrada nesta organização.".into(),
         )),
-        Some(false) => Err(Error::Conflict("Esta integração não está pausada.".into())),
-        Some(true) => {
+        Some(row) if !row.paused => {
+            Err(Error::Conflict("Esta integração não está pausada.".into()))
+        }
+        Some(row) => {
             sqlx::query!(
-                r#"update public.tenant_integrations t
-                   set paused_at = null
-                   from public.integration_providers p
-                   where p.id = t.provider_id and t.tenant_id = $1 and p.slug = $2"#,
-                tenant_id,
-                provider_slug
+                "update public.tenant_integrations set paused_at = null where id = $1",
+                row.id
             )
             .execute(&mut **tx)
             .await?;
             Ok(())
         }
-    }
-}
-
-/// 403 with `message` unless the caller of `tx` administers the tenant (global admins do).
-pub(crate) async fn require_admin(
-    tx: &mut Transaction<'static, Postgres>,
-    tenant_id: Uuid,
-    message: &str,
-) -> Result<()> {
-    let admin = sqlx::query_scalar!(
-        r#"select public.is_tenant_admin($1) as "admin!""#,
-        tenant_id
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    if admin {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(message.to_owned()))
     }
 }
 

@@ -61,7 +61,7 @@ fn new_secret() -> SecretString {
 }
 
 async fn require_admin(tx: &mut Transaction<'static, Postgres>, tenant_id: Uuid) -> Result<()> {
-    super::require_admin(
+    crate::scope::require_tenant_admin(
         tx,
         tenant_id,
         "Apenas administradores da organização podem configurar alertas.",
@@ -89,13 +89,7 @@ pub async fn status(
         Some(r) => AlertWebhook {
             configured: true,
             host: Some(r.url_host),
-            set_label: Some(match r.set_by_name {
-                Some(by) => format!(
-                    "configurado em {} por {by}",
-                    crate::config_form::brasilia(r.set_at)
-                ),
-                None => format!("configurado em {}", crate::config_form::brasilia(r.set_at)),
-            }),
+            set_label: Some(set_label(r.set_at, r.set_by_name)),
             new_secret: None,
         },
     })
@@ -114,6 +108,10 @@ pub async fn check_address(raw: &str) -> std::result::Result<Url, String> {
         .ok()
         .filter(|u| u.host_str().is_some_and(|h| !h.is_empty()))
         .ok_or("Informe a URL completa, como https://hooks.slack.com/services/….")?;
+    // As stored: percent-encoding can make the address longer than it was typed.
+    if url.as_str().len() > MAX_URL || url.host_str().is_some_and(|h| h.len() > 253) {
+        return Err(format!("O endereço pode ter até {MAX_URL} caracteres."));
+    }
     if !url.username().is_empty() || url.password().is_some() {
         return Err("O endereço não pode conter usuário ou senha.".into());
     }
@@ -187,9 +185,21 @@ pub async fn set(
         serde_json::json!({ "host": host }),
     )
     .await?;
-    let mut shown = status(tx, tenant_id).await?;
-    shown.new_secret = Some(secret.expose_secret().to_owned());
-    Ok(Ok(shown))
+    Ok(Ok(AlertWebhook {
+        configured: true,
+        host: Some(host),
+        set_label: Some(set_label(chrono::Utc::now(), actor.display_name())),
+        new_secret: Some(secret.expose_secret().to_owned()),
+    }))
+}
+
+/// "configurado em 05/12/2026 10:31 por Ana" (Brasília time).
+fn set_label(at: chrono::DateTime<chrono::Utc>, by: Option<String>) -> String {
+    let at = crate::config_form::brasilia(at);
+    match by {
+        Some(by) => format!("configurado em {at} por {by}"),
+        None => format!("configurado em {at}"),
+    }
 }
 
 /// Removes the tenant's webhook (tenant admins); whether there was one.

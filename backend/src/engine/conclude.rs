@@ -122,7 +122,7 @@ impl Engine {
                  payload = $13, response = $14,
                  progress = case when $3::text in ('success', 'partial') then 100 else progress end
                where execution_id = $1 and attempt = $2 and status = 'running'
-               returning id, tenant_id, provider_slug as "provider_slug!", integration, trigger"#,
+               returning id, tenant_id, provider_slug as "provider_slug!", integration"#,
             execution_id,
             attempt,
             status,
@@ -174,8 +174,8 @@ impl Engine {
         // `last_error` follows every attempt; `last_status` changes only when the run ends
         // (while a retry waits it stays `running`); a sync that ended with its totals is
         // what the card shows (`last_sync_log_id`).
-        let last_sync =
-            (matches!(status, "success" | "partial") && row.trigger != "webhook").then_some(row.id);
+        // (Webhook batches are written ended, never concluded: every run here is a sync.)
+        let last_sync = matches!(status, "success" | "partial").then_some(row.id);
         if let Some(t) = tenant_id {
             sqlx::query!(
                 r#"update public.tenant_integrations t
@@ -202,7 +202,6 @@ impl Engine {
                     t,
                     &row.provider_slug,
                     ended,
-                    model::Trigger::parse(&row.trigger),
                     shown_error.as_deref(),
                 )
                 .await;
