@@ -13,7 +13,7 @@
 --      every tenant's rows (with OneCode's frequent webhook batches, or a tenant whose
 --      last success is old, thousands of rows per card). The engine now keeps a pointer
 --      to that run (`last_sync_log_id`, written when it concludes one) and the card reads
---      it by primary key; filled here once for the runs before;
+--      it by primary key; filled by 0020 for the runs before;
 --   3. the change notification's payload is bounded: pg_notify refuses more than 8000
 --      bytes, and a tenant key that long (no tenant has one) made the engine's write fail.
 --      Such a change is not told (no page could belong to it).
@@ -24,29 +24,7 @@ create index if not exists integration_logs_running_tenant_provider_idx
   where status = 'running';
 
 alter table public.tenant_integrations add column if not exists last_sync_log_id uuid;
--- One pass over the log (two hash joins: rows keyed by the tenant's id, and the old job's
--- by its slug), not a look-up per integration.
-update public.tenant_integrations ti
-set last_sync_log_id = s.id
-from (
-  select distinct on (k.tenant_id, k.provider_slug) k.tenant_id, k.provider_slug, k.id
-  from (
-    select o.id as tenant_id, l.provider_slug, l.id, l.created_at
-    from public.integration_logs l
-    join public.organizacoes o on o.id::text = lower(l.tenant_id)
-    where l.status in ('success', 'partial') and l.trigger <> 'webhook'
-    union all
-    select o.id, l.provider_slug, l.id, l.created_at
-    from public.integration_logs l
-    join public.organizacoes o on o.slug = l.tenant_id
-    where l.status in ('success', 'partial') and l.trigger <> 'webhook'
-  ) k
-  order by k.tenant_id, k.provider_slug, k.created_at desc, k.id desc
-) s, public.integration_providers p
-where p.id = ti.provider_id
-  and s.tenant_id = ti.tenant_id
-  and s.provider_slug = p.slug
-  and ti.last_sync_log_id is null;
+-- (Filled for the runs before by 0020, in a transaction of its own.)
 
 create or replace function public.integration_logs_notify_change() returns trigger
   language plpgsql set search_path = public

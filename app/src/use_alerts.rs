@@ -94,7 +94,13 @@ pub async fn remove_alert_webhook() -> Result<(), ServerFnError> {
 /// *Enviar teste*: a test message to the webhook now; pt-BR: sent, or why not.
 #[server(endpoint = "test-alert-webhook")]
 pub async fn test_alert_webhook() -> Result<String, ServerFnError> {
-    let (state, _, tenant, mut tx) = ssr::tenant_scope().await?;
+    let (state, user, tenant, mut tx) = ssr::tenant_scope().await?;
+    // Admins only, before the tenant's quota is spent (staff must not use it up).
+    if !user.can_configure() {
+        return Err(ssr::fail(backend::Error::Forbidden(
+            "Apenas administradores da organização podem configurar alertas.".into(),
+        )));
+    }
     // A burst of 3, then one every 10 s per tenant (as *Testar conexão*).
     state
         .check_limiter

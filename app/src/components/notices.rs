@@ -12,9 +12,15 @@ use crate::use_alerts::{load_notices, MarkNoticesSeen};
 #[component]
 pub fn NoticeBell(#[prop(optional)] refresh: Option<RwSignal<u32>>) -> impl IntoView {
     let seen = ServerAction::<MarkNoticesSeen>::new();
+    // Seen since the last read: the count goes, and the open list stays as it is (reading
+    // the notices again would render a closed one in its place).
+    let cleared = RwSignal::new(false);
     let notices = Resource::new(
-        move || (refresh.map(|r| r.get()), seen.version().get()),
-        |_| load_notices(),
+        move || refresh.map(|r| r.get()),
+        move |_| {
+            cleared.set(false);
+            load_notices()
+        },
     );
     let on_toggle = move |ev: leptos::ev::Event| {
         let open = event_target::<leptos::web_sys::Element>(&ev).has_attribute("open");
@@ -22,16 +28,17 @@ pub fn NoticeBell(#[prop(optional)] refresh: Option<RwSignal<u32>>) -> impl Into
             .get_untracked()
             .and_then(Result::ok)
             .is_some_and(|n| n.unread > 0);
-        if open && unread {
+        if open && unread && !cleared.get_untracked() {
             seen.dispatch(MarkNoticesSeen {});
+            cleared.set(true);
         }
     };
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let Ok(n) = notices.await else { return ().into_any() };
-                let count = n.unread;
-                let label = match count {
+                let count = move || if cleared.get() { 0 } else { n.unread };
+                let label = move || match count() {
                     0 => "Avisos".to_owned(),
                     1 => "Avisos (1 novo)".to_owned(),
                     c if c >= 100 => "Avisos (99+ novos)".to_owned(),
@@ -41,9 +48,9 @@ pub fn NoticeBell(#[prop(optional)] refresh: Option<RwSignal<u32>>) -> impl Into
                     <details class="notices" data-testid="notices" on:toggle=on_toggle>
                         <summary class="btn btn-ghost btn-small" aria-label=label>
                             "Avisos"
-                            {(count > 0).then(|| view! {
+                            {move || (count() > 0).then(|| view! {
                                 <span class="notice-count" data-testid="notice-count">
-                                    {if count >= 100 { "99+".to_owned() } else { count.to_string() }}
+                                    {if count() >= 100 { "99+".to_owned() } else { count().to_string() }}
                                 </span>
                             })}
                         </summary>

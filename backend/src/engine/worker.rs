@@ -194,15 +194,17 @@ impl Engine {
         }))
     }
 
-    /// Stores the attempt's timeline as it stands (best effort: a timeline that cannot be
-    /// written never costs the run its result).
-    /// The final version: after it the heartbeat writes no more (a snapshot it took
-    /// earlier cannot land after this one).
+    /// Stores the attempt's timeline as it ended (best effort: a timeline that cannot be
+    /// written never costs the run its result). The final version: after it the heartbeat
+    /// writes no more (a snapshot it took earlier cannot land after this one).
     async fn store_timeline(&self, execution_id: Uuid, attempt: i32, timeline: &Timeline) {
         let mut sealed = timeline.writing().await;
         *sealed = true;
         let events = timeline.snapshot().1;
-        self.write_events(execution_id, attempt, &events).await;
+        // More time than a beat's: a busy database must not lose the last word.
+        let limit = self.config.stale_after / 4;
+        self.write_events(execution_id, attempt, &events, limit)
+            .await;
     }
 
     /// One write of the timeline, on its own (never in the heartbeat's lease renewal: a
@@ -212,6 +214,7 @@ impl Engine {
         execution_id: Uuid,
         attempt: i32,
         events: &[model::RunEvent],
+        limit: std::time::Duration,
     ) -> bool {
         let Ok(events) = serde_json::to_value(events) else {
             return false;
@@ -224,14 +227,7 @@ impl Engine {
             events
         )
         .execute(&self.pool);
-        match tokio::time::timeout(
-            self.config
-                .heartbeat_every
-                .max(std::time::Duration::from_secs(1)),
-            write,
-        )
-        .await
-        {
+        match tokio::time::timeout(limit.max(std::time::Duration::from_secs(1)), write).await {
             Ok(Ok(_)) => true,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, %execution_id, attempt, "timeline not stored");
@@ -308,7 +304,9 @@ impl Engine {
                 let (version, events) = timeline.snapshot();
                 if !*sealed
                     && version != written
-                    && self.write_events(execution_id, attempt, &events).await
+                    && self
+                        .write_events(execution_id, attempt, &events, self.config.heartbeat_every)
+                        .await
                 {
                     written = version;
                 }
