@@ -29,15 +29,16 @@ pub async fn load_notices() -> Result<Notices, ServerFnError> {
     Ok(notices)
 }
 
-/// Marks the current tenant's notices as seen by the caller (tenant admins).
+/// Marks the current tenant's notices up to `up_to` (the newest its list showed) as seen by
+/// the caller (tenant admins).
 #[server(endpoint = "notices-seen")]
-pub async fn mark_notices_seen() -> Result<(), ServerFnError> {
+pub async fn mark_notices_seen(up_to: i64) -> Result<(), ServerFnError> {
     let (_, user, tenant, mut tx) = ssr::tenant_scope().await?;
     if !user.can_configure() {
         ssr::commit(tx).await?;
         return Ok(());
     }
-    backend::alerts::notices::mark_seen(&mut tx, tenant, user.id)
+    backend::alerts::notices::mark_seen(&mut tx, tenant, user.id, up_to)
         .await
         .map_err(ssr::fail)?;
     ssr::commit(tx).await
@@ -94,7 +95,7 @@ pub async fn remove_alert_webhook() -> Result<(), ServerFnError> {
 /// *Enviar teste*: a test message to the webhook now; pt-BR: sent, or why not.
 #[server(endpoint = "test-alert-webhook")]
 pub async fn test_alert_webhook() -> Result<String, ServerFnError> {
-    let (state, user, tenant, mut tx) = ssr::tenant_scope().await?;
+    let (state, user, tenant, tx) = ssr::tenant_scope().await?;
     // Admins only, before the tenant's quota is spent (staff must not use it up).
     if !user.can_configure() {
         return Err(ssr::fail(backend::Error::Forbidden(
@@ -106,16 +107,11 @@ pub async fn test_alert_webhook() -> Result<String, ServerFnError> {
         .check_limiter
         .check(tenant, "#alert-webhook")
         .map_err(ssr::fail)?;
-    let sent = backend::alerts::webhook::send_test(
-        &mut tx,
-        &state.pool,
-        &state.keyring,
-        &state.http,
-        tenant,
-    )
-    .await
-    .map_err(ssr::fail)?;
-    ssr::commit(tx).await?;
+    // The caller's transaction ends inside, before the message is posted.
+    let sent =
+        backend::alerts::webhook::send_test(tx, &state.pool, &state.keyring, &state.http, tenant)
+            .await
+            .map_err(ssr::fail)?;
     Ok(match sent {
         Ok(()) => "Mensagem de teste enviada.".into(),
         Err(why) => format!("Não foi possível enviar: {why}."),

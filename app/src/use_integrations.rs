@@ -94,15 +94,31 @@ pub async fn run_integration(
     }
 }
 
-/// *Cancelar*: stops the running execution of an integration of the current tenant (any
-/// member who may run it). Audited; the run ends `cancelled` and is not retried.
+/// *Cancelar*: stops a run of an integration of the current tenant (any member who may
+/// run it). With `execution_id` (the drawer) that execution of this integration and no
+/// other: if it ended meanwhile the answer says so, even when another run of the
+/// integration has started since. Without it (the card) the integration's running
+/// execution. Audited; the run ends `cancelled` and is not retried.
 #[server(endpoint = "cancel-run")]
-pub async fn cancel_run(slug: String) -> Result<(), ServerFnError> {
+pub async fn cancel_run(slug: String, execution_id: Option<String>) -> Result<(), ServerFnError> {
+    let execution = match execution_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(s) => Some(
+            uuid::Uuid::parse_str(s)
+                .map_err(|_| ssr::fail(backend::Error::Invalid("Execução inválida.".into())))?,
+        ),
+    };
     let (_, user, tenant, mut tx) = ssr::tenant_scope().await?;
     let actor = ssr::actor(&user).await;
-    backend::engine::cancel_running(&mut tx, tenant, &slug, &actor)
-        .await
-        .map_err(ssr::fail)?;
+    match execution {
+        Some(id) => backend::engine::cancel_in(&mut tx, tenant, &slug, id, &actor).await,
+        None => backend::engine::cancel_running(&mut tx, tenant, &slug, &actor).await,
+    }
+    .map_err(ssr::fail)?;
     ssr::commit(tx).await
 }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::{Error, Result};
 use model::history::{DEFAULT_PAGE_SIZE, PAGE_SIZES};
-use model::{AttemptDetail, HistoryPage, HistoryQuery, HistoryRow};
+use model::{AttemptDetail, HistoryPage, HistoryQuery, HistoryRow, RunStatus, Trigger};
 
 /// The values `integration_logs.tenant_id` may hold for a tenant: its id, and its slug
 /// (old rows). Bound as an array so the planner sees both and uses the tenant index.
@@ -31,8 +31,8 @@ pub async fn tenant_keys(
 /// Validated filters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Filters {
-    pub status: Option<String>,
-    pub trigger: Option<String>,
+    pub status: Option<RunStatus>,
+    pub trigger: Option<Trigger>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     pub page_size: i64,
@@ -46,20 +46,12 @@ fn blank(v: &Option<String>) -> Option<&str> {
 impl Filters {
     /// Checks every field; the error names the field in pt-BR.
     pub fn parse(q: &HistoryQuery) -> Result<Self> {
-        let status = match blank(&q.status) {
-            None => None,
-            Some(s @ ("running" | "success" | "partial" | "error" | "cancelled")) => {
-                Some(s.to_owned())
-            }
-            Some(_) => return Err(Error::Invalid("Status inválido.".into())),
-        };
-        let trigger = match blank(&q.trigger) {
-            None => None,
-            Some(t @ ("manual" | "api" | "schedule" | "webhook" | "retry" | "rerun")) => {
-                Some(t.to_owned())
-            }
-            Some(_) => return Err(Error::Invalid("Origem inválida.".into())),
-        };
+        let status = blank(&q.status)
+            .map(|s| RunStatus::parse(s).ok_or_else(|| Error::Invalid("Status inválido.".into())))
+            .transpose()?;
+        let trigger = blank(&q.trigger)
+            .map(|t| Trigger::parse(t).ok_or_else(|| Error::Invalid("Origem inválida.".into())))
+            .transpose()?;
         let date = |v: &Option<String>, what: &str| -> Result<Option<NaiveDate>> {
             blank(v)
                 .map(|s| {
@@ -140,7 +132,7 @@ pub async fn page(
     let (id_key, slug_key) = (keys.first().cloned(), keys.get(1).cloned());
     let mut rows = sqlx::query!(
         r#"select l.id as "id!", l.execution_id as "execution_id!", l.attempt as "attempt!",
-                  l.status as "status!", l.trigger as "trigger!", l.created_at as "created_at!",
+                  l.status as "status!: RunStatus", l.trigger as "trigger!: Trigger", l.created_at as "created_at!",
                   extract(epoch from now() - l.created_at)::bigint as "seconds_ago!",
                   l.execution_time_ms, l.total_processados as "total_processados!",
                   l.total_matched as "total_matched!", l.total_failed as "total_failed!",
@@ -172,8 +164,8 @@ pub async fn page(
            limit $9"#,
         id_key,
         provider_slug,
-        f.status,
-        f.trigger,
+        f.status as Option<RunStatus>,
+        f.trigger as Option<Trigger>,
         f.from,
         f.to,
         before_at,
@@ -221,7 +213,8 @@ pub async fn execution(
 ) -> Result<Vec<AttemptDetail>> {
     let keys = crate::history::tenant_keys(tx, tenant_id).await?;
     let rows = sqlx::query!(
-        r#"select l.attempt, l.status, l.trigger, l.created_at, l.execution_time_ms,
+        r#"select l.attempt, l.status as "status: RunStatus", l.trigger as "trigger: Trigger",
+                  l.created_at, l.execution_time_ms,
                   l.error_message, l.total_processados, l.total_created, l.total_updated,
                   l.total_unchanged, l.total_failed, l.total_review, l.total_ignored,
                   l.payload, l.response, l.rerun_of, l.events,
@@ -306,8 +299,8 @@ mod tests {
         });
         let f = Filters::parse(&fine).expect("valid");
         assert_eq!(
-            (f.status.as_deref(), f.page_size, f.from),
-            (Some("error"), 100, None)
+            (f.status, f.page_size, f.from),
+            (Some(RunStatus::Error), 100, None)
         );
     }
 

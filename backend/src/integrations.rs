@@ -33,7 +33,7 @@ pub async fn list_for_tenant(
                   coalesce(p.name, ti.provider) as "name!",
                   p.category as "category?",
                   ti.is_enabled,
-                  ti.last_status,
+                  ti.last_status as "last_status: model::RunStatus",
                   to_char(ti.last_run at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as last_run,
                   extract(epoch from now() - ti.last_run)::bigint as last_run_seconds_ago,
                   r.progress as "progress?",

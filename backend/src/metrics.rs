@@ -16,7 +16,7 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::Result;
-use model::MetricsView;
+use model::{MetricsView, RunStatus};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Day {
@@ -33,7 +33,7 @@ pub const BUCKETS: usize = 108;
 /// One roll-up row as read.
 struct Rollup {
     day: chrono::NaiveDate,
-    status: String,
+    status: RunStatus,
     runs: i64,
     time_sum: i64,
     time_count: i64,
@@ -47,7 +47,7 @@ async fn rollups(
     days: i32,
 ) -> Result<Vec<Rollup>> {
     let rows = sqlx::query!(
-        r#"select d.day, d.status, d.runs::bigint as "runs!", d.time_sum,
+        r#"select d.day, d.status as "status: RunStatus", d.runs::bigint as "runs!", d.time_sum,
                   d.time_count::bigint as "time_count!", d.buckets
            from public.integration_run_daily d
            where d.tenant_id = $1
@@ -107,13 +107,17 @@ pub async fn summary(
     days: i32,
 ) -> Result<MetricsView> {
     let rows = rollups(tx, tenant_id, provider_slug, days).await?;
-    let count = |status: &str| -> i64 {
+    let count = |status: RunStatus| -> i64 {
         rows.iter()
             .filter(|r| r.status == status)
             .map(|r| r.runs)
             .sum()
     };
-    let (success, partial, error) = (count("success"), count("partial"), count("error"));
+    let (success, partial, error) = (
+        count(RunStatus::Success),
+        count(RunStatus::Partial),
+        count(RunStatus::Error),
+    );
     let finished = success + partial + error;
     let time_sum: i64 = rows.iter().map(|r| r.time_sum).sum();
     let time_count: i64 = rows.iter().map(|r| r.time_count).sum();
@@ -160,9 +164,9 @@ pub async fn per_day(
             ));
         }
         if let Some((d, sum, n)) = out.last_mut() {
-            match r.status.as_str() {
-                "success" => d.success += r.runs,
-                "partial" => d.partial += r.runs,
+            match r.status {
+                RunStatus::Success => d.success += r.runs,
+                RunStatus::Partial => d.partial += r.runs,
                 _ => d.error += r.runs,
             }
             *sum += r.time_sum;

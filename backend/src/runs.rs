@@ -57,8 +57,8 @@ pub struct LogRow {
     pub attempt: i32,
     pub tenant_id: String,
     pub provider_slug: Option<String>,
-    pub status: String,
-    pub trigger: String,
+    pub status: model::RunStatus,
+    pub trigger: model::Trigger,
     pub error_message: Option<String>,
     pub execution_time_ms: Option<i32>,
     pub total_processados: i32,
@@ -86,7 +86,8 @@ pub async fn attempts(
     let rows = sqlx::query_as!(
         LogRow,
         r#"select id, execution_id as "execution_id!", attempt, tenant_id, provider_slug,
-                  status, trigger, error_message, execution_time_ms, total_processados,
+                  status as "status: model::RunStatus", trigger as "trigger: model::Trigger",
+                  error_message, execution_time_ms, total_processados,
                   total_matched, total_review, total_ignored, total_created, total_updated,
                   total_unchanged, total_failed, progress, payload, response, created_at,
                   started_at, worker, finished_at

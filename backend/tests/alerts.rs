@@ -107,14 +107,9 @@ async fn pause_state(rig: &Rig) -> (i32, Option<i32>, bool) {
     .expect("tenant integration")
 }
 
-async fn run_to_end(rig: &Rig) -> String {
+async fn run_to_end(rig: &Rig) -> model::RunStatus {
     let id = rig.start().await;
-    rig.finished(id)
-        .await
-        .last()
-        .expect("an attempt")
-        .status
-        .clone()
+    rig.finished(id).await.last().expect("an attempt").status
 }
 
 async fn card_paused_after(pool: &PgPool, tenant: Uuid, email: &str) -> Option<i32> {
@@ -160,15 +155,15 @@ async fn three_failures_pause_the_schedule_tell_the_admins_and_a_success_recover
     rig.spawn_worker();
 
     // Two failures: counted, not paused.
-    assert_eq!(run_to_end(&rig).await, "error");
-    assert_eq!(run_to_end(&rig).await, "error");
+    assert_eq!(run_to_end(&rig).await, model::RunStatus::Error);
+    assert_eq!(run_to_end(&rig).await, model::RunStatus::Error);
     assert_eq!(pause_state(&rig).await, (2, None, false));
     assert_eq!(
         card_paused_after(&rig.pool, rig.tenant, "equipe@contmax.com.br").await,
         None
     );
     // The third pauses it (the default threshold).
-    assert_eq!(run_to_end(&rig).await, "error");
+    assert_eq!(run_to_end(&rig).await, model::RunStatus::Error);
     assert_eq!(pause_state(&rig).await, (3, Some(3), true));
     assert_eq!(
         card_paused_after(&rig.pool, rig.tenant, "equipe@contmax.com.br").await,
@@ -209,7 +204,18 @@ async fn three_failures_pause_the_schedule_tell_the_admins_and_a_success_recover
         "{}",
         notice.message()
     );
-    notices::mark_seen(&mut tx, rig.tenant, admin.sub)
+    // A list read before this notice came marks only what it showed.
+    notices::mark_seen(&mut tx, rig.tenant, admin.sub, notice.id - 1)
+        .await
+        .expect("seen");
+    assert_eq!(
+        notices::list(&mut tx, rig.tenant, admin.sub)
+            .await
+            .expect("notices")
+            .unread,
+        1
+    );
+    notices::mark_seen(&mut tx, rig.tenant, admin.sub, notice.id)
         .await
         .expect("seen");
     tx.commit().await.expect("commit");
@@ -250,7 +256,7 @@ async fn three_failures_pause_the_schedule_tell_the_admins_and_a_success_recover
 
     // A success recovers it: the pause lifts, the count restarts, and both are told.
     point_at(&rig.pool, rig.tenant, rig.sandbox, "ok").await;
-    assert_eq!(run_to_end(&rig).await, "success");
+    assert_eq!(run_to_end(&rig).await, model::RunStatus::Success);
     assert_eq!(pause_state(&rig).await, (0, None, false));
     let got = deliveries(&received, 2).await;
     let (h, body) = &got[1];
@@ -345,7 +351,7 @@ async fn retomar_is_for_admins_and_clients_can_only_lift_a_pause(pool: PgPool) {
     tx.commit().await.expect("commit");
 
     rig.spawn_worker();
-    assert_eq!(run_to_end(&rig).await, "error");
+    assert_eq!(run_to_end(&rig).await, model::RunStatus::Error);
     assert_eq!(pause_state(&rig).await, (1, Some(1), true));
 
     // Staff may not resume; the admin may, once.
@@ -438,7 +444,7 @@ async fn retomar_is_for_admins_and_clients_can_only_lift_a_pause(pool: PgPool) {
     .execute(&rig.pool)
     .await
     .expect("threshold");
-    assert_eq!(run_to_end(&rig).await, "error");
+    assert_eq!(run_to_end(&rig).await, model::RunStatus::Error);
     assert_eq!(pause_state(&rig).await, (1, Some(1), true));
     let (_, mut tx) = as_user(&rig.pool, "admin@pg.com.br").await;
     let n =
@@ -528,13 +534,11 @@ async fn the_webhook_form_refuses_private_addresses_and_staff_and_a_failing_rece
     .expect("set")
     .expect("valid");
     tx.commit().await.expect("commit");
-    let (admin, mut tx) = as_user(&rig.pool, "admin@contmax.com.br").await;
-    let test = webhook::send_test(&mut tx, &rig.pool, &keyring(), &rig.engine.http, rig.tenant)
+    let (_admin, tx) = as_user(&rig.pool, "admin@contmax.com.br").await;
+    let test = webhook::send_test(tx, &rig.pool, &keyring(), &rig.engine.http, rig.tenant)
         .await
         .expect("test");
     assert_eq!(test, Err("o webhook respondeu HTTP 500".to_owned()));
-    drop(tx);
-    let _ = admin;
     sqlx::query(
         "update public.tenant_integrations set pause_after_failures = 1
          where tenant_id = $1 and provider = $2",
@@ -545,7 +549,7 @@ async fn the_webhook_form_refuses_private_addresses_and_staff_and_a_failing_rece
     .await
     .expect("threshold");
     rig.spawn_worker();
-    assert_eq!(run_to_end(&rig).await, "error");
+    assert_eq!(run_to_end(&rig).await, model::RunStatus::Error);
     // Tried more than once (the test's message, then the alert and its retry).
     let got = deliveries(&received, 3).await;
     assert!(got

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use backend::engine::{
-    check_runnable, start_rerun, start_run, CancelOutcome, Engine, EngineConfig,
+    cancel_in, check_runnable, start_rerun, start_run, CancelOutcome, Engine, EngineConfig,
 };
 use backend::providers::{local_http, Registry};
 use backend::runs::Claim;
@@ -34,8 +34,8 @@ async fn a_run_goes_through_the_queue_and_writes_its_result(pool: PgPool) {
     let rows = rig.finished(id).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     let r = &rows[0];
-    assert_eq!(r.status, "success", "{r:?}");
-    assert_eq!(r.trigger, "manual");
+    assert_eq!(r.status, model::RunStatus::Success, "{r:?}");
+    assert_eq!(r.trigger, model::Trigger::Manual);
     let per_page = sandbox::PER_PAGE as i32 * sandbox::PAGES as i32;
     assert_eq!(r.total_processados, per_page);
     assert_eq!(
@@ -108,7 +108,7 @@ async fn retries_stop_after_the_last_attempt_and_keep_the_error(pool: PgPool) {
     let id = rig.start().await;
     let rows = rig.finished(id).await;
     assert_eq!(rows.len(), 3);
-    assert!(rows.iter().all(|r| r.status == "error"));
+    assert!(rows.iter().all(|r| r.status == model::RunStatus::Error));
     let (status, error) = rig.last_status().await;
     assert_eq!(status.as_deref(), Some("error"));
     assert!(error.is_some_and(|e| e.contains("HTTP 500") && !e.contains("nova tentativa")));
@@ -140,7 +140,7 @@ async fn a_429_waits_at_least_its_retry_after(pool: PgPool) {
     let id = rig.start().await;
     let rows = rig.finished(id).await;
     assert_eq!(rows.len(), 2);
-    assert_eq!(rows[1].status, "success");
+    assert_eq!(rows[1].status, model::RunStatus::Success);
     let first_end = rows[0].finished_at.expect("ended");
     let second_start = rows[1].started_at.expect("started");
     assert!(
@@ -155,7 +155,7 @@ async fn a_partial_run_counts_its_failures(pool: PgPool) {
     rig.spawn_worker();
     let id = rig.start().await;
     let rows = rig.finished(id).await;
-    assert_eq!(rows[0].status, "partial");
+    assert_eq!(rows[0].status, model::RunStatus::Partial);
     assert_eq!(rows[0].total_failed, 1);
     assert_eq!(rig.last_status().await.0.as_deref(), Some("partial"));
 }
@@ -195,7 +195,7 @@ async fn a_cancel_request_stops_the_run_at_its_next_heartbeat(pool: PgPool) {
     );
     let rows = rig.finished(id).await;
     assert_eq!(rows.len(), 1, "a cancelled run is not retried");
-    assert_eq!(rows[0].status, "cancelled");
+    assert_eq!(rows[0].status, model::RunStatus::Cancelled);
     assert_eq!(rows[0].error_message.as_deref(), Some("execução cancelada"));
     assert_eq!(rig.last_status().await.0.as_deref(), Some("cancelled"));
     // Audited, with who asked.
@@ -232,13 +232,60 @@ async fn a_queued_run_cancelled_ends_at_once_and_never_starts(pool: PgPool) {
         CancelOutcome::Ended
     );
     let rows = rig.attempts(id).await;
-    assert_eq!(rows[0].status, "cancelled");
+    assert_eq!(rows[0].status, model::RunStatus::Cancelled);
     assert!(rows[0].finished_at.is_some() && rows[0].started_at.is_none());
     assert_eq!(rig.last_status().await.0.as_deref(), Some("cancelled"));
     // Its job, delivered now, starts nothing: the sandbox is never called.
     rig.engine.execute(id, 1).await.unwrap();
     assert!(rig.requests.seen().is_empty());
-    assert_eq!(rig.attempts(id).await[0].status, "cancelled");
+    assert_eq!(
+        rig.attempts(id).await[0].status,
+        model::RunStatus::Cancelled
+    );
+}
+
+/// The drawer's *Cancelar* (`cancel_in`) stops only an execution of the page's tenant and
+/// integration: named from another integration or another tenant, it is not found and
+/// keeps running.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn the_drawers_cancel_stops_only_an_execution_of_its_integration(pool: PgPool) {
+    let rig = rig(pool, "ok", fast()).await;
+    let id = rig.start().await;
+    let pg: Uuid = sqlx::query_scalar("select id from public.organizacoes where slug = 'pg'")
+        .fetch_one(&rig.pool)
+        .await
+        .unwrap();
+    let claims = common::demo_claims(&rig.pool, "admin@contmax.com.br").await;
+    let actor = backend::audit::Actor {
+        user_id: Some(claims.sub),
+        email: Some("admin@contmax.com.br".into()),
+        name: None,
+        source: backend::audit::Source::Ui,
+        request_id: None,
+    };
+    for (tenant, slug) in [(rig.tenant, "acessorias"), (pg, local_http::SLUG)] {
+        let mut tx = begin_as(&rig.pool, &claims).await.unwrap();
+        assert!(
+            matches!(
+                cancel_in(&mut tx, tenant, slug, id, &actor).await,
+                Err(Error::NotFound(_))
+            ),
+            "{slug}"
+        );
+    }
+    assert_eq!(rig.attempts(id).await[0].status, model::RunStatus::Running);
+    let mut tx = begin_as(&rig.pool, &claims).await.unwrap();
+    assert_eq!(
+        cancel_in(&mut tx, rig.tenant, local_http::SLUG, id, &actor)
+            .await
+            .unwrap(),
+        CancelOutcome::Ended
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(
+        rig.attempts(id).await[0].status,
+        model::RunStatus::Cancelled
+    );
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
@@ -322,7 +369,7 @@ async fn a_stale_heartbeat_is_reaped_and_retried_then_ended(pool: PgPool) {
     .unwrap();
     assert_eq!(rig.engine.reap_stale().await.unwrap(), 1, "orphan reaped");
     let orphan_row = &rig.attempts(orphan).await[0];
-    assert_eq!(orphan_row.status, "error");
+    assert_eq!(orphan_row.status, model::RunStatus::Error);
     assert_eq!(orphan_row.execution_time_ms, None, "never started: no time");
     // A run the previous portal left running (no heartbeat): ended, never retried.
     let legacy: Uuid = sqlx::query_scalar(
@@ -358,7 +405,7 @@ async fn a_stale_heartbeat_is_reaped_and_retried_then_ended(pool: PgPool) {
     assert_eq!(rows.len(), 2);
     assert!(error_of(&rows[0]).contains("worker lost"), "{rows:?}");
     assert_eq!(rows[0].execution_time_ms, Some(600_000), "ran ten minutes");
-    assert_eq!(rows[1].status, "running", "retried");
+    assert_eq!(rows[1].status, model::RunStatus::Running, "retried");
     sqlx::query("update public.integration_logs set started_at = now() - interval '1 hour', heartbeat_at = now() - interval '1 hour' where execution_id = $1 and attempt = 2")
         .bind(id)
         .execute(&rig.pool)
@@ -367,7 +414,7 @@ async fn a_stale_heartbeat_is_reaped_and_retried_then_ended(pool: PgPool) {
     assert_eq!(rig.engine.reap_stale().await.unwrap(), 1);
     let rows = rig.attempts(id).await;
     assert_eq!(rows.len(), 2, "no attempts left: ended");
-    assert_eq!(rows[1].status, "error");
+    assert_eq!(rows[1].status, model::RunStatus::Error);
     assert_eq!(rig.last_status().await.0.as_deref(), Some("error"));
     // A late job for a reaped attempt does nothing.
     rig.engine.execute(id, 1).await.unwrap();
@@ -728,7 +775,7 @@ async fn a_cancelled_run_whose_worker_died_is_not_retried(pool: PgPool) {
     assert_eq!(rig.engine.reap_stale().await.unwrap(), 1);
     let rows = rig.attempts(id).await;
     assert_eq!(rows.len(), 1, "no retry: {rows:?}");
-    assert_eq!(rows[0].status, "cancelled");
+    assert_eq!(rows[0].status, model::RunStatus::Cancelled);
     assert_eq!(rig.last_status().await.0.as_deref(), Some("cancelled"));
 }
 
@@ -739,7 +786,7 @@ async fn a_rerun_is_linked_both_ways_and_only_for_runs_the_caller_sees(pool: PgP
     let rig = rig(pool, "auth", fast()).await;
     rig.spawn_worker();
     let first = rig.start().await;
-    assert_eq!(rig.finished(first).await[0].status, "error");
+    assert_eq!(rig.finished(first).await[0].status, model::RunStatus::Error);
 
     let claims = common::demo_claims(&rig.pool, "equipe@contmax.com.br").await;
     let mut tx = begin_as(&rig.pool, &claims).await.unwrap();
@@ -752,7 +799,7 @@ async fn a_rerun_is_linked_both_ways_and_only_for_runs_the_caller_sees(pool: PgP
     };
     tx.commit().await.unwrap();
     let rows = rig.finished(again).await;
-    assert_eq!(rows[0].trigger, "rerun");
+    assert_eq!(rows[0].trigger, model::Trigger::Rerun);
 
     let mut tx = begin_as(&rig.pool, &claims).await.unwrap();
     let old = backend::history::execution(&mut tx, rig.tenant, first)

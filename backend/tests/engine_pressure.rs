@@ -73,7 +73,7 @@ async fn a_backlog_waits_its_turn_and_nobody_is_reaped(pool: PgPool) {
     for id in ids {
         let rows = rig.finished(id).await;
         assert_eq!(rows.len(), 1, "one attempt each: {rows:?}");
-        assert_eq!(rows[0].status, "success", "{rows:?}");
+        assert_eq!(rows[0].status, model::RunStatus::Success, "{rows:?}");
         assert!(!error_of(&rows[0]).contains("worker lost"));
     }
 }
@@ -128,7 +128,7 @@ async fn an_attempt_that_cannot_renew_its_lease_stops_itself(pool: PgPool) {
         .await
         .unwrap();
     until("attempt 1 ended", || async {
-        rig.attempts(id).await[0].status != "running"
+        rig.attempts(id).await[0].status != model::RunStatus::Running
     })
     .await;
     sqlx::query("delete from public.test_outage")
@@ -137,9 +137,9 @@ async fn an_attempt_that_cannot_renew_its_lease_stops_itself(pool: PgPool) {
         .unwrap();
     let rows = rig.finished(id).await;
     assert_eq!(rows.len(), 2, "{rows:?}");
-    assert_eq!(rows[0].status, "error");
+    assert_eq!(rows[0].status, model::RunStatus::Error);
     assert!(error_of(&rows[0]).contains("lease perdido"), "{rows:?}");
-    assert_eq!(rows[1].status, "success", "{rows:?}");
+    assert_eq!(rows[1].status, model::RunStatus::Success, "{rows:?}");
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
@@ -167,7 +167,7 @@ async fn a_result_the_database_refuses_once_is_written_without_running_again(poo
     let id = rig.start().await;
     let rows = rig.finished(id).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!(rows[0].status, "success");
+    assert_eq!(rows[0].status, model::RunStatus::Success);
     let failures: i64 = sqlx::query_scalar("select last_value from public.test_conclude_failures")
         .fetch_one(&rig.pool)
         .await
@@ -190,6 +190,6 @@ async fn a_job_delivered_again_does_not_run_the_provider_again(pool: PgPool) {
     rig.engine.execute(id, 1).await.unwrap();
     let rows = rig.finished(id).await;
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].status, "success");
+    assert_eq!(rows[0].status, model::RunStatus::Success);
     assert_eq!(rig.requests.seen().len(), sandbox::PAGES as usize);
 }

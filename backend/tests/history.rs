@@ -64,7 +64,7 @@ async fn keyset_pages_cover_every_row_once_within_the_filters_and_the_tenant(poo
     .unwrap();
     let p = page(&mut tx, pg, "acessorias", &errors).await.unwrap();
     assert_eq!(p.rows.len(), 19);
-    assert!(p.rows.iter().all(|r| r.status == "error"));
+    assert!(p.rows.iter().all(|r| r.status == model::RunStatus::Error));
     assert!(p.next_before.is_none());
 
     // Asking for Contmax's history as a P&G user: nothing, whatever the tenant id says.

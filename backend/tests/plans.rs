@@ -208,7 +208,10 @@ async fn reads_cost_a_few_policy_calls_and_no_sequential_scan_whatever_the_rows(
                 let second = backend::history::page(&mut tx, contmax, "acessorias", &f)
                     .await
                     .expect("page");
-                assert!(second.rows.iter().all(|r| r.status == "error"));
+                assert!(second
+                    .rows
+                    .iter()
+                    .all(|r| r.status == model::RunStatus::Error));
                 tx
             },
         )

@@ -1,3 +1,4 @@
+import http from "node:http";
 import type { Page } from "@playwright/test";
 import { test, expect, login, hydrated, DEMO_PASSWORD } from "./fixtures";
 
@@ -80,6 +81,32 @@ test("Cancelar stops a running integration from its card", async ({ page }) => {
   const first = page.locator(".history-table tbody tr").first();
   await expect(first).toHaveAttribute("data-status", "cancelled");
   await expect(first).toContainText("Cancelada");
+});
+
+// Cancelar in the drawer stops the execution the drawer shows (named by its id: were it
+// over and another run going, that other run would be left alone); the drawer and the
+// history say Cancelada without a reload.
+test("Cancelar in the drawer stops the execution it shows", async ({ page }) => {
+  await login(page, "admin@contmax.com.br", "/integracoes/local-http");
+  await expect(page).toHaveURL(/\/integracoes\/local-http$/);
+  await hydrated(page);
+  await pointLocalHttpAt(page, "hang");
+  const first = page.locator(".history-table tbody tr").first();
+  const topLink = () => first.getByRole("link", { name: /Detalhes/ });
+  const before = (await first.count()) ? await topLink().getAttribute("href") : null;
+  await page.getByRole("button", { name: "Executar", exact: true }).click();
+  if (before) await expect(topLink()).not.toHaveAttribute("href", before, { timeout: 30_000 });
+  await expect(first).toHaveAttribute("data-status", "running", { timeout: 30_000 });
+  await topLink().click();
+  const drawer = page.getByRole("dialog", { name: "Detalhes da execução" });
+  await expect(drawer.locator(".attempt .badge").first()).toHaveText("Executando");
+  await drawer.getByRole("button", { name: "Cancelar esta execução" }).click();
+  // The worker stops it at its next heartbeat (every second in this suite).
+  await expect(drawer.locator(".attempt .badge").first()).toHaveText("Cancelada", {
+    timeout: 30_000,
+  });
+  await expect(drawer.getByRole("button", { name: "Cancelar esta execução" })).toHaveCount(0);
+  await expect(first).toHaveAttribute("data-status", "cancelled");
 });
 
 // Tentar novamente (linked re-runs): a failed run of Contmax's sandbox integration (its
@@ -229,6 +256,66 @@ test("a hidden tab closes its live stream and catches up when shown again", asyn
   await expect(lastRun).toHaveAttribute("datetime", /\d/);
   await expect(lastRun).not.toHaveAttribute("datetime", before ?? "");
   expect(asked.filter((p) => p === "/api/list-integrations")).toEqual([]);
+});
+
+/** Opens `/api/run-events` outside the browser with the page's cookies (as another tab
+ *  would) and keeps it open; resolves with the HTTP status once the answer's head came. */
+function holdStream(baseURL: string, cookie: string): Promise<{ status: number; close: () => void }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get(
+      new URL("/api/run-events", baseURL),
+      { headers: { cookie, accept: "text/event-stream" } },
+      (res) => {
+        res.resume();
+        resolve({ status: res.statusCode ?? 0, close: () => req.destroy() });
+      },
+    );
+    req.on("error", reject);
+  });
+}
+
+// A stream the server refuses (429: the user has as many open as it allows) is closed for
+// good by the browser; the page polls meanwhile and opens it again once there is room,
+// without a reload.
+test("a refused live stream is opened again once the server has room", async ({
+  page,
+  baseURL,
+  allowedErrors,
+}) => {
+  // The refusal as Chromium logs it: the status, and the JSON body that is no event stream.
+  allowedErrors.push(/status of 429/, /EventSource's response has a MIME type \("application\/json"\)/);
+  await recordLiveStreams(page);
+  await login(page, "equipe@contmax.com.br", "/integracoes");
+  await expect(page.getByRole("heading", { name: "Integrações" })).toBeVisible();
+  const cookie = (await page.context().cookies())
+    .map((c) => `${c.name}=${c.value}`)
+    .join("; ");
+  // Leave the page, then take every stream this user may hold (until one is refused).
+  await page.goto("/login");
+  const held: { status: number; close: () => void }[] = [];
+  try {
+    for (let i = 0; i < 64; i++) {
+      const s = await holdStream(baseURL ?? "", cookie);
+      held.push(s);
+      if (s.status === 429) break;
+    }
+    expect(held.at(-1)?.status).toBe(429);
+
+    await page.goto("/integracoes");
+    await hydrated(page);
+    const sources = () =>
+      page.evaluate(() =>
+        (window as unknown as LiveRecord).liveSources.map((s) => s.readyState),
+      );
+    // EventSource.readyState: 1 open, 2 closed.
+    await expect.poll(sources).toEqual([2]);
+    for (const s of held) s.close();
+    // Tried again after a few seconds, and again while the server still counts the
+    // streams just closed.
+    await expect.poll(async () => (await sources()).at(-1), { timeout: 60_000 }).toBe(1);
+  } finally {
+    for (const s of held) s.close();
+  }
 });
 
 // Alerts and auto-pause (issue "The engine under pressure", item 10): three failed runs in

@@ -13,7 +13,7 @@ pub const DEFAULT_PAGE_SIZE: i64 = 25;
 pub struct HistoryQuery {
     /// `running`, `success`, `partial`, `error` or `cancelled`.
     pub status: Option<String>,
-    /// `manual`, `api`, `schedule`, `webhook` or `retry`.
+    /// `manual`, `api`, `schedule`, `webhook`, `retry` or `rerun`.
     pub trigger: Option<String>,
     /// First day, `YYYY-MM-DD` (UTC), inclusive.
     pub from: Option<String>,
@@ -30,8 +30,8 @@ pub struct HistoryRow {
     pub id: Uuid,
     pub execution_id: Uuid,
     pub attempt: i32,
-    pub status: String,
-    pub trigger: String,
+    pub status: crate::RunStatus,
+    pub trigger: crate::Trigger,
     /// RFC 3339 (UTC), for the exact time on hover.
     pub created_at: String,
     pub seconds_ago: i64,
@@ -53,8 +53,8 @@ pub struct HistoryPage {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AttemptDetail {
     pub attempt: i32,
-    pub status: String,
-    pub trigger: String,
+    pub status: crate::RunStatus,
+    pub trigger: crate::Trigger,
     pub created_at: String,
     pub execution_time_ms: Option<i32>,
     pub error_message: Option<String>,

@@ -13,7 +13,7 @@ pub struct IntegrationSummary {
     pub name: String,
     pub category: Option<String>,
     pub is_enabled: bool,
-    pub last_status: Option<String>,
+    pub last_status: Option<RunStatus>,
     /// RFC 3339, for the exact time on hover.
     pub last_run: Option<String>,
     /// Seconds between the last run and the moment the server answered. Computed once on
@@ -39,7 +39,7 @@ pub struct IntegrationSummary {
 
 impl IntegrationSummary {
     pub fn status(&self) -> Option<RunStatus> {
-        self.last_status.as_deref().and_then(RunStatus::parse)
+        self.last_status
     }
 
     /// The last finished run's totals in pt-BR ("60 processados · 59 criados · 0
@@ -103,7 +103,7 @@ mod tests {
             name: slug.into(),
             category: None,
             is_enabled: true,
-            last_status: Some("success".into()),
+            last_status: Some(crate::RunStatus::Success),
             last_run: None,
             last_run_seconds_ago: None,
             progress: None,

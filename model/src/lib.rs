@@ -1,6 +1,8 @@
 //! Types that both the hydrated wasm client and the server use.
 //!
-//! Everything here must compile to `wasm32-unknown-unknown`: no database, no I/O.
+//! Everything here must compile to `wasm32-unknown-unknown`: no database, no I/O. The
+//! optional `sqlx` feature (the server's, through `backend`) only lets queries read and
+//! bind the run enums as text columns (`stored.rs`).
 
 use serde::{Deserialize, Serialize};
 
@@ -14,6 +16,8 @@ pub mod modules;
 pub mod reviews;
 pub mod run;
 pub mod session;
+#[cfg(feature = "sqlx")]
+mod stored;
 pub mod time;
 pub mod timeline;
 
@@ -38,7 +42,7 @@ pub use modules::{module_route, ModuleCard};
 pub use reviews::{
     phone_pt, CompanyChoice, ReviewDecision, ReviewItem, ReviewOutcome, ReviewPage, ReviewQuery,
 };
-pub use run::{trigger_label, Trigger};
+pub use run::Trigger;
 pub use session::{SessionUser, TenantRef};
 pub use time::relative_time_pt;
 pub use timeline::{elapsed_pt, RunEvent};
@@ -57,6 +61,22 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
+    /// Every status, in the order the history's filter offers them.
+    pub const ALL: [RunStatus; 5] = [
+        Self::Success,
+        Self::Partial,
+        Self::Error,
+        Self::Cancelled,
+        Self::Running,
+    ];
+
+    /// A stored status. The old portal's rows are not checked by the column's constraint
+    /// (it is `not valid`); one this version does not know reads as an error, never as a
+    /// success, and never fails the page.
+    pub fn from_stored(s: &str) -> Self {
+        Self::parse(s).unwrap_or(Self::Error)
+    }
+
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "running" => Some(Self::Running),
@@ -106,5 +126,12 @@ mod tests {
             assert_eq!(RunStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(RunStatus::parse("ok"), None);
+        assert_eq!(RunStatus::from_stored("ok"), RunStatus::Error);
+        for s in RunStatus::ALL {
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
     }
 }

@@ -5,6 +5,9 @@
 //! too fast; never starts a sync).
 //!
 //! - body `{"tenant_id": uuid, "provider_slug": text}`, `Authorization: Bearer <JWT>`;
+//!   with `"rerun_of": uuid` it repeats that execution of the integration (*Tentar
+//!   novamente*: trigger `rerun`, the new execution records which one it repeats; 404 when
+//!   the caller cannot see that execution in this integration);
 //! - 202 `{"execution_id"}`; with `?wait=true` the finished attempt (200) or, when the
 //!   bounded wait ends first, 202 with `"status": "running"`;
 //! - 400 malformed body (with field errors), 401 no or bad token, 403 not a member of the
@@ -33,7 +36,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use backend::audit::{self, Actor};
-use backend::engine::{start_run, CancelOutcome};
+use backend::engine::{start_rerun, start_run, CancelOutcome};
 use backend::runs::Claim;
 use backend::scope::begin_as;
 use backend::{AppState, Error};
@@ -67,8 +70,9 @@ fn from_backend(e: Error) -> Response {
     error(status, &e.to_string())
 }
 
-/// The body, validated field by field; the error is the 400 answer's JSON.
-fn parse_body(body: &[u8]) -> Result<(Uuid, String), Value> {
+/// The body, validated field by field; the error is the 400 answer's JSON. `rerun_of`
+/// (absent, null or an execution's UUID) is read where `rerun` says it may be given.
+fn parse_body(body: &[u8], rerun: bool) -> Result<(Uuid, String, Option<Uuid>), Value> {
     let value: Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(_) => return Err(json!({ "error": "Corpo da requisição não é JSON válido." })),
@@ -108,8 +112,16 @@ fn parse_body(body: &[u8]) -> Result<(Uuid, String), Value> {
             None
         }
     };
+    let rerun_of = match value.get("rerun_of").filter(|_| rerun) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if Uuid::parse_str(s).is_ok() => Uuid::parse_str(s).ok(),
+        Some(_) => {
+            fields.insert("rerun_of".into(), "deve ser o UUID de uma execução".into());
+            None
+        }
+    };
     match (tenant, slug) {
-        (Some(t), Some(s)) if fields.is_empty() => Ok((t, s)),
+        (Some(t), Some(s)) if fields.is_empty() => Ok((t, s, rerun_of)),
         _ => Err(json!({ "error": "Requisição inválida.", "fields": fields })),
     }
 }
@@ -121,15 +133,22 @@ struct Scoped {
     claims: backend::scope::Claims,
     tenant_id: Uuid,
     slug: String,
+    /// `rerun_of`, for `run-integration` only.
+    rerun_of: Option<Uuid>,
     tx: sqlx::Transaction<'static, sqlx::Postgres>,
 }
 
-async fn scoped(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Scoped, Response> {
+async fn scoped(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    rerun: bool,
+) -> Result<Scoped, Response> {
     let claims = backend::auth::caller(&state.pool, &state.jwt, headers)
         .await
         .map_err(from_backend)?;
-    let (tenant_id, slug) =
-        parse_body(body).map_err(|b| (StatusCode::BAD_REQUEST, Json(b)).into_response())?;
+    let (tenant_id, slug, rerun_of) =
+        parse_body(body, rerun).map_err(|b| (StatusCode::BAD_REQUEST, Json(b)).into_response())?;
     let mut tx = begin_as(&state.pool, &claims)
         .await
         .map_err(|e| from_backend(e.into()))?;
@@ -138,6 +157,7 @@ async fn scoped(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Sc
             claims,
             tenant_id,
             slug,
+            rerun_of,
             tx,
         }),
         Ok(false) => Err(error(
@@ -158,8 +178,9 @@ async fn run_integration(
         claims,
         tenant_id,
         slug,
+        rerun_of,
         mut tx,
-    } = match scoped(&state, &headers, &body).await {
+    } = match scoped(&state, &headers, &body, true).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -175,7 +196,11 @@ async fn run_integration(
     if let Err(e) = backend::engine::check_runnable(&mut tx, &state.registry, &slug).await {
         return from_backend(e);
     }
-    let claim = match start_run(&mut tx, tenant_id, &slug, Trigger::Api).await {
+    let claim = match rerun_of {
+        Some(of) => start_rerun(&mut tx, tenant_id, &slug, of).await,
+        None => start_run(&mut tx, tenant_id, &slug, Trigger::Api).await,
+    };
+    let claim = match claim {
         Ok(c) => c,
         Err(e) => return from_backend(e),
     };
@@ -224,7 +249,8 @@ async fn test_connection(
         tenant_id,
         slug,
         tx,
-    } = match scoped(&state, &headers, &body).await {
+        ..
+    } = match scoped(&state, &headers, &body, false).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -248,7 +274,8 @@ async fn resume_integration(
         tenant_id,
         slug,
         mut tx,
-    } = match scoped(&state, &headers, &body).await {
+        ..
+    } = match scoped(&state, &headers, &body, false).await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -339,7 +366,7 @@ async fn wait_for_end(
         let mut tx = begin_as(&state.pool, claims).await?;
         let row = backend::runs::last_attempt(&mut tx, execution_id).await?;
         tx.commit().await?;
-        if let Some(row) = row.filter(|r| r.status != "running") {
+        if let Some(row) = row.filter(|r| r.status != model::RunStatus::Running) {
             return Ok(Some(serde_json::to_value(row).unwrap_or(Value::Null)));
         }
         let next_look =

@@ -363,6 +363,79 @@ async fn cancel_run_ends_a_queued_run_for_members_only(pool: PgPool) {
     assert_eq!(status, StatusCode::ACCEPTED);
 }
 
+/// `run-integration` with `rerun_of` (*Tentar novamente* for API clients): the new
+/// execution has trigger `rerun` and names the one it repeats; a `rerun_of` that is not a
+/// UUID is a field error, one the caller cannot see in this integration (unknown, or
+/// another tenant's) is 404 and starts nothing.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn rerun_of_repeats_an_execution_the_caller_can_see(pool: PgPool) {
+    let (app, state) = setup(pool.clone()).await;
+    let member = format!(
+        "Bearer {}",
+        common::token_for(&state, "equipe@contmax.com.br").await
+    );
+    let pg_admin = format!(
+        "Bearer {}",
+        common::token_for(&state, "admin@pg.com.br").await
+    );
+    let contmax = common::org(&pool, "contmax").await;
+    let pg = common::org(&pool, "pg").await;
+    let body = |tenant: Uuid, rerun_of: Value| {
+        json!({"tenant_id": tenant, "provider_slug": "acessorias", "rerun_of": rerun_of})
+            .to_string()
+    };
+    // A first run, cancelled before any worker takes it (none runs here).
+    let (status, v) = call(&app, PATH, Some(&member), &body(contmax, Value::Null)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let first = v["execution_id"].as_str().expect("execution_id").to_owned();
+    let (status, _) = call(
+        &app,
+        "/functions/v1/cancel-run",
+        Some(&member),
+        &json!({ "execution_id": first }).to_string(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, v) = call(&app, PATH, Some(&member), &body(contmax, json!("nope"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
+    assert!(v["fields"]["rerun_of"].is_string(), "{v}");
+    let all_rows = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from public.integration_logs")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    let before = all_rows().await;
+    let (status, _) = call(
+        &app,
+        PATH,
+        Some(&member),
+        &body(contmax, json!(Uuid::new_v4())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // P&G's admin names Contmax's execution from P&G's own integration: not found.
+    let (status, _) = call(&app, PATH, Some(&pg_admin), &body(pg, json!(first))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(all_rows().await, before, "nothing started");
+
+    let (status, v) = call(&app, PATH, Some(&member), &body(contmax, json!(first))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let again = v["execution_id"].as_str().expect("execution_id").to_owned();
+    assert_ne!(again, first);
+    let (trigger, rerun_of): (String, Option<Uuid>) = sqlx::query_as(
+        "select trigger, rerun_of from public.integration_logs
+         where execution_id = $1::uuid and attempt = 1",
+    )
+    .bind(&again)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(trigger, "rerun");
+    assert_eq!(rerun_of.map(|u| u.to_string()), Some(first));
+}
+
 /// `POST /functions/v1/resume-integration` (*Retomar*): an integration the engine paused
 /// after consecutive failures is resumed by a tenant admin (the count restarts, audited as
 /// coming from the API); staff get 403, another tenant 403, a second call 409, strangers 401,

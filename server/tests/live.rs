@@ -157,7 +157,7 @@ async fn a_run_reaches_its_own_tenants_pages_only_and_ended_sessions_stop_listen
     let first = until(&mut contmax_page, |s| s.id == contmax_item)
         .await
         .expect("the stream's first summaries");
-    assert_eq!(first.last().map(|s| s.last_status.clone()), Some(None));
+    assert_eq!(first.last().map(|s| s.last_status), Some(None));
 
     // Contmax's run reaches Contmax's page, as its card should show it.
     start(&pool, contmax).await;

@@ -157,21 +157,22 @@ async fn a_worker_killed_mid_run_is_detected_and_the_run_retried(pool: PgPool) {
 
     assert_eq!(
         rows(&pool, id).await[0].status,
-        "running",
+        model::RunStatus::Running,
         "nobody ended it yet"
     );
     let _b = spawn_worker(&pool, 2).await;
     let r = wait_until(&pool, id, Duration::from_secs(60), |r| {
-        r.last().is_some_and(|l| l.status != "running")
+        r.last()
+            .is_some_and(|l| l.status != model::RunStatus::Running)
     })
     .await;
     assert_eq!(r.len(), 2, "{r:#?}");
-    assert_eq!(r[0].status, "error");
+    assert_eq!(r[0].status, model::RunStatus::Error);
     assert!(r[0]
         .error_message
         .as_deref()
         .is_some_and(|e| e.contains("worker lost")));
-    assert_eq!(r[1].status, "success");
+    assert_eq!(r[1].status, model::RunStatus::Success);
     assert_eq!(r[1].execution_id, id);
     assert_ne!(r[1].worker.as_deref(), Some(worker_a.as_str()));
     let last: Option<String> = sqlx::query_scalar(
@@ -225,7 +226,8 @@ async fn two_workers_share_the_work_and_never_run_one_integration_twice_at_once(
         }
         for &id in &ids {
             wait_until(&pool, id, Duration::from_secs(60), |r| {
-                r.last().is_some_and(|l| l.status != "running")
+                r.last()
+                    .is_some_and(|l| l.status != model::RunStatus::Running)
             })
             .await;
         }
@@ -236,7 +238,10 @@ async fn two_workers_share_the_work_and_never_run_one_integration_twice_at_once(
     for &id in &executions {
         all.extend(rows(&pool, id).await);
     }
-    assert!(all.iter().all(|r| r.status == "success"), "{all:#?}");
+    assert!(
+        all.iter().all(|r| r.status == model::RunStatus::Success),
+        "{all:#?}"
+    );
     let workers: std::collections::BTreeSet<_> =
         all.iter().filter_map(|r| r.worker.clone()).collect();
     assert_eq!(workers.len(), 2, "both workers ran something: {workers:?}");

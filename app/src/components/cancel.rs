@@ -11,10 +11,14 @@ pub fn CancelButton(
     name: String,
     cancel: ServerAction<CancelRun>,
     #[prop(optional)] small: bool,
+    /// The execution to stop (the drawer's); without it, whichever run is going.
+    #[prop(optional)]
+    execution: Option<String>,
 ) -> impl IntoView {
     view! {
         <ActionForm action=cancel>
             <input type="hidden" name="slug" value=slug/>
+            {execution.map(|id| view! { <input type="hidden" name="execution_id" value=id/> })}
             <button
                 type="submit"
                 class=if small { "btn btn-small btn-danger" } else { "btn btn-danger" }

@@ -1,6 +1,6 @@
 //! The portal header's notices (tenant admins): integrations paused after consecutive
 //! failures and their recoveries, newest first, with how many are new to this person.
-//! Opening the list marks them seen.
+//! Opening the list marks what it shows seen.
 
 use leptos::prelude::*;
 
@@ -24,12 +24,14 @@ pub fn NoticeBell(#[prop(optional)] refresh: Option<RwSignal<u32>>) -> impl Into
     );
     let on_toggle = move |ev: leptos::ev::Event| {
         let open = event_target::<leptos::web_sys::Element>(&ev).has_attribute("open");
-        let unread = notices
+        // The newest notice this list shows: one that came after it stays new.
+        let shown = notices
             .get_untracked()
             .and_then(Result::ok)
-            .is_some_and(|n| n.unread > 0);
-        if open && unread && !cleared.get_untracked() {
-            seen.dispatch(MarkNoticesSeen {});
+            .filter(|n| n.unread > 0)
+            .and_then(|n| n.items.first().map(|i| i.id));
+        if let (true, Some(up_to), false) = (open, shown, cleared.get_untracked()) {
+            seen.dispatch(MarkNoticesSeen { up_to });
             cleared.set(true);
         }
     };

@@ -73,21 +73,24 @@ pub async fn list(
     Ok(Notices { items, unread })
 }
 
-/// Marks every notice of the tenant up to now as seen by the caller (their own mark; the
-/// table's policy refuses anyone else's and tenants the caller does not administer).
+/// Marks the tenant's notices up to `up_to` (the newest one the caller's list showed) as
+/// seen by the caller: one that came after the list was read stays unread. Their own mark;
+/// the table's policy refuses anyone else's and tenants the caller does not administer.
 pub async fn mark_seen(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
     user_id: Uuid,
+    up_to: i64,
 ) -> Result<()> {
     sqlx::query!(
         r#"insert into public.integration_notice_reads as r (user_id, tenant_id, seen_up_to)
-           select $1, $2, coalesce(max(n.id), 0)
+           select $1, $2, least($3, coalesce(max(n.id), 0))
            from public.integration_notices n where n.tenant_id = $2
            on conflict (user_id, tenant_id)
            do update set seen_up_to = greatest(r.seen_up_to, excluded.seen_up_to)"#,
         user_id,
-        tenant_id
+        tenant_id,
+        up_to
     )
     .execute(&mut **tx)
     .await?;

@@ -412,20 +412,23 @@ pub async fn deliver(
 /// *Enviar teste*: a test message to the tenant's webhook, now (tenant admins). The answer
 /// is pt-BR: sent, or why not (never the address).
 pub async fn send_test(
-    tx: &mut Transaction<'static, Postgres>,
+    mut tx: Transaction<'static, Postgres>,
     pool: &PgPool,
     keyring: &Keyring,
     http: &reqwest::Client,
     tenant_id: Uuid,
 ) -> Result<std::result::Result<(), String>> {
-    require_admin(tx, tenant_id).await?;
+    require_admin(&mut tx, tenant_id).await?;
     let tenant_name = sqlx::query_scalar!(
         "select nome from public.organizacoes where id = $1",
         tenant_id
     )
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await?
     .unwrap_or_default();
+    // Ended before the post: a slow receiver (up to the client's timeout) must not hold
+    // a pooled connection and an open transaction.
+    tx.commit().await?;
     let mut service = begin_service(pool).await?;
     let opened = open(&mut service, keyring, tenant_id).await?;
     service.commit().await?;

@@ -36,7 +36,8 @@ pub async fn cancel_run(
         round += 1;
         // Read under the caller's row-level security: another tenant's run is not found.
         let last = sqlx::query!(
-            r#"select l.tenant_id, l.provider_slug as "provider_slug!", l.status
+            r#"select l.tenant_id, l.provider_slug as "provider_slug!",
+                      l.status as "status: model::RunStatus"
                from public.integration_logs l
                where l.execution_id = $1
                order by l.attempt desc
@@ -46,7 +47,7 @@ pub async fn cancel_run(
         .fetch_optional(&mut **tx)
         .await?
         .ok_or_else(not_found)?;
-        if last.status != "running" {
+        if last.status != model::RunStatus::Running {
             return Err(finished());
         }
         let tenant_id = Uuid::parse_str(&last.tenant_id).map_err(|_| not_found())?;
@@ -108,6 +109,33 @@ pub async fn cancel_run(
     )
     .await?;
     Ok(outcome)
+}
+
+/// [`cancel_run`] for execution `execution_id` of the tenant's integration `provider_slug`
+/// (the drawer's *Cancelar*: the page's tenant and integration, not only any run the
+/// caller may cancel). Another's is not found.
+pub async fn cancel_in(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    provider_slug: &str,
+    execution_id: Uuid,
+    actor: &Actor,
+) -> Result<CancelOutcome> {
+    let keys = crate::history::tenant_keys(tx, tenant_id).await?;
+    let ours = sqlx::query_scalar!(
+        r#"select exists (select 1 from public.integration_logs l
+                          where l.execution_id = $1 and l.provider_slug = $2
+                            and l.tenant_id = any($3::text[])) as "ours!""#,
+        execution_id,
+        provider_slug,
+        &keys
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if !ours {
+        return Err(Error::NotFound("Execução não encontrada.".into()));
+    }
+    cancel_run(tx, execution_id, actor).await
 }
 
 /// [`cancel_run`] for the run going on in the tenant's integration `provider_slug` (the

@@ -11,6 +11,7 @@ use crate::providers::{Outcome, ProviderError};
 use crate::redact::sanitise;
 use crate::scope::begin_service;
 use crate::Result;
+use model::RunStatus;
 
 impl Engine {
     /// [`Engine::conclude`], tried again on a database error (a dropped connection, a
@@ -80,16 +81,16 @@ impl Engine {
             other => other,
         };
         let (status, error_text, o) = match &result {
-            Ok(o) if o.failed > 0 => ("partial", None, o.clone()),
-            Ok(o) => ("success", None, o.clone()),
+            Ok(o) if o.failed > 0 => (RunStatus::Partial, None, o.clone()),
+            Ok(o) => (RunStatus::Success, None, o.clone()),
             Err(ProviderError::Cancelled) => (
-                "cancelled",
+                RunStatus::Cancelled,
                 Some(ProviderError::Cancelled.to_string()),
                 Outcome::default(),
             ),
             // The provider's own words may carry anything: redacted like payloads.
             Err(e) => (
-                "error",
+                RunStatus::Error,
                 Some(crate::redact::redact_text(&e.to_string())),
                 Outcome::default(),
             ),
@@ -115,17 +116,17 @@ impl Engine {
         };
         let ended = sqlx::query!(
             r#"update public.integration_logs set
-                 status = $3::text, error_message = $4, execution_time_ms = $5, finished_at = now(),
+                 status = $3, error_message = $4, execution_time_ms = $5, finished_at = now(),
                  total_processados = $6, total_matched = coalesce($15::int, $7::int + $8::int), total_review = $9,
                  total_ignored = $10, total_created = $7, total_updated = $8,
                  total_unchanged = $11, total_failed = $12,
                  payload = $13, response = $14,
-                 progress = case when $3::text in ('success', 'partial') then 100 else progress end
+                 progress = case when $3 in ('success', 'partial') then 100 else progress end
                where execution_id = $1 and attempt = $2 and status = 'running'
                returning id, tenant_id, provider_slug as "provider_slug!", integration"#,
             execution_id,
             attempt,
-            status,
+            status as RunStatus,
             shown_error,
             elapsed_ms,
             o.processed,
@@ -169,13 +170,13 @@ impl Engine {
             enqueue(&mut tx, execution_id, attempt + 1, Some(run_at)).await?;
             tracing::info!(%execution_id, attempt, ?delay, "attempt failed; retry queued");
         } else {
-            tracing::info!(%execution_id, attempt, status, "run ended");
+            tracing::info!(%execution_id, attempt, status = status.as_str(), "run ended");
         }
         // `last_error` follows every attempt; `last_status` changes only when the run ends
         // (while a retry waits it stays `running`); a sync that ended with its totals is
         // what the card shows (`last_sync_log_id`).
         // (Webhook batches are written ended, never concluded: every run here is a sync.)
-        let last_sync = matches!(status, "success" | "partial").then_some(row.id);
+        let last_sync = matches!(status, RunStatus::Success | RunStatus::Partial).then_some(row.id);
         if let Some(t) = tenant_id {
             sqlx::query!(
                 r#"update public.tenant_integrations t
@@ -185,7 +186,7 @@ impl Engine {
                    where p.id = t.provider_id and t.tenant_id = $1 and p.slug = $2"#,
                 t,
                 row.provider_slug,
-                retry.is_none().then_some(status),
+                retry.is_none().then_some(status) as Option<RunStatus>,
                 shown_error,
                 last_sync
             )
@@ -195,13 +196,13 @@ impl Engine {
             // lifts one), in this transaction.
             // In a savepoint: an alert that cannot be written is logged and never costs the
             // run its result.
-            if let (None, Some(ended)) = (retry, model::RunStatus::parse(status)) {
+            if retry.is_none() {
                 sqlx::query("savepoint alerts").execute(&mut *tx).await?;
                 let counted = crate::alerts::after_run(
                     &mut tx,
                     t,
                     &row.provider_slug,
-                    ended,
+                    status,
                     shown_error.as_deref(),
                 )
                 .await;

@@ -32,7 +32,7 @@ use crate::runs::{self, Claim};
 use crate::{Error, Result};
 use model::Trigger;
 
-pub use cancel::{cancel_run, cancel_running, CancelOutcome};
+pub use cancel::{cancel_in, cancel_run, cancel_running, CancelOutcome};
 pub use config::EngineConfig;
 
 /// Step 4: the plan gate. Every plan may run every integration today; the seed's

@@ -140,7 +140,10 @@ impl Rig {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         loop {
             let rows = self.attempts(id).await;
-            if rows.last().is_some_and(|r| r.status != "running") {
+            if rows
+                .last()
+                .is_some_and(|r| r.status != model::RunStatus::Running)
+            {
                 return rows;
             }
             assert!(

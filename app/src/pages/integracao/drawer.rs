@@ -3,7 +3,7 @@
 //! *Cancelar* while it goes and *Tentar novamente* when it failed.
 
 use leptos::prelude::*;
-use model::{duration_pt, trigger_label, AttemptDetail, RunStatus};
+use model::{duration_pt, AttemptDetail, RunStatus};
 
 use super::query::PageQuery;
 use super::timeline::AttemptTimeline;
@@ -28,8 +28,8 @@ pub(super) fn Drawer(
         ..pq.clone()
     }
     .href(&slug);
-    let failed = list.last().is_some_and(|a| a.status == "error");
-    let going = list.last().is_some_and(|a| a.status == "running");
+    let failed = list.last().is_some_and(|a| a.status == RunStatus::Error);
+    let going = list.last().is_some_and(|a| a.status == RunStatus::Running);
     let this = pq.execucao.clone().unwrap_or_default();
     let link = |id: uuid::Uuid| {
         PageQuery {
@@ -55,7 +55,7 @@ pub(super) fn Drawer(
     let attempts = list
         .into_iter()
         .map(|a| {
-            let status = RunStatus::parse(&a.status);
+            let status = Some(a.status);
             view! {
                 <li class="attempt">
                     <h3>
@@ -63,7 +63,7 @@ pub(super) fn Drawer(
                         <StatusBadge status/>
                     </h3>
                     <p class="muted">
-                        {trigger_label(&a.trigger).to_owned()} " · "
+                        {a.trigger.label_pt()} " · "
                         <time datetime=a.created_at.clone()>{a.created_at.clone()}</time> " · "
                         {duration_pt(a.execution_time_ms.map(f64::from))}
                     </p>
@@ -95,7 +95,7 @@ pub(super) fn Drawer(
             {repeats}
             {repeated}
             {going.then(|| view! {
-                <CancelButton slug=slug.clone() name="esta execução".to_owned() cancel/>
+                <CancelButton slug=slug.clone() name="esta execução".to_owned() cancel execution=this.clone()/>
             })}
             <ol class="attempts">{attempts}</ol>
             {failed.then(|| view! {

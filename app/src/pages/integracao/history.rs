@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::Form;
-use model::{duration_pt, trigger_label, HistoryQuery, RunStatus};
+use model::{duration_pt, HistoryQuery, RunStatus, Trigger};
 
 use super::query::PageQuery;
 use crate::components::{Ago, StatusBadge};
@@ -19,9 +19,9 @@ pub(super) fn Filters(slug: Memo<String>, page_query: Memo<PageQuery>) -> impl I
                 <label for="filtro-status">"Status"</label>
                 <select id="filtro-status" name="status">
                     <option value="">"Todos"</option>
-                    {[("success", "Sucesso"), ("partial", "Parcial"), ("error", "Erro"), ("cancelled", "Cancelada"), ("running", "Executando")]
+                    {RunStatus::ALL
                         .into_iter()
-                        .map(|(v, l)| view! { <option value=v selected=move || selected(v, &|q| q.status.clone())>{l}</option> })
+                        .map(|s| view! { <option value=s.as_str() selected=move || selected(s.as_str(), &|q| q.status.clone())>{s.label_pt()}</option> })
                         .collect_view()}
                 </select>
             </div>
@@ -29,9 +29,9 @@ pub(super) fn Filters(slug: Memo<String>, page_query: Memo<PageQuery>) -> impl I
                 <label for="filtro-origem">"Origem"</label>
                 <select id="filtro-origem" name="origem">
                     <option value="">"Todas"</option>
-                    {["manual", "api", "schedule", "webhook", "retry", "rerun"]
+                    {Trigger::ALL
                         .into_iter()
-                        .map(|v| view! { <option value=v selected=move || selected(v, &|q| q.trigger.clone())>{trigger_label(v).to_owned()}</option> })
+                        .map(|t| view! { <option value=t.as_str() selected=move || selected(t.as_str(), &|q| q.trigger.clone())>{t.label_pt()}</option> })
                         .collect_view()}
                 </select>
             </div>
@@ -90,12 +90,12 @@ pub(super) fn HistoryTable(page: model::HistoryPage, slug: String, pq: PageQuery
                 ..pq.clone()
             }
             .href(&slug);
-            let status = RunStatus::parse(&r.status);
+            let status = Some(r.status);
             view! {
-                <tr data-status=r.status.clone()>
+                <tr data-status=r.status.as_str()>
                     <td><Ago seconds=Some(r.seconds_ago) exact=Some(r.created_at.clone())/></td>
                     <td><StatusBadge status/></td>
-                    <td>{trigger_label(&r.trigger).to_owned()}</td>
+                    <td>{r.trigger.label_pt()}</td>
                     <td class="num">{r.attempt}</td>
                     <td class="num">{duration_pt(r.execution_time_ms.map(f64::from))}</td>
                     <td class="num">{r.total_processados}</td>

@@ -538,10 +538,11 @@ pub async fn process_batch(
                 "eventos_com_falha": report.failed,
             }),
             if tally.failed > 0 || report.failed > 0 {
-                "partial"
+                model::RunStatus::Partial
             } else {
-                "success"
-            },
+                model::RunStatus::Success
+            }
+            .as_str(),
         )
         .execute(&mut *tx)
         .await?;
