@@ -344,7 +344,8 @@ pub async fn session_user_in(
     let profile = sqlx::query!(
         r#"select p.nome, p.email, public.is_global_admin() as "is_global_admin!",
                   public.caller_session_ok() as "live!"
-           from public.profiles p where p.id = auth.uid()"#
+           -- An init plan: the row by its key, not every profile through the policy.
+           from public.profiles p where p.id = (select auth.uid())"#
     )
     .fetch_optional(&mut **tx)
     .await?

@@ -870,3 +870,60 @@ async fn a_tenant_admin_writes_only_the_configuration_columns(pool: PgPool) {
         Some("23514")
     );
 }
+
+/// The session check every policy starts with (`caller_session_ok()`, migration 0021:
+/// checked by shape, without exception blocks) as a caller who writes the claims setting
+/// itself could shape it: a `sub`, `sid` or `iat` that is not what an issuer writes is no
+/// session; an unknown session is none either; the real session's claims are one.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn malformed_session_claims_are_no_session(pool: PgPool) {
+    seeded(&pool).await;
+    let (id, admin) = user(&pool, "admin@contmax.com.br").await;
+    // A token without a session (Supabase's) and one of an open portal session.
+    let supabase = serde_json::to_value(&admin).expect("claims");
+    let sid: Uuid = sqlx::query_scalar(
+        "insert into public.portal_sessions (user_id, expires_at)
+         values ($1, now() + interval '1 hour') returning id",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .expect("session");
+    let mut good = supabase.clone();
+    good["sid"] = serde_json::json!(sid);
+    let session_ok = |claims: serde_json::Value| {
+        let pool = pool.clone();
+        async move {
+            let mut tx = pool.begin().await.expect("tx");
+            sqlx::query(
+                "select set_config('request.jwt.claims', $1, true),
+                        set_config('role', 'authenticated', true)",
+            )
+            .bind(claims.to_string())
+            .execute(&mut *tx)
+            .await
+            .expect("claims");
+            sqlx::query_scalar::<_, bool>("select public.caller_session_ok()")
+                .fetch_one(&mut *tx)
+                .await
+                .expect("checked")
+        }
+    };
+    assert!(session_ok(supabase).await);
+    assert!(session_ok(good.clone()).await);
+    for (field, bad) in [
+        ("sub", serde_json::json!("nope")),
+        ("sub", serde_json::json!(12)),
+        ("sid", serde_json::json!("x")),
+        ("sid", serde_json::json!(12)),
+        ("sid", serde_json::json!(Uuid::new_v4())),
+        ("iat", serde_json::json!("abc")),
+        ("iat", serde_json::json!(-5)),
+        ("iat", serde_json::json!("1e400")),
+        ("is_anonymous", serde_json::json!(true)),
+    ] {
+        let mut claims = good.clone();
+        claims[field] = bad.clone();
+        assert!(!session_ok(claims).await, "{field}: {bad}");
+    }
+}

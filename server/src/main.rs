@@ -141,6 +141,13 @@ async fn main() -> anyhow::Result<()> {
             tokio::spawn(server::demo_sandboxes::send_demo_events(demo_pool, bound));
         }
         let shutdown = engine.shutdown.clone();
+        // Every response part leaves at once: with Nagle's algorithm a page streamed in
+        // parts waited for the client's delayed ACK (about 40 ms) before its last part.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         axum::serve(
             listener,
             app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
