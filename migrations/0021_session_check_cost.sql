@@ -1,17 +1,20 @@
 -- The session check that every policy starts with, at a fraction of its cost (#13).
 --
--- `caller_session_ok()` runs a few times in every statement a signed-in user sends (each
--- policy's init plan, and inside `is_global_admin()`, `has_role()` and the tenant
--- helpers). Measured as `authenticated` with a real session, it took about 0.4 ms a call,
+-- `caller_session_ok()` runs a few times in every statement a signed-in user sends (in
+-- policies' init plans, and inside `is_global_admin()`, `has_role()` and the tenant
+-- helpers every policy reaches). Measured as `authenticated` with a real session, it took about 0.4 ms a call,
 -- and the portal's fixed cost of a request (the session's profile and tenants) 3.5 ms:
 -- - `session_is_valid()` and `has_role()` were SQL functions. PostgreSQL (before 18) plans
 --   a non-inlined SQL function's query again in every statement that calls it; PL/pgSQL
 --   keeps its plans for the connection. Same queries, now in PL/pgSQL.
--- - `caller_session_ok()` caught a bad `sid` or `iat` with exception blocks, each entered
---   a subtransaction. Those values are now checked by their shape first: a `sid` that is
---   not a UUID as written in tokens, or an `iat` that is not a plain number of seconds, is
---   refused, as before, and so is a `sub` that is not one (stricter: a UUID in a form no
---   issuer writes, or a negative `iat`, is refused too).
+-- - `caller_session_ok()` caught a bad `sub`, `sid` or `iat` with exception blocks, each
+--   entered a subtransaction. Those values are now checked by their shape first: a `sub`
+--   or `sid` that is not a UUID as tokens write it (hyphenated), or an `iat` that is not a
+--   plain number of seconds, is refused. Stricter than before, on purpose: a UUID in
+--   braces or without hyphens, and an `iat` such as "Infinity", "1e3", " 123" or "-5",
+--   were accepted (a no-`sid` token with `iat` "Infinity" outlived "sign out everywhere").
+--   No issuer writes them: Supabase's and the portal's tokens carry a lowercase UUID and
+--   an integer `iat`.
 -- Same answers otherwise: the isolation matrix, the session tests and the attack suite
 -- (`make test`) check them as the callers they are written for.
 
@@ -54,12 +57,17 @@ begin
   if public.caller_is_service() then
     return true;
   end if;
-  -- A claims setting that is not JSON fails the statement, as it did before.
+  -- A claims setting that is not JSON fails the statement, as it did before (for all but
+  -- the service, now checked first).
   claims := auth.jwt();
-  -- What auth.uid() reads; one that is not a UUID is no caller (as before).
+  -- The caller; one that is not a UUID is no caller (as before). The session is checked
+  -- for the user every policy acts as: auth.uid(), which must read the same.
   sub := coalesce(nullif(current_setting('request.jwt.claim.sub', true), ''), claims ->> 'sub');
   if sub is null or sub !~ uuid_shape
      or coalesce(claims ->> 'is_anonymous', 'false') = 'true' then
+    return false;
+  end if;
+  if auth.uid() is distinct from sub::uuid then
     return false;
   end if;
   sid := nullif(claims ->> 'sid', '');
@@ -67,7 +75,7 @@ begin
     return false;
   end if;
   iat := nullif(claims ->> 'iat', '');
-  if iat is not null and iat !~ '^[0-9]{1,12}(\.[0-9]+)?$' then
+  if iat is not null and iat !~ '^[0-9]{1,12}([.][0-9]+)?$' then
     return false;
   end if;
   return public.session_is_valid(sub::uuid, sid::uuid, to_timestamp(coalesce(iat::float8, 0)));

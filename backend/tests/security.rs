@@ -676,6 +676,9 @@ async fn anon_executes_no_function_of_ours(pool: PgPool) {
         "admin_tenant_ids()",
         "caller_session_ok()",
         "member_tenant_keys()",
+        // A place in the queue, for an execution of the caller's own tenants only (a
+        // count; server/tests/live.rs checks another tenant gets none).
+        "queue_position(uuid)",
     ];
     for f in &server_only {
         assert!(
@@ -871,10 +874,13 @@ async fn a_tenant_admin_writes_only_the_configuration_columns(pool: PgPool) {
     );
 }
 
-/// The session check every policy starts with (`caller_session_ok()`, migration 0021:
-/// checked by shape, without exception blocks) as a caller who writes the claims setting
-/// itself could shape it: a `sub`, `sid` or `iat` that is not what an issuer writes is no
-/// session; an unknown session is none either; the real session's claims are one.
+/// The session check the policies reach (`caller_session_ok()`, migration 0021: checked by
+/// shape, without exception blocks): the claims issuers write are a session (a portal
+/// session's, Supabase's without one, a real `iat`, an uppercase `sub`); a `sub`, `sid` or
+/// `iat` no issuer writes, an unknown session or an anonymous token is none; and the
+/// session is checked for the user `auth.uid()` reads, not another one named by the
+/// legacy `request.jwt.claim` setting. (The JWT's signature is what keeps a caller from
+/// writing claims; this keeps odd ones from being a session.)
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn malformed_session_claims_are_no_session(pool: PgPool) {
     seeded(&pool).await;
@@ -909,8 +915,39 @@ async fn malformed_session_claims_are_no_session(pool: PgPool) {
                 .expect("checked")
         }
     };
-    assert!(session_ok(supabase).await);
+    assert!(session_ok(supabase.clone()).await);
     assert!(session_ok(good.clone()).await);
+    let now = chrono::Utc::now().timestamp();
+    for (field, fine) in [
+        ("iat", serde_json::json!(now)),
+        ("iat", serde_json::json!(now as f64 + 0.5)),
+        ("sub", serde_json::json!(id.to_string().to_uppercase())),
+        ("is_anonymous", serde_json::json!(false)),
+    ] {
+        let mut claims = good.clone();
+        claims[field] = fine.clone();
+        assert!(session_ok(claims).await, "{field}: {fine}");
+    }
+    // Another user's claims in the legacy singular setting: auth.uid() reads the plural
+    // one, so the session checked must be that user's, and is not.
+    let (_, staff) = user(&pool, "equipe@contmax.com.br").await;
+    let mut tx = pool.begin().await.expect("tx");
+    sqlx::query(
+        "select set_config('request.jwt.claims', $1, true),
+                set_config('request.jwt.claim', $2, true),
+                set_config('role', 'authenticated', true)",
+    )
+    .bind(serde_json::to_value(&admin).expect("claims").to_string())
+    .bind(serde_json::to_value(&staff).expect("claims").to_string())
+    .execute(&mut *tx)
+    .await
+    .expect("claims");
+    let mixed: bool = sqlx::query_scalar("select public.caller_session_ok()")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("checked");
+    assert!(!mixed, "the session of a user the policies do not act as");
+    drop(tx);
     for (field, bad) in [
         ("sub", serde_json::json!("nope")),
         ("sub", serde_json::json!(12)),
@@ -920,6 +957,8 @@ async fn malformed_session_claims_are_no_session(pool: PgPool) {
         ("iat", serde_json::json!("abc")),
         ("iat", serde_json::json!(-5)),
         ("iat", serde_json::json!("1e400")),
+        ("iat", serde_json::json!("Infinity")),
+        ("sid", serde_json::json!(format!("{{{sid}}}"))),
         ("is_anonymous", serde_json::json!(true)),
     ] {
         let mut claims = good.clone();
