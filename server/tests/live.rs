@@ -234,3 +234,90 @@ async fn no_session_no_stream(pool: PgPool) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 }
+
+/// "Na fila" (issue "The engine under pressure", item 1): with no worker yet, P&G's run
+/// claimed first and Contmax's second, Contmax's card says position 2; when a worker starts
+/// P&G's run, Contmax's open page hears that its place moved (position 1) though nothing of
+/// Contmax's changed, and once a worker has Contmax's run its card says no position. P&G's
+/// admin cannot learn the position of Contmax's execution.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_waiting_run_shows_its_place_and_moves_up_live(pool: PgPool) {
+    let (app, state) = common::router_for(pool.clone(), SECRET).await;
+    backend::demo::add_local_http_provider(&pool).await.unwrap();
+    let contmax = common::org(&pool, "contmax").await;
+    let pg = common::org(&pool, "pg").await;
+    for t in [contmax, pg] {
+        backend::demo::add_local_http_integration(
+            &pool,
+            &state.keyring,
+            t,
+            "http://127.0.0.1:9/s/ok",
+        )
+        .await
+        .unwrap();
+    }
+    let contmax_item = integration_id(&pool, contmax).await;
+    state.run_events.listening().await;
+    let pg_run = start(&pool, pg).await;
+    let contmax_run = start(&pool, contmax).await;
+
+    let token = common::token_for(&state, "admin@contmax.com.br").await;
+    let mut page = open(&app, &token).await;
+    let first = until(&mut page, |s| s.id == contmax_item)
+        .await
+        .expect("the stream's first summaries");
+    let card = first.last().expect("Contmax's card");
+    assert_eq!(card.queue_position, Some(2), "{card:?}");
+    assert_eq!(card.queue_line().as_deref(), Some("Na fila · posição 2"));
+
+    let pg_claims = state
+        .jwt
+        .verify(&common::token_for(&state, "admin@pg.com.br").await)
+        .expect("claims");
+    let mut tx = backend::scope::begin_as(&pool, &pg_claims).await.unwrap();
+    let theirs: Option<i32> = sqlx::query_scalar("select public.queue_position($1)")
+        .bind(contmax_run)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(
+        theirs, None,
+        "another tenant's execution has no place for P&G"
+    );
+    let own: Option<i32> = sqlx::query_scalar("select public.queue_position($1)")
+        .bind(pg_run)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
+    assert_eq!(own, Some(1));
+    drop(tx);
+
+    // A worker takes P&G's run (what the worker's start writes).
+    let start_attempt = |id: Uuid| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query(
+                "update public.integration_logs set started_at = now(), worker = 'test'
+                 where execution_id = $1 and attempt = 1",
+            )
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    };
+    start_attempt(pg_run).await;
+    let moved = until(&mut page, |s| s.id == contmax_item)
+        .await
+        .expect("Contmax's card again");
+    assert_eq!(moved.last().and_then(|s| s.queue_position), Some(1));
+    start_attempt(contmax_run).await;
+    let started = until(&mut page, |s| s.id == contmax_item)
+        .await
+        .expect("Contmax's card once started");
+    let card = started.last().expect("card");
+    assert_eq!(
+        (card.status(), card.queue_position),
+        (Some(RunStatus::Running), None)
+    );
+}
