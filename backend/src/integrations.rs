@@ -37,7 +37,6 @@ pub async fn list_for_tenant(
                   to_char(ti.last_run at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as last_run,
                   extract(epoch from now() - ti.last_run)::bigint as last_run_seconds_ago,
                   r.progress as "progress?",
-                  r.queue_position as "queue_position?",
                   t.total_processados as "last_processed?",
                   t.total_created as "last_created?",
                   t.total_updated as "last_updated?",
@@ -60,11 +59,8 @@ pub async fn list_for_tenant(
            -- parameter and the catalog slug: a cast of the outer row's column kept the
            -- planner from using an index under RLS, and it read every tenant's running
            -- rows per card.
-           -- Its place in the queue while no worker has it (migration 0022).
            left join lateral (
-             select l.progress,
-                    case when l.started_at is null and l.heartbeat_at <= now()
-                         then public.queue_position(l.execution_id) end as queue_position
+             select l.progress
              from public.integration_logs l
              where l.tenant_id = ($1::uuid)::text
                and l.provider_slug = p.slug

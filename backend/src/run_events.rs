@@ -32,9 +32,6 @@ pub struct RunChange {
 
 impl RunChange {
     fn parse(payload: &str) -> Option<Self> {
-        if payload == "# queue" {
-            return Some(Self::queue_moved());
-        }
         // Provider slugs have no spaces; an old portal's tenant slug might.
         let (tenant_key, provider_slug) = payload.rsplit_once(' ')?;
         // "*" is ours (a resync), never a tenant's: a notification sent by hand cannot
@@ -60,24 +57,10 @@ impl RunChange {
         self.tenant_key == "*"
     }
 
-    /// A waiting run left the queue (a worker started it, or it was cancelled): the places
-    /// of the runs behind it moved, in any tenant (`0022_queue_position.sql`).
-    pub fn queue_moved() -> Self {
-        Self {
-            tenant_key: "#".into(),
-            provider_slug: "queue".into(),
-        }
-    }
-
-    pub fn is_queue_move(&self) -> bool {
-        self.tenant_key == "#" && self.provider_slug == "queue"
-    }
-
     /// Whether the change is of the tenant `id` (slug `slug`).
     pub fn is_of(&self, id: Uuid, slug: Option<&str>) -> bool {
-        !self.is_queue_move()
-            && (self.tenant_key.eq_ignore_ascii_case(&id.to_string())
-                || slug.is_some_and(|s| s == self.tenant_key))
+        self.tenant_key.eq_ignore_ascii_case(&id.to_string())
+            || slug.is_some_and(|s| s == self.tenant_key)
     }
 }
 /// How often a waiter looks again on its own.
@@ -195,24 +178,5 @@ async fn listen(pool: sqlx::PgPool, events: RunEvents) {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::RunChange;
-    use uuid::Uuid;
-
-    #[test]
-    fn changes_are_read_from_their_payload() {
-        let id = Uuid::from_u128(7);
-        let c = RunChange::parse(&format!("{id} acessorias")).expect("a change");
-        assert!(c.is_of(id, None) && !c.is_queue_move() && !c.is_resync());
-        let old = RunChange::parse("contmax bomcontrole").expect("an old row's");
-        assert!(old.is_of(id, Some("contmax")));
-        // A hand-sent "*" is not a resync; "# queue" is a queue move, nobody's change.
-        assert_eq!(RunChange::parse("* acessorias"), None);
-        let q = RunChange::parse("# queue").expect("a queue move");
-        assert!(q.is_queue_move() && !q.is_of(id, Some("#")));
     }
 }

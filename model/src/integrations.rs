@@ -21,10 +21,6 @@ pub struct IntegrationSummary {
     pub last_run_seconds_ago: Option<i64>,
     /// Progress (0..100) of the running attempt, when its provider reports one.
     pub progress: Option<i32>,
-    /// While the run waits for a worker (no worker has started its attempt yet): its place
-    /// in the queue of all tenants' waiting runs, 1 for the next to start. `None` once a
-    /// worker has it, for a retry waiting out its backoff, and when nothing runs.
-    pub queue_position: Option<i32>,
     /// The totals of the last finished run (success or partial).
     pub last_processed: Option<i32>,
     pub last_created: Option<i32>,
@@ -42,13 +38,6 @@ pub struct IntegrationSummary {
 }
 
 impl IntegrationSummary {
-    /// "Na fila · posição 3" while the run waits for a worker.
-    pub fn queue_line(&self) -> Option<String> {
-        self.queue_position
-            .filter(|_| self.last_status == Some(RunStatus::Running))
-            .map(|n| format!("Na fila · posição {n}"))
-    }
-
     pub fn status(&self) -> Option<RunStatus> {
         self.last_status
     }
@@ -118,7 +107,6 @@ mod tests {
             last_run: None,
             last_run_seconds_ago: None,
             progress: None,
-            queue_position: None,
             last_processed: Some(80),
             last_created: Some(80),
             last_updated: Some(0),
@@ -129,17 +117,6 @@ mod tests {
             has_connector: true,
             paused_after: None,
         }
-    }
-
-    #[test]
-    fn a_waiting_run_says_its_place_in_the_queue() {
-        let mut s = summary("acessorias");
-        s.queue_position = Some(3);
-        assert_eq!(s.queue_line(), None, "not running");
-        s.last_status = Some(crate::RunStatus::Running);
-        assert_eq!(s.queue_line().as_deref(), Some("Na fila · posição 3"));
-        s.queue_position = None;
-        assert_eq!(s.queue_line(), None);
     }
 
     #[test]

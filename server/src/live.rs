@@ -11,9 +11,6 @@
 //! checked at least every [`SESSION_CHECK`], and a stream ends when its token expires, its
 //! session ends or the server stops.
 //!
-//! A waiting run leaving the queue (`# queue`, any tenant's) moves the places of the runs
-//! behind it: a stream whose last read showed a waiting run reads its list again.
-//!
 //! Events: `run` (data: the `IntegrationSummary` JSON; first one for each of the tenant's
 //! integrations as it stands when the stream opens, then one per change) and `resync` (this
 //! stream may have missed changes: the page reads its data again). Without a session: 401
@@ -135,7 +132,6 @@ async fn run_events(State(state): State<AppState>, headers: HeaderMap) -> Respon
         check_every,
         expires,
         ended: false,
-        queued: queued(&list),
         backlog: list
             .iter()
             .rev()
@@ -218,18 +214,7 @@ struct Stream {
     ended: bool,
     /// Events to send before any change (last first).
     backlog: Vec<Event>,
-    /// This tenant's integrations whose run waits for a worker, as last read: when any
-    /// waiting run leaves the queue their places moved, and they are read again.
-    queued: Vec<String>,
     _slot: Slot,
-}
-
-/// The slugs of the integrations whose run waits in the queue.
-fn queued(list: &[IntegrationSummary]) -> Vec<String> {
-    list.iter()
-        .filter(|s| s.queue_position.is_some())
-        .map(|s| s.slug.clone())
-        .collect()
 }
 
 impl Stream {
@@ -248,13 +233,7 @@ impl Stream {
                 r = tokio::time::timeout_at(wake, self.changes.recv()) => r,
             };
             let change = match received {
-                Ok(Ok(c))
-                    if c.is_resync()
-                        || self.is_mine(&c)
-                        || (c.is_queue_move() && !self.queued.is_empty()) =>
-                {
-                    Some(c)
-                }
+                Ok(Ok(c)) if c.is_resync() || self.is_mine(&c) => Some(c),
                 Ok(Ok(_)) => continue,
                 // This stream fell behind: changes were missed.
                 Ok(Err(RecvError::Lagged(_))) => Some(RunChange::resync()),
@@ -266,11 +245,7 @@ impl Stream {
             let mut slugs: Vec<String> = Vec::new();
             let change = match change {
                 Some(c) if !c.is_resync() => {
-                    if c.is_queue_move() {
-                        slugs.extend(self.queued.iter().cloned());
-                    } else {
-                        slugs.push(c.provider_slug.clone());
-                    }
+                    slugs.push(c.provider_slug.clone());
                     if self.gather(&mut slugs).await {
                         Some(c)
                     } else {
@@ -322,7 +297,6 @@ impl Stream {
                 }
             };
             self.next_check = tokio::time::Instant::now() + self.check_every;
-            self.queued = queued(&list);
             // Each changed integration once, in the order heard; one that is not this
             // user's to see (any more): nothing.
             for slug in slugs.iter().rev() {
@@ -350,13 +324,6 @@ impl Stream {
         loop {
             match tokio::time::timeout_at(until, self.changes.recv()).await {
                 Ok(Ok(c)) if c.is_resync() => return false,
-                Ok(Ok(c)) if c.is_queue_move() => {
-                    for s in &self.queued {
-                        if !slugs.contains(s) {
-                            slugs.push(s.clone());
-                        }
-                    }
-                }
                 Ok(Ok(c)) if self.is_mine(&c) => {
                     if !slugs.contains(&c.provider_slug) {
                         slugs.push(c.provider_slug);

@@ -53,7 +53,6 @@ pub(super) fn Head(
         </div>
         {d.description.clone().map(|t| view! { <p class="muted">{t}</p> })}
         <p class="last-run">"Última execução: " <Ago seconds=s.last_run_seconds_ago exact=s.last_run.clone()/></p>
-        {s.queue_line().map(|q| view! { <p class="queued" data-testid="queued">{q}</p> })}
         {d.last_error.clone().filter(|_| status == Some(RunStatus::Error)).map(|e| view! {
             <p class="last-error" data-testid="last-error">"Último erro: " {e}</p>
         })}

@@ -372,7 +372,6 @@ fn IntegrationCard(
             <p class="muted">{category}</p>
             <p class="last-run">"Última execução: " <Ago seconds=item.last_run_seconds_ago exact=item.last_run.clone()/></p>
             {item.totals_line().filter(|_| !running).map(|t| view! { <p class="last-totals">{t}</p> })}
-            {item.queue_line().map(|q| view! { <p class="queued" data-testid="queued">{q}</p> })}
             {(!runnable).then(|| view! { <p class="muted no-connector" data-testid="no-connector">{model::NO_CONNECTOR}</p> })}
             {item.paused_after.map(|failures| view! {
                 <PausedNotice slug=slug.clone() name=name.clone() failures can_resume=can_configure resume/>
