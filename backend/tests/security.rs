@@ -676,9 +676,6 @@ async fn anon_executes_no_function_of_ours(pool: PgPool) {
         "admin_tenant_ids()",
         "caller_session_ok()",
         "member_tenant_keys()",
-        // A place in the queue, for an execution of the caller's own tenants only (a
-        // count; server/tests/live.rs checks another tenant gets none).
-        "queue_position(uuid)",
     ];
     for f in &server_only {
         assert!(
