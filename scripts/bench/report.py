@@ -71,15 +71,16 @@ def main():
         out += [
             "",
             "Why, and what would fix it: compare each server function with `get-session`, which",
-            "reads no tenant data. What is left above it is the function's own query, within a",
-            "millisecond or two of its floor and flat from the smallest log to the largest; the",
-            "rest is the fixed cost of a call, now one transaction scoped to the caller (the",
-            "session's check, the profile and tenants and the function's statements share one",
-            "BEGIN and COMMIT: `auth::scoped_session`), about 5 ms of round trips, `set_config`",
-            "and server-function framing on this machine. Caching the session user per token for a",
-            "few seconds would take most of what is left, at the price of a sign-out that takes",
-            "that long to reach every request; the pages add server rendering of every panel on top",
-            "(several functions in one answer).",
+            "reads no tenant data: the fixed cost of a call, one transaction scoped to the caller",
+            "(the session's check, the profile and tenants; `auth::scoped_session`). Migration",
+            "0021 took it from about 5 ms to 1.5: the session check's look-ups were planned again",
+            "in every statement, and the profile read every profile through its policy",
+            "(docs/architecture.md, Decisions). What is left above it is the function's own query,",
+            "within a millisecond or two of its floor and flat from the smallest log to the largest.",
+            "The two pages render every panel on the server, each panel a server function with its",
+            "own session transaction, five or so per page, plus the rendering: reading the session",
+            "once per page render and giving it to the panels would take most of that fixed cost",
+            "off a page.",
         ]
         out.append("")
     if bundle:
