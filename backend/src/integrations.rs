@@ -146,17 +146,12 @@ pub async fn add(
     slug: &str,
     actor: &crate::audit::Actor,
 ) -> crate::Result<()> {
-    let admin = sqlx::query_scalar!(
-        r#"select public.is_tenant_admin($1) as "admin!""#,
-        tenant_id
+    crate::scope::require_tenant_admin(
+        tx,
+        tenant_id,
+        "Apenas administradores da organização podem adicionar integrações.",
     )
-    .fetch_one(&mut **tx)
     .await?;
-    if !admin {
-        return Err(crate::Error::Forbidden(
-            "Apenas administradores da organização podem adicionar integrações.".into(),
-        ));
-    }
     crate::audit::bind(tx, actor).await?;
     let provider = sqlx::query!(
         r#"select id, config_schema from public.integration_providers

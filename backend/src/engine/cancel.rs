@@ -121,20 +121,7 @@ pub async fn cancel_in(
     execution_id: Uuid,
     actor: &Actor,
 ) -> Result<CancelOutcome> {
-    let keys = crate::history::tenant_keys(tx, tenant_id).await?;
-    let ours = sqlx::query_scalar!(
-        r#"select exists (select 1 from public.integration_logs l
-                          where l.execution_id = $1 and l.provider_slug = $2
-                            and l.tenant_id = any($3::text[])) as "ours!""#,
-        execution_id,
-        provider_slug,
-        &keys
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    if !ours {
-        return Err(Error::NotFound("Execução não encontrada.".into()));
-    }
+    super::require_execution_of(tx, tenant_id, provider_slug, execution_id).await?;
     cancel_run(tx, execution_id, actor).await
 }
 

@@ -120,20 +120,7 @@ pub async fn start_rerun(
     provider_slug: &str,
     of: Uuid,
 ) -> Result<Claim> {
-    let keys = crate::history::tenant_keys(tx, tenant_id).await?;
-    let known = sqlx::query_scalar!(
-        r#"select exists (select 1 from public.integration_logs l
-                          where l.execution_id = $1 and l.provider_slug = $2
-                            and l.tenant_id = any($3::text[])) as "known!""#,
-        of,
-        provider_slug,
-        &keys
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    if !known {
-        return Err(Error::NotFound("Execução não encontrada.".into()));
-    }
+    require_execution_of(tx, tenant_id, provider_slug, of).await?;
     let claim = start_run(tx, tenant_id, provider_slug, Trigger::Rerun).await?;
     if let Claim::Started(id) = claim {
         let previous = crate::scope::elevate(tx).await?;
@@ -147,6 +134,33 @@ pub async fn start_rerun(
         crate::scope::restore_role(tx, &previous).await?;
     }
     Ok(claim)
+}
+
+/// 404 unless `execution_id` is an execution of the tenant's integration `provider_slug`
+/// that the caller sees (read under their row-level security; old rows keyed by the
+/// tenant's slug count). What a re-run and the drawer's *Cancelar* name must be this.
+pub(crate) async fn require_execution_of(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    provider_slug: &str,
+    execution_id: Uuid,
+) -> Result<()> {
+    let keys = crate::history::tenant_keys(tx, tenant_id).await?;
+    let known = sqlx::query_scalar!(
+        r#"select exists (select 1 from public.integration_logs l
+                          where l.execution_id = $1 and l.provider_slug = $2
+                            and l.tenant_id = any($3::text[])) as "known!""#,
+        execution_id,
+        provider_slug,
+        &keys
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if known {
+        Ok(())
+    } else {
+        Err(Error::NotFound("Execução não encontrada.".into()))
+    }
 }
 
 /// Whether the transaction's caller may run the tenant's integrations: the service, or a
