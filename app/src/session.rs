@@ -48,8 +48,10 @@ pub async fn get_session() -> Result<Option<SessionUser>, ServerFnError> {
     // Read from the request before any database await (see `ssr::caller_session`).
     let headers = ssr::headers().await?;
     let preferred = ssr::preferred_tenant().await?;
-    // One transaction: the session's check, the profile and the tenants.
-    match backend::auth::scoped_session(&state.pool, &state.jwt, &headers, preferred.as_deref())
+    // One transaction: the session's check, the profile and the tenants; read once per
+    // request, shared with the page's panels (`ssr::request_session`).
+    match ssr::request_session()
+        .scoped(&state.pool, &state.jwt, &headers, preferred.as_deref())
         .await
     {
         Ok((_, user, tx)) => {

@@ -57,11 +57,17 @@ pub async fn session_scope() -> Result<
     let preferred = preferred_tenant().await?;
     let headers = headers().await?;
     let state = state()?;
-    let (claims, user, tx) =
-        backend::auth::scoped_session(&state.pool, &state.jwt, &headers, preferred.as_deref())
-            .await
-            .map_err(fail)?;
+    let (claims, user, tx) = request_session()
+        .scoped(&state.pool, &state.jwt, &headers, preferred.as_deref())
+        .await
+        .map_err(fail)?;
     Ok((state, claims, user, tx))
+}
+
+/// This request's session, read once: a page's panels share it (`RequestSession`, provided
+/// per request by the server; a new one where none was provided).
+pub fn request_session() -> backend::auth::RequestSession {
+    use_context::<backend::auth::RequestSession>().unwrap_or_default()
 }
 
 /// The client's address, for rate limits: the connection's peer, or behind one of the

@@ -334,6 +334,49 @@ pub async fn scoped_session(
     Ok((claims, user, tx))
 }
 
+/// One request's session, read once. A page's server rendering calls a server function
+/// per panel (the header's, the list's, the metrics'…), each of which read the session
+/// again: the profile, the tenants and the session check, the same answers a few
+/// milliseconds apart. The first to ask reads it (in its own transaction, as
+/// [`scoped_session`]); the others wait for that answer and open only their own
+/// transaction scoped to the caller. Row-level security still checks the session in every
+/// statement (`caller_session_ok()` in every policy), so a session ended meanwhile reads
+/// nothing. Provided per request (a new one each time), never shared between requests.
+#[derive(Clone, Default)]
+pub struct RequestSession(std::sync::Arc<tokio::sync::OnceCell<(Claims, SessionUser)>>);
+
+impl RequestSession {
+    /// [`scoped_session`], read once per request.
+    pub async fn scoped(
+        &self,
+        pool: &PgPool,
+        keys: &JwtKeys,
+        headers: &http::HeaderMap,
+        preferred: Option<&str>,
+    ) -> Result<(
+        Claims,
+        SessionUser,
+        sqlx::Transaction<'static, sqlx::Postgres>,
+    )> {
+        let mut first = None;
+        let slot = &mut first;
+        let (claims, user) = self
+            .0
+            .get_or_try_init(|| async move {
+                let (claims, user, tx) = scoped_session(pool, keys, headers, preferred).await?;
+                *slot = Some(tx);
+                Ok::<_, Error>((claims, user))
+            })
+            .await?
+            .clone();
+        let tx = match first {
+            Some(tx) => tx,
+            None => begin_as(pool, &claims).await?,
+        };
+        Ok((claims, user, tx))
+    }
+}
+
 /// [`session_user`] in the caller's transaction (scoped to `claims`). Refuses a session
 /// that is no longer open, as [`ensure_live`] does.
 pub async fn session_user_in(

@@ -37,7 +37,11 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
             routes,
             {
                 let state = state.clone();
-                move || provide_context(state.clone())
+                move || {
+                    provide_context(state.clone());
+                    // A new one per request: the page's panels read the session once.
+                    provide_context(backend::auth::RequestSession::default());
+                }
             },
             {
                 let options = leptos_options.clone();
