@@ -34,7 +34,9 @@ pub async fn list_for_tenant(
                   p.category as "category?",
                   ti.is_enabled,
                   ti.last_status as "last_status: model::RunStatus",
-                  to_char(ti.last_run at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') as last_run,
+                  -- To the millisecond: the detail page tells a new run from the last
+                  -- one by it (two runs a second apart read the same to the second).
+                  to_char(ti.last_run at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as last_run,
                   extract(epoch from now() - ti.last_run)::bigint as last_run_seconds_ago,
                   r.progress as "progress?",
                   t.total_processados as "last_processed?",
@@ -47,7 +49,11 @@ pub async fn list_for_tenant(
                   -- Whether this server can run it: set by `Registry::mark`.
                   true as "has_connector!",
                   case when ti.paused_at is not null
-                       then coalesce(ti.paused_after, ti.consecutive_failures) end as paused_after
+                       then coalesce(ti.paused_after, ti.consecutive_failures) end as paused_after,
+                  -- The running attempt waits for a worker; its place in the queue.
+                  (r.execution_id is not null and r.started_at is null) as "queued!",
+                  case when r.execution_id is not null and r.started_at is null
+                       then public.queue_position($1, r.execution_id) end as queue_position
            from public.tenant_integrations ti
            left join public.integration_providers p on p.id = ti.provider_id
            -- The last sync's totals: the run the engine last concluded as a success or
@@ -60,7 +66,7 @@ pub async fn list_for_tenant(
            -- planner from using an index under RLS, and it read every tenant's running
            -- rows per card.
            left join lateral (
-             select l.progress
+             select l.progress, l.execution_id, l.started_at
              from public.integration_logs l
              where l.tenant_id = ($1::uuid)::text
                and l.provider_slug = p.slug

@@ -193,3 +193,53 @@ async fn a_job_delivered_again_does_not_run_the_provider_again(pool: PgPool) {
     assert_eq!(rows[0].status, model::RunStatus::Success);
     assert_eq!(rig.requests.seen().len(), sandbox::PAGES as usize);
 }
+
+/// A queued attempt whose job failed every one of its tries before a worker started it
+/// waits for nothing: the reaper ends it (as it ends one whose job is gone), where before
+/// its card said running for good. One whose job still waits is left alone.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_queued_attempt_whose_job_gave_up_is_reaped(pool: PgPool) {
+    let mut config = fast();
+    config.stale_after = Duration::from_secs(1);
+    let rig = rig(pool, "ok", config).await;
+    let pg = common::org_id(&rig.pool, "pg").await;
+    point_at(&rig.pool, pg, rig.sandbox, "ok").await;
+    let mut ids = Vec::new();
+    for tenant in [rig.tenant, pg] {
+        let mut tx = begin_service(&rig.pool).await.unwrap();
+        match start_run(&mut tx, tenant, local_http::SLUG, Trigger::Api)
+            .await
+            .unwrap()
+        {
+            Claim::Started(id) => ids.push(id),
+            other => panic!("{other:?}"),
+        }
+        tx.commit().await.unwrap();
+    }
+    // No worker runs: both wait, their claims' heartbeats past the bound.
+    sqlx::query("update public.integration_logs set heartbeat_at = now() - interval '1 minute'")
+        .execute(&rig.pool)
+        .await
+        .unwrap();
+    // The first's job tried and failed as often as it may (graphile keeps it, unavailable).
+    let gave_up = sqlx::query(
+        "update graphile_worker._private_jobs set attempts = max_attempts
+         where key = 'run:' || $1 || ':1'",
+    )
+    .bind(ids[0])
+    .execute(&rig.pool)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(gave_up, 1);
+    assert_eq!(rig.engine.reap_stale().await.unwrap(), 1);
+    let first = rig.attempts(ids[0]).await;
+    assert_ne!(first[0].status, model::RunStatus::Running, "{first:?}");
+    let second = rig.attempts(ids[1]).await;
+    assert_eq!(second.len(), 1);
+    assert_eq!(
+        second[0].status,
+        model::RunStatus::Running,
+        "still waiting: {second:?}"
+    );
+}

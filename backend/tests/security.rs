@@ -676,6 +676,8 @@ async fn anon_executes_no_function_of_ours(pool: PgPool) {
         "admin_tenant_ids()",
         "caller_session_ok()",
         "member_tenant_keys()",
+        // A waiting run's place in the queue, for members of its tenant (a number only).
+        "queue_position(uuid,uuid)",
     ];
     for f in &server_only {
         assert!(
@@ -962,4 +964,59 @@ async fn malformed_session_claims_are_no_session(pool: PgPool) {
         claims[field] = bad.clone();
         assert!(!session_ok(claims).await, "{field}: {bad}");
     }
+}
+
+/// `has_role` answers about the caller to the caller (every policy asks it so), and about
+/// another person only to the server and to a platform administrator: a tenant's admin or
+/// member cannot learn through `/rpc/has_role` which accounts administer the platform.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn only_the_platform_asks_about_another_persons_role(pool: PgPool) {
+    seeded(&pool).await;
+    let (platform_id, platform) = user(&pool, "ti@contmax.com.br").await;
+    let (admin_id, admin) = user(&pool, "admin@contmax.com.br").await;
+    let (_, staff) = user(&pool, "equipe@pg.com.br").await;
+    let ask = |claims: Claims, who: Uuid, role: &'static str| {
+        let pool = pool.clone();
+        async move {
+            let mut tx = begin_as(&pool, &claims).await.expect("tx");
+            sqlx::query_scalar::<_, bool>("select public.has_role($1, $2::public.app_role)")
+                .bind(who)
+                .bind(role)
+                .fetch_one(&mut *tx)
+                .await
+                .expect("has_role")
+        }
+    };
+    // About themselves: the truth.
+    assert!(ask(platform.clone(), platform_id, "admin").await);
+    assert!(!ask(admin.clone(), admin_id, "admin").await);
+    // About the platform's administrator, asked by a tenant's admin and by another
+    // tenant's member: nothing.
+    assert!(!ask(admin.clone(), platform_id, "admin").await);
+    assert!(!ask(staff.clone(), platform_id, "admin").await);
+    // The platform's administrator and the server still may ask about anyone.
+    let other_admin: bool = sqlx::query_scalar("select public.has_role($1, 'admin')")
+        .bind(platform_id)
+        .fetch_one(&pool)
+        .await
+        .expect("as the server");
+    assert!(other_admin);
+    // The server as it acts (role service_role in its transaction).
+    let mut tx = backend::scope::begin_service(&pool).await.expect("service");
+    let as_service: bool = sqlx::query_scalar("select public.has_role($1, 'admin')")
+        .bind(platform_id)
+        .fetch_one(&mut *tx)
+        .await
+        .expect("as service_role");
+    assert!(as_service);
+    drop(tx);
+    let (pg_admin_id, _) = user(&pool, "admin@pg.com.br").await;
+    assert!(!ask(platform, pg_admin_id, "admin").await);
+    sqlx::query("insert into public.user_roles (user_id, role) values ($1, 'admin')")
+        .bind(pg_admin_id)
+        .execute(&pool)
+        .await
+        .expect("grant");
+    let (_, platform) = user(&pool, "ti@contmax.com.br").await;
+    assert!(ask(platform, pg_admin_id, "admin").await);
 }

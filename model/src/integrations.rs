@@ -14,7 +14,8 @@ pub struct IntegrationSummary {
     pub category: Option<String>,
     pub is_enabled: bool,
     pub last_status: Option<RunStatus>,
-    /// RFC 3339, for the exact time on hover.
+    /// RFC 3339 to the millisecond, for the exact time on hover; it also tells one run
+    /// from the next (the detail page's live refresh).
     pub last_run: Option<String>,
     /// Seconds between the last run and the moment the server answered. Computed once on
     /// the server so that server rendering and hydration show the same words.
@@ -35,11 +36,43 @@ pub struct IntegrationSummary {
     /// Failures after which its schedule paused ("Pausada após 3 falhas seguidas");
     /// `None` while it is not paused.
     pub paused_after: Option<i32>,
+    /// The running attempt waits for a worker (claimed, not started yet). Defaults keep a
+    /// page of the previous version reading a newer server's pushes, and the other way.
+    #[serde(default)]
+    pub queued: bool,
+    /// Its place among the jobs the queue takes first (1 = next); `None` when it is not
+    /// waiting for a worker, or while a retry sits out its backoff. At most
+    /// [`QUEUE_POSITION_CAP`].
+    #[serde(default)]
+    pub queue_position: Option<i32>,
 }
+
+/// The queue is counted up to here; the page then says "1000+".
+pub const QUEUE_POSITION_CAP: i32 = 1000;
 
 impl IntegrationSummary {
     pub fn status(&self) -> Option<RunStatus> {
         self.last_status
+    }
+
+    /// Whether the run shown waits for a worker ("Na fila" on the badge).
+    pub fn is_queued(&self) -> bool {
+        self.queued && self.last_status == Some(RunStatus::Running)
+    }
+
+    /// "Na fila · posição 3" while the run waits for a worker ("Na fila" alone while its
+    /// place is not known, "posição 1000+" past the count); `None` otherwise.
+    pub fn queue_line(&self) -> Option<String> {
+        if !self.is_queued() {
+            return None;
+        }
+        Some(match self.queue_position {
+            Some(n) if n >= QUEUE_POSITION_CAP => {
+                format!("Na fila · posição {QUEUE_POSITION_CAP}+")
+            }
+            Some(n) => format!("Na fila · posição {n}"),
+            None => "Na fila".to_owned(),
+        })
     }
 
     /// The last finished run's totals in pt-BR ("60 processados · 59 criados · 0
@@ -116,7 +149,25 @@ mod tests {
             last_ignored: Some(24),
             has_connector: true,
             paused_after: None,
+            queued: false,
+            queue_position: None,
         }
+    }
+
+    #[test]
+    fn a_waiting_run_says_its_place() {
+        let mut s = summary("acessorias");
+        assert_eq!(s.queue_line(), None);
+        s.last_status = Some(crate::RunStatus::Running);
+        assert_eq!(s.queue_line(), None, "started: no place");
+        s.queued = true;
+        assert_eq!(s.queue_line().as_deref(), Some("Na fila"));
+        s.queue_position = Some(3);
+        assert_eq!(s.queue_line().as_deref(), Some("Na fila · posição 3"));
+        s.queue_position = Some(super::QUEUE_POSITION_CAP);
+        assert_eq!(s.queue_line().as_deref(), Some("Na fila · posição 1000+"));
+        s.last_status = Some(crate::RunStatus::Error);
+        assert_eq!(s.queue_line(), None, "ended: no place");
     }
 
     #[test]

@@ -18,6 +18,13 @@
 //! it to stop reconnecting. At most [`MAX_PER_USER`] streams per user and [`MAX_STREAMS`]
 //! in all at once (429). Changes heard within [`GATHER`] of each other are read together
 //! (each integration sent once), and at most [`MAX_CONCURRENT_READS`] streams read at once.
+//!
+//! A run waiting for a worker shows its place in the queue ("Na fila · posição N"), which
+//! moves when other jobs, of any tenant, start: no notification of this tenant's says so.
+//! While one of its integrations has a place, a stream reads its list again every
+//! [`QUEUE_LOOK`] (and a second at random, so streams spread out), at most
+//! [`MAX_QUEUE_READS`] such reads at once across the process (a look that finds none free
+//! waits for the next), and sends the cards that changed.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -49,7 +56,13 @@ pub const GATHER: Duration = Duration::from_millis(250);
 /// of streams of one tenant queues their reads instead of taking the whole pool.
 pub const MAX_CONCURRENT_READS: usize = 8;
 
+/// How often a stream with a waiting run looks at its place again (plus up to a second).
+pub const QUEUE_LOOK: Duration = Duration::from_secs(3);
+/// Streams looking at their places at once, across the process.
+pub const MAX_QUEUE_READS: usize = 2;
+
 static READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT_READS);
+static QUEUE_READS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_QUEUE_READS);
 static OPEN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 pub fn router(state: AppState) -> Router {
@@ -122,7 +135,7 @@ async fn run_events(State(state): State<AppState>, headers: HeaderMap) -> Respon
     // not all in the same instant.
     let check_every = SESSION_CHECK
         + Duration::from_millis(u64::try_from(Uuid::new_v4().as_u128() % 5_000).unwrap_or(0));
-    let stream = Stream {
+    let mut stream = Stream {
         state: state.clone(),
         claims,
         tenant: tenant.id,
@@ -137,8 +150,11 @@ async fn run_events(State(state): State<AppState>, headers: HeaderMap) -> Respon
             .rev()
             .filter_map(|s| Event::default().event("run").json_data(s).ok())
             .collect(),
+        next_queue_look: None,
+        known: Vec::new(),
         _slot: slot,
     };
+    stream.know(list);
     let events = futures::stream::unfold(stream, |mut s| async move {
         let event = s.next().await?;
         Some((Ok::<_, Infallible>(event), s))
@@ -214,7 +230,24 @@ struct Stream {
     ended: bool,
     /// Events to send before any change (last first).
     backlog: Vec<Event>,
+    /// When to look at the queue again: while one of the tenant's runs waits for a worker.
+    next_queue_look: Option<tokio::time::Instant>,
+    /// The tenant's integrations as this stream last sent or read them.
+    known: Vec<IntegrationSummary>,
     _slot: Slot,
+}
+
+/// [`QUEUE_LOOK`] and up to a second more, at random.
+fn queue_look() -> Duration {
+    QUEUE_LOOK + Duration::from_millis(u64::try_from(Uuid::new_v4().as_u128() % 1_000).unwrap_or(0))
+}
+
+/// The same card on the page: equal but for the seconds since the last run, which every
+/// read counts again.
+fn same_card(a: &IntegrationSummary, b: &IntegrationSummary) -> bool {
+    let mut b = b.clone();
+    b.last_run_seconds_ago = a.last_run_seconds_ago;
+    *a == b
 }
 
 impl Stream {
@@ -228,6 +261,7 @@ impl Stream {
         }
         loop {
             let wake = self.next_check.min(self.expires);
+            let wake = self.next_queue_look.map_or(wake, |q| q.min(wake));
             let received = tokio::select! {
                 () = self.state.shutdown.cancelled() => return None,
                 r = tokio::time::timeout_at(wake, self.changes.recv()) => r,
@@ -241,6 +275,30 @@ impl Stream {
                 // Time to look at the session again (or the token expired).
                 Err(_) => None,
             };
+            // A waiting run's place: read the list again, send what moved.
+            let now = tokio::time::Instant::now();
+            if change.is_none()
+                && self.next_queue_look.is_some_and(|q| now >= q)
+                && now < self.next_check
+                && now < self.expires
+            {
+                self.next_queue_look = Some(now + queue_look());
+                let Ok(_permit) = QUEUE_READS.try_acquire() else {
+                    continue;
+                };
+                match self.read().await {
+                    Ok(Some(list)) => self.send_changed(&[], list),
+                    Ok(None) => {
+                        self.ended = true;
+                        return None;
+                    }
+                    Err(e) => e.log_if_internal("run events"),
+                }
+                if let Some(e) = self.backlog.pop() {
+                    return Some(e);
+                }
+                continue;
+            }
             // A burst is read once: the changes of the next moment join this one.
             let mut slugs: Vec<String> = Vec::new();
             let change = match change {
@@ -297,20 +355,47 @@ impl Stream {
                 }
             };
             self.next_check = tokio::time::Instant::now() + self.check_every;
-            // Each changed integration once, in the order heard; one that is not this
-            // user's to see (any more): nothing.
-            for slug in slugs.iter().rev() {
-                if let Some(summary) = list.iter().find(|i| &i.slug == slug) {
-                    match Event::default().event("run").json_data(summary) {
-                        Ok(e) => self.backlog.push(e),
-                        Err(e) => tracing::warn!(error = %e, "run events: cannot encode"),
-                    }
-                }
-            }
+            self.send_changed(&slugs, list);
             if let Some(e) = self.backlog.pop() {
                 return Some(e);
             }
         }
+    }
+
+    /// Queues for sending each integration heard of (once, in the order heard), then every
+    /// other one that changed since this stream last knew it (a waiting run's place moved);
+    /// one that is not this user's to see (any more): nothing. Then knows `list`.
+    fn send_changed(&mut self, heard: &[String], list: Vec<IntegrationSummary>) {
+        let mut out: Vec<&IntegrationSummary> = heard
+            .iter()
+            .filter_map(|slug| list.iter().find(|i| &i.slug == slug))
+            .collect();
+        out.extend(list.iter().filter(|card| {
+            !heard.contains(&card.slug)
+                && !self
+                    .known
+                    .iter()
+                    .any(|k| k.id == card.id && same_card(k, card))
+        }));
+        for summary in out.into_iter().rev() {
+            match Event::default().event("run").json_data(summary) {
+                Ok(e) => self.backlog.push(e),
+                Err(e) => tracing::warn!(error = %e, "run events: cannot encode"),
+            }
+        }
+        self.know(list);
+    }
+
+    /// Keeps `list` as what the page has, and looks at the queue again a [`queue_look`]
+    /// after this read while one of its runs has a place in it. A run without one (a retry
+    /// sitting out its backoff, a job a worker took) moves on by a notification: its
+    /// start, or its end.
+    fn know(&mut self, list: Vec<IntegrationSummary>) {
+        self.next_queue_look = list
+            .iter()
+            .any(|s| s.is_queued() && s.queue_position.is_some())
+            .then(|| tokio::time::Instant::now() + queue_look());
+        self.known = list;
     }
 
     fn is_mine(&self, c: &RunChange) -> bool {

@@ -234,3 +234,151 @@ async fn no_session_no_stream(pool: PgPool) {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
 }
+
+/// `public.queue_position` as a signed-in user (a token without a session, as Supabase's).
+async fn place_as(pool: &PgPool, email: &str, tenant: Uuid, execution: Uuid) -> Option<i32> {
+    let user: Uuid = sqlx::query_scalar("select id from auth.users where email = $1")
+        .bind(email)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query(
+        "select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)",
+    )
+    .bind(serde_json::json!({ "sub": user, "role": "authenticated" }).to_string())
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    sqlx::query_scalar("select public.queue_position($1, $2)")
+        .bind(tenant)
+        .bind(execution)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap()
+}
+
+/// "Na fila · posição N": a run that waits for a worker shows its place among every job the
+/// queue takes first (another tenant's too, never named), and the place moves on the open
+/// page when that job is taken, though nothing of this tenant's changed.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_waiting_run_shows_its_place_and_moves_up_live(pool: PgPool) {
+    let (app, state) = common::router_for(pool.clone(), SECRET).await;
+    backend::demo::add_local_http_provider(&pool).await.unwrap();
+    let contmax = common::org(&pool, "contmax").await;
+    let pg = common::org(&pool, "pg").await;
+    for t in [contmax, pg] {
+        // No worker runs here: the runs wait in the queue.
+        backend::demo::add_local_http_integration(
+            &pool,
+            &state.keyring,
+            t,
+            "http://127.0.0.1:9/s/ok",
+        )
+        .await
+        .unwrap();
+    }
+    let contmax_item = integration_id(&pool, contmax).await;
+    state.run_events.listening().await;
+
+    // Claimed in one transaction (as a schedule tick does): P&G's first, then Contmax's.
+    let mut tx = backend::scope::begin_service(&pool).await.unwrap();
+    let mut ids = Vec::new();
+    for t in [pg, contmax] {
+        match start_run(&mut tx, t, local_http::SLUG, Trigger::Api)
+            .await
+            .unwrap()
+        {
+            Claim::Started(id) => ids.push(id),
+            Claim::AlreadyRunning(id) => panic!("{id} already running"),
+        }
+    }
+    tx.commit().await.unwrap();
+    let (pg_run, contmax_run) = (ids[0], ids[1]);
+    // Each claim of the transaction is queued at its own moment (not the transaction's
+    // one `now()`), so graphile's order, `(priority, run_at)`, is the order placed.
+    let (first, second): (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) =
+        sqlx::query_as(
+            "select (select run_at from graphile_worker._private_jobs where key = 'run:' || $1 || ':1'),
+                    (select run_at from graphile_worker._private_jobs where key = 'run:' || $2 || ':1')",
+        )
+        .bind(pg_run)
+        .bind(contmax_run)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(first < second, "{first} then {second}");
+
+    // Each tenant's member learns their own run's place; P&G's admin learns nothing of
+    // Contmax's, nor Contmax's of P&G's.
+    assert_eq!(
+        place_as(&pool, "admin@contmax.com.br", contmax, contmax_run).await,
+        Some(2)
+    );
+    assert_eq!(
+        place_as(&pool, "admin@pg.com.br", pg, pg_run).await,
+        Some(1)
+    );
+    assert_eq!(
+        place_as(&pool, "admin@pg.com.br", contmax, contmax_run).await,
+        None
+    );
+    assert_eq!(
+        place_as(&pool, "admin@pg.com.br", pg, contmax_run).await,
+        None
+    );
+    assert_eq!(
+        place_as(&pool, "admin@contmax.com.br", contmax, pg_run).await,
+        None
+    );
+
+    // The page opens with the card waiting, second in line.
+    let mut page = open(
+        &app,
+        &common::token_for(&state, "admin@contmax.com.br").await,
+    )
+    .await;
+    let seen = until(&mut page, |s| s.id == contmax_item)
+        .await
+        .expect("the card");
+    let card = seen.last().expect("the card");
+    assert_eq!(card.status(), Some(RunStatus::Running));
+    assert!(card.is_queued());
+    assert_eq!(card.queue_line().as_deref(), Some("Na fila · posição 2"));
+
+    // A worker takes P&G's job (locked, as graphile_worker's get_job does): Contmax's run
+    // is next, and its open page is told so.
+    let taken = sqlx::query(
+        "update graphile_worker._private_jobs
+         set locked_at = now(), locked_by = 'test-worker', attempts = attempts + 1
+         where key = 'run:' || $1 || ':1'",
+    )
+    .bind(pg_run)
+    .execute(&pool)
+    .await
+    .unwrap()
+    .rows_affected();
+    assert_eq!(taken, 1);
+    until(&mut page, |s| {
+        s.id == contmax_item && s.queue_position == Some(1)
+    })
+    .await
+    .expect("the place moved");
+
+    // A worker starts Contmax's: "Executando", no place.
+    sqlx::query(
+        "update public.integration_logs set started_at = now()
+         where execution_id = $1 and attempt = 1",
+    )
+    .bind(contmax_run)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let seen = until(&mut page, |s| s.id == contmax_item && !s.queued)
+        .await
+        .expect("started");
+    let card = seen.last().expect("the card");
+    assert_eq!(card.status(), Some(RunStatus::Running));
+    assert_eq!(card.queue_line(), None);
+    assert_eq!(card.queue_position, None);
+}

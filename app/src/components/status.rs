@@ -3,11 +3,17 @@
 use leptos::prelude::*;
 use model::RunStatus;
 
-/// Green success, yellow running, red error, grey cancelled, disabled or never run.
+/// Green success, yellow running, red error, grey cancelled, disabled or never run; a run
+/// that waits for a worker says "Na fila" (`queued`).
 #[component]
-pub fn StatusBadge(status: Option<RunStatus>, #[prop(optional)] disabled: bool) -> impl IntoView {
+pub fn StatusBadge(
+    status: Option<RunStatus>,
+    #[prop(optional)] disabled: bool,
+    #[prop(optional)] queued: bool,
+) -> impl IntoView {
     let (class, label) = match (disabled, status) {
         (true, _) => ("badge badge-muted", "Desativada"),
+        (false, Some(RunStatus::Running)) if queued => ("badge badge-queued", "Na fila"),
         (false, None) => ("badge badge-muted", "Nunca executada"),
         (false, Some(s @ RunStatus::Success)) => ("badge badge-success", s.label_pt()),
         (false, Some(s @ RunStatus::Running)) => ("badge badge-running", s.label_pt()),

@@ -30,8 +30,9 @@ struct Stale {
 
 impl Engine {
     /// Ends (or retries) every running attempt whose heartbeat is older than `stale_after`
-    /// and that is lost: a worker started it (and died), or no queue job exists for it (it
-    /// was never queued, or its job is gone). An attempt whose job still waits in the queue
+    /// and that is lost: a worker started it (and died), or no queue job will run it (it
+    /// was never queued, its job is gone, or its job failed every try before the attempt
+    /// started). An attempt whose job still waits in the queue
     /// is not lost, however long the queue is (more runs than workers). Returns how many it
     /// ended.
     pub async fn reap_stale(&self) -> Result<usize> {
@@ -55,8 +56,11 @@ impl Engine {
                      and coalesce(l.heartbeat_at, l.started_at, l.created_at)
                          < now() - make_interval(secs => $1)
                      and (l.started_at is not null
+                          -- A job the queue will still run, or runs now; one that failed
+                          -- all its tries before the attempt started waits for nothing.
                           or not exists (select 1 from graphile_worker._private_jobs j
-                                         where j.key = 'run:' || l.execution_id || ':' || l.attempt))
+                                         where j.key = 'run:' || l.execution_id || ':' || l.attempt
+                                           and (j.is_available or j.locked_at is not null)))
                      and ($2::timestamptz is null or (l.created_at, l.id) > ($2, $3))
                    order by l.created_at, l.id
                    limit 100"#,

@@ -49,8 +49,9 @@ pub(super) fn Head(
         </nav>
         <div class="detail-head" data-slug=s.slug.clone()>
             <h1>{s.name.clone()}</h1>
-            <StatusBadge status disabled=!enabled/>
+            <StatusBadge status disabled=!enabled queued=s.is_queued()/>
         </div>
+        {s.queue_line().map(|q| view! { <p class="queue-line" data-testid="queue-line">{q}</p> })}
         {d.description.clone().map(|t| view! { <p class="muted">{t}</p> })}
         <p class="last-run">"Última execução: " <Ago seconds=s.last_run_seconds_ago exact=s.last_run.clone()/></p>
         {d.last_error.clone().filter(|_| status == Some(RunStatus::Error)).map(|e| view! {

@@ -181,14 +181,34 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
             .or_else(|| detail.get().and_then(Result::ok).map(|d| d.summary))
     };
     let bump = move || tick.update(|n| *n = n.wrapping_add(1));
+    // The last run status and start time a push said (see `moved` below).
+    let seen = StoredValue::new(None::<(Option<RunStatus>, Option<String>)>);
     let live = crate::live::subscribe(
         move |incoming| {
             if incoming.slug != slug.get_untracked() {
                 return;
             }
-            let moved = untrack(summary).is_some_and(|s| {
-                s.last_status != incoming.last_status || s.last_run != incoming.last_run
-            });
+            // Judged against the previous push, not against the detail: the history and
+            // the detail are separate reads, so a detail read after a quick run ended can
+            // already say how it ended while the history, read a moment earlier, still
+            // shows it running; the push of that end must still refresh the history.
+            let now = (incoming.last_status, incoming.last_run.clone());
+            let before = seen
+                .get_value()
+                .or_else(|| untrack(summary).map(|s| (s.last_status, s.last_run)));
+            // The stream's first push: the history, read with the page, may show a run
+            // going that has ended since, though the detail already said how it ended.
+            let history_behind = seen.get_value().is_none()
+                && now.0 != Some(RunStatus::Running)
+                && history.get_untracked().is_some_and(|h| {
+                    h.is_ok_and(|h| {
+                        h.rows
+                            .first()
+                            .is_some_and(|r| r.status == RunStatus::Running)
+                    })
+                });
+            let moved = before.is_some_and(|b| b != now) || history_behind;
+            seen.set_value(Some(now));
             pushes.update_value(|n| *n += 1);
             pushed_at.set_value(pushes.get_value());
             pushed.set(Some(incoming));

@@ -367,9 +367,10 @@ fn IntegrationCard(
             <div class="card-head">
                 <LucideIcon name=category_icon(item.category.as_deref()).to_owned() fallback=name.chars().next().unwrap_or('•').to_string() class="card-icon"/>
                 <h2><a href=detail.clone()>{name.clone()}</a></h2>
-                <StatusBadge status disabled=!enabled/>
+                <StatusBadge status disabled=!enabled queued=item.is_queued()/>
             </div>
             <p class="muted">{category}</p>
+            {item.queue_line().map(|q| view! { <p class="queue-line" data-testid="queue-line">{q}</p> })}
             <p class="last-run">"Última execução: " <Ago seconds=item.last_run_seconds_ago exact=item.last_run.clone()/></p>
             {item.totals_line().filter(|_| !running).map(|t| view! { <p class="last-totals">{t}</p> })}
             {(!runnable).then(|| view! { <p class="muted no-connector" data-testid="no-connector">{model::NO_CONNECTOR}</p> })}
