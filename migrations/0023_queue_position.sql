@@ -43,8 +43,15 @@ begin
   limit 1;
   -- The queue's tables missing, or unreadable by this function's owner (a database set
   -- up by hand): no place, rather than a page that fails.
+  -- (Neither to_regclass nor has_table_privilege checks the schema's USAGE; naming a
+  -- table of a schema one may not use raises. The schema first, then the tables.)
   if not found
-     or to_regclass('graphile_worker._private_jobs') is null
+     or to_regnamespace('graphile_worker') is null
+     or not has_schema_privilege('graphile_worker', 'usage') then
+    return null;
+  end if;
+  if to_regclass('graphile_worker._private_jobs') is null
+     or to_regclass('graphile_worker._private_tasks') is null
      or not has_table_privilege('graphile_worker._private_jobs', 'select')
      or not has_table_privilege('graphile_worker._private_tasks', 'select') then
     return null;

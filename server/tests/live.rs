@@ -382,3 +382,60 @@ async fn a_waiting_run_shows_its_place_and_moves_up_live(pool: PgPool) {
     assert_eq!(card.queue_line(), None);
     assert_eq!(card.queue_position, None);
 }
+
+/// A database set up by hand where `queue_position`'s owner may not use the queue's schema:
+/// a waiting run shows "Na fila" without a place, and the pages that list it still work.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_queue_the_place_cannot_read_gives_no_place_not_an_error(pool: PgPool) {
+    let (app, state) = common::router_for(pool.clone(), SECRET).await;
+    backend::demo::add_local_http_provider(&pool).await.unwrap();
+    let contmax = common::org(&pool, "contmax").await;
+    backend::demo::add_local_http_integration(
+        &pool,
+        &state.keyring,
+        contmax,
+        "http://127.0.0.1:9/s/ok",
+    )
+    .await
+    .unwrap();
+    let item = integration_id(&pool, contmax).await;
+    let run = start(&pool, contmax).await;
+    assert_eq!(
+        place_as(&pool, "admin@contmax.com.br", contmax, run).await,
+        Some(1)
+    );
+    // Its owner now reads the log (past row-level security, as an owner would) but may
+    // not use the queue's schema. Roles belong to the whole server: a name of its own.
+    let role = format!("portal_test_no_queue_{}", Uuid::new_v4().simple());
+    sqlx::raw_sql(&format!(
+        "create role {role} nologin bypassrls;
+         grant select on public.integration_logs to {role};
+         grant execute on function public.caller_is_service(), public.is_tenant_member(uuid)
+           to {role};
+         alter function public.queue_position(uuid, uuid) owner to {role};"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        place_as(&pool, "admin@contmax.com.br", contmax, run).await,
+        None
+    );
+    let mut page = open(
+        &app,
+        &common::token_for(&state, "admin@contmax.com.br").await,
+    )
+    .await;
+    let seen = until(&mut page, |s| s.id == item).await.expect("the card");
+    let card = seen.last().expect("the card");
+    assert!(card.is_queued());
+    assert_eq!(card.queue_line().as_deref(), Some("Na fila"));
+    // Roles outlive the test's database: this one goes with it.
+    sqlx::raw_sql(&format!(
+        "alter function public.queue_position(uuid, uuid) owner to current_user;
+         drop owned by {role}; drop role {role};"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+}
