@@ -313,6 +313,13 @@ pub async fn session_user(
     Ok(user)
 }
 
+/// A caller, their session, and a transaction scoped to them.
+pub type Scoped = (
+    Claims,
+    SessionUser,
+    sqlx::Transaction<'static, sqlx::Postgres>,
+);
+
 /// The caller of a request and their session, in one transaction scoped to them that goes
 /// on for the request's own statements: the token's signature (no database), then in the
 /// transaction the session still open (what [`ensure_live`] asks, here through
@@ -323,11 +330,7 @@ pub async fn scoped_session(
     keys: &JwtKeys,
     headers: &http::HeaderMap,
     preferred: Option<&str>,
-) -> Result<(
-    Claims,
-    SessionUser,
-    sqlx::Transaction<'static, sqlx::Postgres>,
-)> {
+) -> Result<Scoped> {
     let claims = token_claims(keys, headers)?;
     let mut tx = begin_as(pool, &claims).await?;
     let user = session_user_in(&mut tx, &claims, preferred).await?;
@@ -353,11 +356,7 @@ impl RequestSession {
         keys: &JwtKeys,
         headers: &http::HeaderMap,
         preferred: Option<&str>,
-    ) -> Result<(
-        Claims,
-        SessionUser,
-        sqlx::Transaction<'static, sqlx::Postgres>,
-    )> {
+    ) -> Result<Scoped> {
         let mut first = None;
         let slot = &mut first;
         let (claims, user) = self

@@ -119,23 +119,34 @@ async fn integration_id(pool: &PgPool, tenant: Uuid) -> Uuid {
     .unwrap()
 }
 
-#[sqlx::test(migrator = "backend::db::MIGRATOR")]
-async fn a_run_reaches_its_own_tenants_pages_only_and_ended_sessions_stop_listening(pool: PgPool) {
+/// The real router with the given tenants' sandbox integrations. No worker runs: a run
+/// started stays "running", waiting in the queue.
+async fn router_with_sandbox(
+    pool: &PgPool,
+    slugs: &[&str],
+) -> (axum::Router, backend::AppState, Vec<Uuid>) {
     let (app, state) = common::router_for(pool.clone(), SECRET).await;
-    backend::demo::add_local_http_provider(&pool).await.unwrap();
-    let contmax = common::org(&pool, "contmax").await;
-    let pg = common::org(&pool, "pg").await;
-    for t in [contmax, pg] {
-        // No worker runs here: the runs stay "running", which is all this test needs.
+    backend::demo::add_local_http_provider(pool).await.unwrap();
+    let mut tenants = Vec::new();
+    for slug in slugs {
+        let t = common::org(pool, slug).await;
         backend::demo::add_local_http_integration(
-            &pool,
+            pool,
             &state.keyring,
             t,
             "http://127.0.0.1:9/s/ok",
         )
         .await
         .unwrap();
+        tenants.push(t);
     }
+    (app, state, tenants)
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_run_reaches_its_own_tenants_pages_only_and_ended_sessions_stop_listening(pool: PgPool) {
+    let (app, state, tenants) = router_with_sandbox(&pool, &["contmax", "pg"]).await;
+    let (contmax, pg) = (tenants[0], tenants[1]);
     let (contmax_item, pg_item) = (
         integration_id(&pool, contmax).await,
         integration_id(&pool, pg).await,
@@ -263,21 +274,8 @@ async fn place_as(pool: &PgPool, email: &str, tenant: Uuid, execution: Uuid) -> 
 /// page when that job is taken, though nothing of this tenant's changed.
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn a_waiting_run_shows_its_place_and_moves_up_live(pool: PgPool) {
-    let (app, state) = common::router_for(pool.clone(), SECRET).await;
-    backend::demo::add_local_http_provider(&pool).await.unwrap();
-    let contmax = common::org(&pool, "contmax").await;
-    let pg = common::org(&pool, "pg").await;
-    for t in [contmax, pg] {
-        // No worker runs here: the runs wait in the queue.
-        backend::demo::add_local_http_integration(
-            &pool,
-            &state.keyring,
-            t,
-            "http://127.0.0.1:9/s/ok",
-        )
-        .await
-        .unwrap();
-    }
+    let (app, state, tenants) = router_with_sandbox(&pool, &["contmax", "pg"]).await;
+    let (contmax, pg) = (tenants[0], tenants[1]);
     let contmax_item = integration_id(&pool, contmax).await;
     state.run_events.listening().await;
 
@@ -387,17 +385,8 @@ async fn a_waiting_run_shows_its_place_and_moves_up_live(pool: PgPool) {
 /// a waiting run shows "Na fila" without a place, and the pages that list it still work.
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn a_queue_the_place_cannot_read_gives_no_place_not_an_error(pool: PgPool) {
-    let (app, state) = common::router_for(pool.clone(), SECRET).await;
-    backend::demo::add_local_http_provider(&pool).await.unwrap();
-    let contmax = common::org(&pool, "contmax").await;
-    backend::demo::add_local_http_integration(
-        &pool,
-        &state.keyring,
-        contmax,
-        "http://127.0.0.1:9/s/ok",
-    )
-    .await
-    .unwrap();
+    let (app, state, tenants) = router_with_sandbox(&pool, &["contmax"]).await;
+    let contmax = tenants[0];
     let item = integration_id(&pool, contmax).await;
     let run = start(&pool, contmax).await;
     assert_eq!(
