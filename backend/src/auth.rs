@@ -345,8 +345,15 @@ pub async fn scoped_session(
 /// transaction scoped to the caller. Row-level security still checks the session in every
 /// statement (`caller_session_ok()` in every policy), so a session ended meanwhile reads
 /// nothing. Provided per request (a new one each time), never shared between requests.
+///
+/// A page's gate reads it before rendering ([`RequestSession::check`]): the transaction
+/// that read it stays open for the first panel that asks, so the page's first statements
+/// are its panels' own.
 #[derive(Clone, Default)]
-pub struct RequestSession(std::sync::Arc<tokio::sync::OnceCell<(Claims, SessionUser)>>);
+pub struct RequestSession {
+    session: std::sync::Arc<tokio::sync::OnceCell<(Claims, SessionUser)>>,
+    spare: std::sync::Arc<std::sync::Mutex<Option<sqlx::Transaction<'static, sqlx::Postgres>>>>,
+}
 
 impl RequestSession {
     /// [`scoped_session`], read once per request.
@@ -360,7 +367,7 @@ impl RequestSession {
         let mut first = None;
         let slot = &mut first;
         let (claims, user) = self
-            .0
+            .session
             .get_or_try_init(|| async move {
                 let (claims, user, tx) = scoped_session(pool, keys, headers, preferred).await?;
                 *slot = Some(tx);
@@ -368,11 +375,31 @@ impl RequestSession {
             })
             .await?
             .clone();
-        let tx = match first {
+        let tx = match first.or_else(|| self.take_spare()) {
             Some(tx) => tx,
             None => begin_as(pool, &claims).await?,
         };
         Ok((claims, user, tx))
+    }
+
+    /// Reads the session now (a page's gate, before rendering), keeping the transaction
+    /// that read it for the first panel; an error when there is no open session.
+    pub async fn check(
+        &self,
+        pool: &PgPool,
+        keys: &JwtKeys,
+        headers: &http::HeaderMap,
+        preferred: Option<&str>,
+    ) -> Result<SessionUser> {
+        let (_, user, tx) = self.scoped(pool, keys, headers, preferred).await?;
+        if let Ok(mut spare) = self.spare.lock() {
+            *spare = Some(tx);
+        }
+        Ok(user)
+    }
+
+    fn take_spare(&self) -> Option<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.spare.lock().ok().and_then(|mut spare| spare.take())
     }
 }
 
@@ -393,16 +420,22 @@ pub async fn session_user_in(
     .await?
     .filter(|p| p.live)
     .ok_or_else(|| Error::Unauthenticated(BAD_SESSION.into()))?;
-    // A global admin may act in every tenant; everyone else in the tenants they belong to.
+    // A global admin may act in every tenant; everyone else in the tenants they belong to,
+    // found by their memberships' index (not by reading every organization: a portal has
+    // hundreds), and the others' only for a global admin (an init plan decides once).
     let tenants = sqlx::query_as!(
         TenantRef,
-        r#"select o.id, o.nome, o.slug,
-                  coalesce(ut.role, 'admin') as "role!"
+        r#"select o.id as "id!", o.nome as "nome!", o.slug as "slug!", ut.role as "role!"
+           from public.user_tenants ut
+           join public.organizacoes o on o.id = ut.tenant_id
+           where ut.user_id = (select auth.uid())
+           union all
+           select o.id, o.nome, o.slug, 'admin'
            from public.organizacoes o
-           left join public.user_tenants ut on ut.tenant_id = o.id and ut.user_id = auth.uid()
-           -- Once per statement (an InitPlan), not once per organization.
-           where ut.id is not null or (select public.is_global_admin())
-           order by o.nome"#
+           where (select public.is_global_admin())
+             and not exists (select 1 from public.user_tenants ut
+                             where ut.user_id = (select auth.uid()) and ut.tenant_id = o.id)
+           order by 2"#
     )
     .fetch_all(&mut **tx)
     .await?;

@@ -39,8 +39,12 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
                 let state = state.clone();
                 move || {
                     provide_context(state.clone());
-                    // A new one per request: the page's panels read the session once.
-                    provide_context(backend::auth::RequestSession::default());
+                    // One per request: the page's panels read the session once (the
+                    // gate's reading for a page, else a new one).
+                    let session = use_context::<axum::http::request::Parts>()
+                        .and_then(|p| p.extensions.get::<backend::auth::RequestSession>().cloned())
+                        .unwrap_or_default();
+                    provide_context(session);
                 }
             },
             {

@@ -36,17 +36,27 @@ const QUERY_VALUE: &AsciiSet = &CONTROLS
 
 pub async fn require_session(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let path = request.uri().path();
     let is_page =
         request.method() == Method::GET && !PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p));
-    if is_page
-        && backend::auth::caller(&state.pool, &state.jwt, request.headers())
+    // The session read here is the page's: its panels take it (and the transaction that
+    // read it) instead of reading it again (`RequestSession`, in the Leptos context).
+    let session = backend::auth::RequestSession::default();
+    let signed_in = !is_page || {
+        let headers = request.headers();
+        let preferred = backend::cookies::read(headers, backend::cookies::TENANT);
+        session
+            .check(&state.pool, &state.jwt, headers, preferred.as_deref())
             .await
-            .is_err()
-    {
+            .is_ok()
+    };
+    if is_page && signed_in {
+        request.extensions_mut().insert(session);
+    }
+    if !signed_in {
         let wanted = request
             .uri()
             .path_and_query()
