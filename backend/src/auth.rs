@@ -435,7 +435,8 @@ pub async fn session_user_in(
            where (select public.is_global_admin())
              and not exists (select 1 from public.user_tenants ut
                              where ut.user_id = (select auth.uid()) and ut.tenant_id = o.id)
-           order by 2"#
+           -- By name, then slug (unique): the first is the default tenant.
+           order by 2, 3"#
     )
     .fetch_all(&mut **tx)
     .await?;
