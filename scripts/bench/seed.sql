@@ -30,8 +30,10 @@ cross join others
 cross join contmax
 cross join lateral (select now() - make_interval(secs => (g::bigint * 7919 % 31536000)::double precision) as at,
                            200 + (g * 37 % 9000) as ms) x
-cross join lateral (select case when g % 20 < 17 then 'success'
-                                when g % 20 = 17 then 'partial' else 'error' end as status) s
+-- The status by g / 20, not g: Contmax's rows are every fifth g, whose g % 20 is never
+-- 17-19 (it had no errors), and the provider takes (g / 5) % 4.
+cross join lateral (select case when (g / 20) % 20 < 17 then 'success'
+                                when (g / 20) % 20 = 17 then 'partial' else 'error' end as status) s
 cross join lateral (select (array['acessorias', 'bomcontrole', 'onecode', 'local-http'])[1 + (g / 5) % 4] as slug) p;
 
 set session_replication_role = origin;
