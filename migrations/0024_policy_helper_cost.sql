@@ -10,9 +10,9 @@
 -- tenants): `member_tenant_keys()` 0.68-0.74 ms a call, `member_tenant_ids()` and
 -- `admin_tenant_ids()` 0.24-0.32, `is_global_admin()` 0.12-0.16; the dashboard's list
 -- query 1.0-1.5 ms, nearly all of it these. Now PL/pgSQL (plans kept for the connection),
--- each checking the session once, first (a bad `sub` is refused by its shape there, before
--- anything casts it), then the admin role by its key: 0.12-0.35, 0.08-0.29, 0.07 ms; the
--- list query 0.25-0.46 ms.
+-- each checking the session once, first (a signed-in caller's bad `sub` is refused by its
+-- shape there, before anything casts it; the service's is cast, and fails, as before), then
+-- the admin role by its key: 0.12-0.35, 0.08-0.29, 0.07 ms; the list query 0.25-0.46 ms.
 --
 -- Same answers: `is_global_admin()` was `caller_session_ok() and has_role(auth.uid(),
 -- 'admin')`, and `has_role()` about the caller's own id is the role's row and the session
