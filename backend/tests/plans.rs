@@ -107,6 +107,11 @@ async fn counters(tx: &mut Transaction<'static, Postgres>) -> (i64, Vec<(String,
 /// The rows the transaction fetched by index from the big tables so far.
 async fn fetched_so_far(tx: &mut Transaction<'static, Postgres>) -> i64 {
     let (_, calls) = counters(tx).await;
+    fetched(&calls)
+}
+
+/// The [`FETCHED`] entry of a read's counts.
+fn fetched(calls: &[(String, i64)]) -> i64 {
     calls
         .iter()
         .find(|(f, _)| f == FETCHED)
@@ -244,10 +249,7 @@ async fn reads_cost_a_few_policy_calls_and_no_sequential_scan_whatever_the_rows(
             tx
         })
         .await;
-        let fetched = calls
-            .iter()
-            .find(|(f, _)| f == FETCHED)
-            .map_or(0, |(_, n)| *n);
+        let fetched = fetched(&calls);
         // Four days of the tenant integration's 10,000 rows are about 240; the whole range
         // (the filter applied after the fetch) would be all 10,000.
         assert!(fetched <= 2_000, "a date range fetched {fetched} rows");
@@ -448,10 +450,7 @@ async fn a_cards_progress_reads_its_own_running_row_not_every_tenants(pool: PgPo
     })
     .await;
     assert_eq!(seq, 0, "no sequential scan");
-    let fetched = calls
-        .iter()
-        .find(|(f, _)| f == FETCHED)
-        .map_or(0, |(_, n)| *n);
+    let fetched = fetched(&calls);
     // A few rows per card (its last finished run, its running attempt); every tenant's
     // running rows would be 2,000.
     assert!(
