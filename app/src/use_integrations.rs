@@ -149,10 +149,7 @@ pub async fn load_integration_detail(slug: String) -> Result<IntegrationDetail, 
             .await
             .map_err(ssr::fail)?;
     state.registry.mark(std::slice::from_mut(&mut summary));
-    let metrics = backend::metrics::summary(&mut tx, tenant, Some(&slug), METRICS_DAYS)
-        .await
-        .map_err(ssr::fail)?;
-    let per_day = backend::metrics::per_day(&mut tx, tenant, Some(&slug), METRICS_DAYS)
+    let (metrics, per_day) = backend::metrics::window(&mut tx, tenant, Some(&slug), METRICS_DAYS)
         .await
         .map_err(ssr::fail)?;
     // Only OneCode receives deliveries, and only admins configure them (the database

@@ -37,7 +37,11 @@ struct Rollup {
     runs: i64,
     time_sum: i64,
     time_count: i64,
-    buckets: Vec<i32>,
+    /// The subscript of `buckets[0]`: bucket numbers are 1-based, as in
+    /// `public.run_time_bucket`; a histogram holds only its first to its last bucket
+    /// (migration 0026).
+    first: i32,
+    buckets: Vec<Option<i32>>,
 }
 
 async fn rollups(
@@ -48,7 +52,10 @@ async fn rollups(
 ) -> Result<Vec<Rollup>> {
     let rows = sqlx::query!(
         r#"select d.day, d.status as "status: RunStatus", d.runs::bigint as "runs!", d.time_sum,
-                  d.time_count::bigint as "time_count!", d.buckets
+                  d.time_count::bigint as "time_count!",
+                  coalesce(array_lower(d.buckets, 1), 1) as "first!",
+                  -- 1-based, as the driver reads arrays
+                  d.buckets[:] as "buckets!: Vec<Option<i32>>"
            from public.integration_run_daily d
            where d.tenant_id = $1
              and ($2::text is null or d.provider_slug = $2)
@@ -68,6 +75,7 @@ async fn rollups(
             runs: r.runs,
             time_sum: r.time_sum,
             time_count: r.time_count,
+            first: r.first,
             buckets: r.buckets,
         })
         .collect())
@@ -100,6 +108,18 @@ pub fn p95(histogram: &[i64]) -> Option<f64> {
     histogram.len().checked_sub(1).map(bucket_ms)
 }
 
+/// The window's totals and its days, from one read of the roll-ups (the detail page shows
+/// both).
+pub async fn window(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    provider_slug: Option<&str>,
+    days: i32,
+) -> Result<(MetricsView, Vec<Day>)> {
+    let rows = rollups(tx, tenant_id, provider_slug, days).await?;
+    Ok((totals(&rows, days), by_day(&rows)))
+}
+
 pub async fn summary(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
@@ -107,6 +127,22 @@ pub async fn summary(
     days: i32,
 ) -> Result<MetricsView> {
     let rows = rollups(tx, tenant_id, provider_slug, days).await?;
+    Ok(totals(&rows, days))
+}
+
+/// Runs per day (UTC) by status and their average time, oldest first; days without runs
+/// are absent (the chart fills them).
+pub async fn per_day(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant_id: Uuid,
+    provider_slug: Option<&str>,
+    days: i32,
+) -> Result<Vec<Day>> {
+    let rows = rollups(tx, tenant_id, provider_slug, days).await?;
+    Ok(by_day(&rows))
+}
+
+fn totals(rows: &[Rollup], days: i32) -> MetricsView {
     let count = |status: RunStatus| -> i64 {
         rows.iter()
             .filter(|r| r.status == status)
@@ -122,12 +158,14 @@ pub async fn summary(
     let time_sum: i64 = rows.iter().map(|r| r.time_sum).sum();
     let time_count: i64 = rows.iter().map(|r| r.time_count).sum();
     let mut histogram = vec![0i64; BUCKETS];
-    for r in &rows {
-        for (h, n) in histogram.iter_mut().zip(&r.buckets) {
-            *h += i64::from(*n);
+    for r in rows {
+        // Subscript k is bucket k, index k - 1 here.
+        let skip = usize::try_from(r.first - 1).unwrap_or(0);
+        for (h, n) in histogram.iter_mut().skip(skip).zip(&r.buckets) {
+            *h += i64::from(n.unwrap_or(0));
         }
     }
-    Ok(MetricsView {
+    MetricsView {
         days,
         runs: finished,
         success,
@@ -136,18 +174,11 @@ pub async fn summary(
         success_rate: (finished > 0).then(|| success as f64 / finished as f64),
         avg_ms: (time_count > 0).then(|| time_sum as f64 / time_count as f64),
         p95_ms: p95(&histogram),
-    })
+    }
 }
 
-/// Runs per day (UTC) by status and their average time, oldest first; days without runs
-/// are absent (the chart fills them).
-pub async fn per_day(
-    tx: &mut Transaction<'static, Postgres>,
-    tenant_id: Uuid,
-    provider_slug: Option<&str>,
-    days: i32,
-) -> Result<Vec<Day>> {
-    let rows = rollups(tx, tenant_id, provider_slug, days).await?;
+/// `rows` (ordered by day) as one entry per day with runs.
+fn by_day(rows: &[Rollup]) -> Vec<Day> {
     let mut out: Vec<(Day, i64, i64)> = Vec::new();
     for r in rows {
         if out.last().is_none_or(|(d, _, _)| d.day != r.day) {
@@ -173,14 +204,13 @@ pub async fn per_day(
             *n += r.time_count;
         }
     }
-    Ok(out
-        .into_iter()
+    out.into_iter()
         .filter(|(d, _, _)| d.success + d.partial + d.error > 0)
         .map(|(mut d, sum, n)| {
             d.avg_ms = (n > 0).then(|| sum as f64 / n as f64);
             d
         })
-        .collect())
+        .collect()
 }
 
 /// Recomputes every roll-up from the log (as the service); returns the rows written.

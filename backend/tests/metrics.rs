@@ -3,7 +3,7 @@
 
 mod common;
 
-use backend::metrics::{per_day, summary};
+use backend::metrics::{per_day, summary, window};
 use backend::scope::begin_as;
 use sqlx::PgPool;
 
@@ -86,6 +86,13 @@ async fn summary_counts_executions_by_their_last_attempt_within_the_tenant(pool:
     let total: i64 = days.iter().map(|d| d.success + d.partial + d.error).sum();
     assert_eq!(total, 10);
     assert!(days.windows(2).all(|w| w[0].day < w[1].day), "oldest first");
+    // The detail page's one read gives both.
+    assert_eq!(
+        window(&mut tx, contmax, Some("acessorias"), 30)
+            .await
+            .unwrap(),
+        (s.clone(), days.clone())
+    );
 
     // P&G's rows are invisible to a Contmax user, whatever tenant id is asked for.
     let other = summary(&mut tx, pg, None, 30).await.unwrap();
@@ -142,7 +149,9 @@ async fn roll_ups_kept_by_the_trigger_equal_a_rebuild_from_the_log(pool: PgPool)
         let pool = pool.clone();
         async move {
             sqlx::query_scalar::<_, String>(
-                "select string_agg(concat_ws('|', tenant_id, provider_slug, day, status, runs, time_sum, time_count, buckets::text), ',' order by tenant_id, provider_slug, day, status)
+                // Trimmed: a bucket the trigger emptied again (a retry took its attempt out)
+                // stays in its array as a 0, where a rebuild never writes it.
+                "select string_agg(concat_ws('|', tenant_id, provider_slug, day, status, runs, time_sum, time_count, public.run_histogram_trim(buckets)::text), ',' order by tenant_id, provider_slug, day, status)
                  from public.integration_run_daily where runs <> 0",
             )
             .fetch_one(&pool)
@@ -177,4 +186,62 @@ async fn roll_ups_kept_by_the_trigger_equal_a_rebuild_from_the_log(pool: PgPool)
     .unwrap();
     assert_eq!(counted, ended);
     assert!(ended > 250, "{ended}");
+}
+
+/// Histograms hold only their first to their last bucket (migration 0026), at the buckets'
+/// own subscripts, zeros between, and read back as the same counts.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn histograms_hold_only_their_buckets_at_their_own_subscripts(pool: PgPool) {
+    let text = |sql: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        text("select public.run_histogram_add('{}', 40, 1)::text").await,
+        "[40:40]={1}"
+    );
+    // Enlarged downwards and upwards with zeros, never nulls.
+    assert_eq!(
+        text("select public.run_histogram_add(public.run_histogram_add('[40:40]={1}', 37, 2), 42, 1)::text")
+            .await,
+        "[37:42]={2,0,0,1,0,1}"
+    );
+    assert_eq!(
+        text("select public.run_histogram_add('[37:42]={2,0,0,1,0,1}', 40, -1)::text").await,
+        "[37:42]={2,0,0,0,0,1}"
+    );
+    // A 108-bucket histogram of before: the same counts, trimmed; an empty one: '{}'.
+    assert_eq!(
+        text("select public.run_histogram_trim(array(select case when b in (31, 35) then b else 0 end from generate_series(1, 108) b order by b))::text")
+            .await,
+        "[31:35]={31,0,0,0,35}"
+    );
+    assert_eq!(
+        text("select public.run_histogram_trim(array_fill(0, array[108]))::text").await,
+        "{}"
+    );
+    // Runs without a time add no bucket.
+    sqlx::raw_sql(
+        r#"delete from public.integration_logs;
+           delete from public.integration_run_daily;
+           insert into public.integration_logs
+             (tenant_id, integration, provider_slug, status, execution_time_ms)
+           select o.id::text, 'acessorias', 'acessorias', 'success', t.ms
+           from public.organizacoes o, (values (null::int), (2000), (100)) t(ms)
+           where o.slug = 'contmax';"#,
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    // 100 ms is bucket 27 (4·log2 100 = 26.6, 1-based), 2000 ms bucket 44.
+    let stored = text("select buckets::text from public.integration_run_daily").await;
+    assert!(
+        stored.starts_with("[27:44]={1,0,") && stored.ends_with(",0,1}"),
+        "{stored}"
+    );
 }
