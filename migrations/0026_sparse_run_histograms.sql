@@ -6,7 +6,22 @@
 --
 -- A histogram is now an array whose subscripts are its buckets' numbers
 -- (`[31:53]={...}`: bucket k of `public.run_time_bucket` at subscript k, as before), and
--- `'{}'` without times. Readers take `array_lower` with it (backend::metrics).
+-- `'{}'` without times. The trigger enlarges an array to hold a new bucket, never shrinks
+-- it (a retry that takes an attempt out leaves a 0), and a rebuild writes the shortest.
+-- Readers take `array_lower` with it (backend::metrics). The 108-bucket rows of before are
+-- the case `[1:108]` and read the same: only those in the metrics' window are trimmed here
+-- (the rest stay as they are, until `server rollups rebuild`), so the upgrade rewrites a
+-- month of roll-ups, not all of them.
+--
+-- No way back: a server from before 0026 cannot read these arrays (its driver reads only
+-- arrays numbered from 1), so it fails the metrics panels. `server rollups rebuild` on the
+-- older server's migrations would write 108-bucket rows again.
+
+-- First: a write that ends a run waits for this migration, and one already going finishes
+-- before it. A trigger call that had started with 0014's function would otherwise add its
+-- bucket to a trimmed array as 0014 did, leaving nulls.
+lock table public.integration_logs in share row exclusive mode;
+lock table public.integration_run_daily in share row exclusive mode;
 
 -- `_buckets` with `_n` added to bucket `_k`, enlarged with zeros to hold it.
 create or replace function public.run_histogram_add(_buckets integer[], _k integer, _n integer)
@@ -17,6 +32,10 @@ declare
   _lower integer := array_lower(_buckets, 1);
   _upper integer := array_upper(_buckets, 1);
 begin
+  if _k is null or _k not between 1 and 108 or _n is null then
+    raise exception 'run_histogram_add: bucket % count %', _k, _n
+      using errcode = '22023';
+  end if;
   if _lower is null then
     return array_fill(_n, array[1], array[_k]);
   elsif _k < _lower then
@@ -49,7 +68,6 @@ create or replace function public.run_histogram_trim(_buckets integer[]) returns
 revoke all on function public.run_histogram_trim(integer[]) from public, anon, authenticated;
 grant execute on function public.run_histogram_trim(integer[]) to service_role;
 
-alter table public.integration_run_daily alter column buckets set default '{}'::integer[];
 
 -- 0014's, with sparse histograms.
 create or replace function public.integration_run_daily_add(
@@ -140,7 +158,22 @@ $$;
 revoke all on function public.rebuild_integration_run_daily() from public, anon, authenticated;
 grant execute on function public.rebuild_integration_run_daily() to service_role;
 
--- The rows written before: the same counts, trimmed (no need to read the log again).
+-- The window's rows written before (the metrics read at most 30 days: `day > today - 30`):
+-- the same counts, trimmed, without reading the log again.
 update public.integration_run_daily
 set buckets = public.run_histogram_trim(buckets)
-where array_lower(buckets, 1) = 1 and array_upper(buckets, 1) = 108;
+where day > (now() at time zone 'UTC')::date - 31
+  and array_lower(buckets, 1) = 1 and array_upper(buckets, 1) = 108;
+
+alter table public.integration_run_daily alter column buckets set default '{}'::integer[];
+-- Every histogram: empty, or one dimension within buckets 1..108 and no nulls. Not
+-- validated against the rows of before (108-bucket arrays, which hold): a scan of the
+-- whole table under this migration's lock for nothing.
+alter table public.integration_run_daily
+  drop constraint if exists integration_run_daily_buckets_check;
+alter table public.integration_run_daily
+  add constraint integration_run_daily_buckets_check
+  check (cardinality(buckets) = 0
+         or (array_ndims(buckets) = 1 and array_lower(buckets, 1) >= 1
+             and array_upper(buckets, 1) <= 108 and array_position(buckets, null) is null))
+  not valid;

@@ -159,9 +159,18 @@ fn totals(rows: &[Rollup], days: i32) -> MetricsView {
     let time_count: i64 = rows.iter().map(|r| r.time_count).sum();
     let mut histogram = vec![0i64; BUCKETS];
     for r in rows {
-        // Subscript k is bucket k, index k - 1 here.
-        let skip = usize::try_from(r.first - 1).unwrap_or(0);
-        for (h, n) in histogram.iter_mut().skip(skip).zip(&r.buckets) {
+        // Subscript k is bucket k, index k - 1 here. The table's check keeps subscripts
+        // within 1..=108; were one below 1, its elements before bucket 1 are left out.
+        let offset = i64::from(r.first) - 1;
+        let (into, from) = match usize::try_from(offset) {
+            Ok(into) => (into, 0),
+            Err(_) => (0, usize::try_from(-offset).unwrap_or(usize::MAX)),
+        };
+        for (h, n) in histogram
+            .iter_mut()
+            .skip(into)
+            .zip(r.buckets.iter().skip(from))
+        {
             *h += i64::from(n.unwrap_or(0));
         }
     }

@@ -160,6 +160,15 @@ async fn roll_ups_kept_by_the_trigger_equal_a_rebuild_from_the_log(pool: PgPool)
         }
     };
     let kept = snapshot().await;
+    // The trigger's arrays: no nulls, numbered from bucket 1 up (the table's check).
+    let malformed: i64 = sqlx::query_scalar(
+        "select count(*) from public.integration_run_daily
+         where array_position(buckets, null) is not null or array_lower(buckets, 1) < 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(malformed, 0);
     let rows: i64 = sqlx::query_scalar("select public.rebuild_integration_run_daily()")
         .fetch_one(&pool)
         .await
@@ -244,4 +253,95 @@ async fn histograms_hold_only_their_buckets_at_their_own_subscripts(pool: PgPool
         stored.starts_with("[27:44]={1,0,") && stored.ends_with(",0,1}"),
         "{stored}"
     );
+}
+
+/// The upgrade a database with roll-ups takes: rows written by 0014's trigger (108 buckets
+/// each), then 0026. The month the metrics read is trimmed, older rows stay 108 wide, and
+/// every row holds the same counts at the same buckets.
+#[sqlx::test(migrations = false)]
+async fn histograms_written_before_0026_hold_the_same_counts_after_it(pool: PgPool) {
+    let apply = |versions: std::ops::RangeInclusive<i64>| {
+        let pool = pool.clone();
+        async move {
+            for m in backend::db::MIGRATOR
+                .iter()
+                .filter(|m| versions.contains(&m.version))
+            {
+                let mut tx = pool.begin().await.unwrap();
+                sqlx::raw_sql(&m.sql).execute(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        }
+    };
+    apply(1..=25).await;
+    // Through 0014's trigger: runs of 3 ms to 9 s over 60 days, some without a time, and
+    // retries that take their first attempt back out.
+    sqlx::raw_sql(
+        r#"delete from public.integration_logs;
+           delete from public.integration_run_daily;
+           insert into public.integration_logs
+             (tenant_id, integration, provider_slug, status, attempt, execution_id,
+              execution_time_ms, created_at)
+           select o.id::text, 'acessorias', 'acessorias',
+                  case when g % 5 = 0 then 'error' else 'success' end, 1,
+                  md5(o.slug || g)::uuid, case when g % 11 = 0 then null else 3 + g * 37 % 9000 end,
+                  now() - make_interval(hours => g * 3)
+           from public.organizacoes o, generate_series(1, 480) g;
+           insert into public.integration_logs
+             (tenant_id, integration, provider_slug, status, attempt, execution_id,
+              execution_time_ms, created_at, trigger)
+           select tenant_id, integration, provider_slug, 'success', 2, execution_id, 7,
+                  created_at + interval '1 minute', 'retry'
+           from public.integration_logs where status = 'error';"#,
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let dense = "select string_agg(concat_ws('|', tenant_id, provider_slug, day, status, runs,
+                   array(select coalesce(buckets[b], 0) from generate_series(1, 108) b order by b)::text),
+                   ',' order by tenant_id, provider_slug, day, status)
+                 from public.integration_run_daily";
+    let before: String = sqlx::query_scalar(dense).fetch_one(&pool).await.unwrap();
+    let wide: i64 = sqlx::query_scalar(
+        "select count(*) from public.integration_run_daily where array_upper(buckets, 1) = 108",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(wide > 60, "{wide} rows of 108 buckets before 0026");
+
+    apply(26..=26).await;
+    let after: String = sqlx::query_scalar(dense).fetch_one(&pool).await.unwrap();
+    assert_eq!(after, before, "the same counts at the same buckets");
+    let (recent_wide, old_wide): (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where day > current_date - 31 and array_upper(buckets, 1) = 108),
+                count(*) filter (where day < current_date - 35 and array_upper(buckets, 1) = 108)
+         from public.integration_run_daily where array_lower(buckets, 1) = 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(recent_wide, 0, "the metrics' month is trimmed");
+    assert!(old_wide > 0, "older rows are left as they were");
+    // And the trigger goes on from the trimmed rows.
+    sqlx::raw_sql(
+        r#"insert into public.integration_logs
+             (tenant_id, integration, provider_slug, status, execution_time_ms)
+           select o.id::text, 'acessorias', 'acessorias', 'success', ms
+           from public.organizacoes o, (values (1), (9000)) t(ms) where o.slug = 'contmax';"#,
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let today: String = sqlx::query_scalar(
+        "select array_lower(buckets, 1) || ':' || array_upper(buckets, 1)
+         from public.integration_run_daily d
+         join public.organizacoes o on o.id = d.tenant_id
+         where o.slug = 'contmax' and d.day = (now() at time zone 'UTC')::date and d.status = 'success'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    // 1 ms is bucket 1, 9 s bucket 53: enlarged both ways from what the day held.
+    assert_eq!(today, "1:53");
 }
