@@ -13,13 +13,16 @@
 -- (the rest stay as they are, until `server rollups rebuild`), so the upgrade rewrites a
 -- month of roll-ups, not all of them.
 --
--- No way back: a server from before 0026 cannot read these arrays (its driver reads only
--- arrays numbered from 1), so it fails the metrics panels. `server rollups rebuild` on the
--- older server's migrations would write 108-bucket rows again.
+-- No way back by starting an older server: it refuses a database with a migration it does
+-- not know, and its driver could not read these arrays anyway. By hand: restate 0014's
+-- `integration_run_daily_add` and `rebuild_integration_run_daily`, drop the check below,
+-- run the rebuild, delete version 26 from `_sqlx_migrations`.
+-- Run `server rollups rebuild` after this migration, not while it applies: one already
+-- waiting would run 0014's rebuild (108-bucket rows, which read the same).
 
--- First: a write that ends a run waits for this migration, and one already going finishes
+-- First: every write to the log waits for this migration, and one already going finishes
 -- before it. A trigger call that had started with 0014's function would otherwise add its
--- bucket to a trimmed array as 0014 did, leaving nulls.
+-- bucket to a trimmed array as 0014 did, leaving nulls. Reads go on.
 lock table public.integration_logs in share row exclusive mode;
 lock table public.integration_run_daily in share row exclusive mode;
 

@@ -292,7 +292,12 @@ async fn histograms_written_before_0026_hold_the_same_counts_after_it(pool: PgPo
               execution_time_ms, created_at, trigger)
            select tenant_id, integration, provider_slug, 'success', 2, execution_id, 7,
                   created_at + interval '1 minute', 'retry'
-           from public.integration_logs where status = 'error';"#,
+           from public.integration_logs where status = 'error';
+           -- Today's successes, whatever the hour (UTC): 100 ms, bucket 27.
+           insert into public.integration_logs
+             (tenant_id, integration, provider_slug, status, execution_time_ms)
+           select o.id::text, 'acessorias', 'acessorias', 'success', 100
+           from public.organizacoes o where o.slug = 'contmax';"#,
     )
     .execute(&pool)
     .await
@@ -313,17 +318,35 @@ async fn histograms_written_before_0026_hold_the_same_counts_after_it(pool: PgPo
     apply(26..=26).await;
     let after: String = sqlx::query_scalar(dense).fetch_one(&pool).await.unwrap();
     assert_eq!(after, before, "the same counts at the same buckets");
-    let (recent_wide, old_wide): (i64, i64) = sqlx::query_as(
-        "select count(*) filter (where day > current_date - 31 and array_upper(buckets, 1) = 108),
-                count(*) filter (where day < current_date - 35 and array_upper(buckets, 1) = 108)
-         from public.integration_run_daily where array_lower(buckets, 1) = 1",
+    let (recent, recent_untrimmed, old_wide): (i64, i64, i64) = sqlx::query_as(
+        "with r as (select *, day > (now() at time zone 'UTC')::date - 31 as recent
+                    from public.integration_run_daily)
+         select count(*) filter (where recent),
+                count(*) filter (where recent and buckets::text <> public.run_histogram_trim(buckets)::text),
+                count(*) filter (where not recent and array_lower(buckets, 1) = 1
+                                   and array_upper(buckets, 1) = 108)
+         from r",
     )
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert_eq!(recent_wide, 0, "the metrics' month is trimmed");
+    assert!(recent > 30, "{recent} rows in the metrics' month");
+    assert_eq!(
+        recent_untrimmed, 0,
+        "the metrics' month is trimmed, both ends"
+    );
     assert!(old_wide > 0, "older rows are left as they were");
-    // And the trigger goes on from the trimmed rows.
+    // And the trigger goes on from the trimmed rows: today's (runs of 7 to 299 ms) ...
+    let bounds = "select array_lower(buckets, 1) || ':' || array_upper(buckets, 1)
+         from public.integration_run_daily d
+         join public.organizacoes o on o.id = d.tenant_id
+         where o.slug = 'contmax' and d.day = (now() at time zone 'UTC')::date and d.status = 'success'";
+    let today_before: String = sqlx::query_scalar(bounds).fetch_one(&pool).await.unwrap();
+    let (low, high) = today_before.split_once(':').unwrap();
+    assert!(
+        low.parse::<i32>().unwrap() > 1 && high.parse::<i32>().unwrap() < 53,
+        "{today_before}"
+    );
     sqlx::raw_sql(
         r#"insert into public.integration_logs
              (tenant_id, integration, provider_slug, status, execution_time_ms)
@@ -333,15 +356,7 @@ async fn histograms_written_before_0026_hold_the_same_counts_after_it(pool: PgPo
     .execute(&pool)
     .await
     .unwrap();
-    let today: String = sqlx::query_scalar(
-        "select array_lower(buckets, 1) || ':' || array_upper(buckets, 1)
-         from public.integration_run_daily d
-         join public.organizacoes o on o.id = d.tenant_id
-         where o.slug = 'contmax' and d.day = (now() at time zone 'UTC')::date and d.status = 'success'",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    // 1 ms is bucket 1, 9 s bucket 53: enlarged both ways from what the day held.
-    assert_eq!(today, "1:53");
+    // ... enlarged both ways: 1 ms is bucket 1, 9 s bucket 53.
+    let today_after: String = sqlx::query_scalar(bounds).fetch_one(&pool).await.unwrap();
+    assert_eq!(today_after, "1:53");
 }
