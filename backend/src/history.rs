@@ -136,9 +136,7 @@ pub async fn page(
     // pages filtered by a trigger the tenant never used, whose custom plans it estimates
     // dear), and that plan walks the keyset index for every later filter, even a status
     // the unsettled statuses' index (0025) answers at once.
-    sqlx::query("set local plan_cache_mode = force_custom_plan")
-        .execute(&mut **tx)
-        .await?;
+    crate::scope::plan_for_bound_values(tx).await?;
     let mut rows = sqlx::query!(
         r#"select l.id as "id!", l.execution_id as "execution_id!", l.attempt as "attempt!",
                   l.status as "status!: RunStatus", l.trigger as "trigger!: Trigger", l.created_at as "created_at!",

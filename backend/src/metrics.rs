@@ -108,8 +108,9 @@ pub fn p95(histogram: &[i64]) -> Option<f64> {
     histogram.len().checked_sub(1).map(bucket_ms)
 }
 
-/// The window's totals and its days, from one read of the roll-ups (the detail page shows
-/// both).
+/// The window's totals and its days: runs per day (UTC) by status and their average time,
+/// oldest first, days without runs absent (the chart fills them). One read of the
+/// roll-ups for both (the detail page shows both).
 pub async fn window(
     tx: &mut Transaction<'static, Postgres>,
     tenant_id: Uuid,
@@ -130,18 +131,6 @@ pub async fn summary(
     Ok(totals(&rows, days))
 }
 
-/// Runs per day (UTC) by status and their average time, oldest first; days without runs
-/// are absent (the chart fills them).
-pub async fn per_day(
-    tx: &mut Transaction<'static, Postgres>,
-    tenant_id: Uuid,
-    provider_slug: Option<&str>,
-    days: i32,
-) -> Result<Vec<Day>> {
-    let rows = rollups(tx, tenant_id, provider_slug, days).await?;
-    Ok(by_day(&rows))
-}
-
 fn totals(rows: &[Rollup], days: i32) -> MetricsView {
     let count = |status: RunStatus| -> i64 {
         rows.iter()
@@ -160,18 +149,12 @@ fn totals(rows: &[Rollup], days: i32) -> MetricsView {
     let mut histogram = vec![0i64; BUCKETS];
     for r in rows {
         // Subscript k is bucket k, index k - 1 here. The table's check keeps subscripts
-        // within 1..=108; were one below 1, its elements before bucket 1 are left out.
-        let offset = i64::from(r.first) - 1;
-        let (into, from) = match usize::try_from(offset) {
-            Ok(into) => (into, 0),
-            Err(_) => (0, usize::try_from(-offset).unwrap_or(usize::MAX)),
-        };
-        for (h, n) in histogram
-            .iter_mut()
-            .skip(into)
-            .zip(r.buckets.iter().skip(from))
-        {
-            *h += i64::from(n.unwrap_or(0));
+        // within 1..=108; any outside would be left out.
+        for (j, n) in r.buckets.iter().enumerate() {
+            let index = usize::try_from(i64::from(r.first) - 1 + j as i64).ok();
+            if let Some(h) = index.and_then(|i| histogram.get_mut(i)) {
+                *h += i64::from(n.unwrap_or(0));
+            }
         }
     }
     MetricsView {

@@ -31,6 +31,17 @@ pub struct Claims {
     pub is_anonymous: bool,
 }
 
+/// Plans the rest of `tx`'s statements for their bound values every time, never from a
+/// generic plan PostgreSQL cached for the connection after five runs: for statements whose
+/// best plan depends on the values (optional filters written `$n is null or …`, a table
+/// that grows within a connection's life).
+pub async fn plan_for_bound_values(tx: &mut Transaction<'static, Postgres>) -> sqlx::Result<()> {
+    sqlx::query("set local plan_cache_mode = force_custom_plan")
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// A transaction that runs as the caller, under row-level security.
 pub async fn begin_as(
     pool: &PgPool,

@@ -118,6 +118,18 @@ fn fetched(calls: &[(String, i64)]) -> i64 {
         .map_or(0, |(_, n)| *n)
 }
 
+/// A page of acessorias' history for `tenant` and the query, in `tx`.
+async fn history_page(
+    tx: &mut Transaction<'static, Postgres>,
+    tenant: uuid::Uuid,
+    q: &model::HistoryQuery,
+) -> model::HistoryPage {
+    let f = backend::history::Filters::parse(q).expect("filters");
+    backend::history::page(tx, tenant, "acessorias", &f)
+        .await
+        .expect("page")
+}
+
 /// The pseudo-entry of [`counters`] with the rows fetched by index.
 const FETCHED: &str = "(rows fetched by index)";
 
@@ -188,10 +200,7 @@ async fn reads_cost_a_few_policy_calls_and_no_sequential_scan_whatever_the_rows(
             "history, first page",
             false,
             |mut tx| async move {
-                let f = backend::history::Filters::parse(&Default::default()).expect("filters");
-                let page = backend::history::page(&mut tx, contmax, "acessorias", &f)
-                    .await
-                    .expect("page");
+                let page = history_page(&mut tx, contmax, &Default::default()).await;
                 assert_eq!(page.rows.len(), 25, "a full page");
                 tx
             },
@@ -209,19 +218,13 @@ async fn reads_cost_a_few_policy_calls_and_no_sequential_scan_whatever_the_rows(
                     page_size: Some("50".into()),
                     ..Default::default()
                 };
-                let f = backend::history::Filters::parse(&q).expect("filters");
-                let first = backend::history::page(&mut tx, contmax, "acessorias", &f)
-                    .await
-                    .expect("page");
+                let first = history_page(&mut tx, contmax, &q).await;
                 let q = model::HistoryQuery {
                     before: first.next_before.clone(),
                     ..q
                 };
                 assert!(q.before.is_some(), "there is a next page");
-                let f = backend::history::Filters::parse(&q).expect("filters");
-                let second = backend::history::page(&mut tx, contmax, "acessorias", &f)
-                    .await
-                    .expect("page");
+                let second = history_page(&mut tx, contmax, &q).await;
                 assert!(second
                     .rows
                     .iter()
@@ -241,10 +244,7 @@ async fn reads_cost_a_few_policy_calls_and_no_sequential_scan_whatever_the_rows(
                 page_size: Some("100".into()),
                 ..Default::default()
             };
-            let f = backend::history::Filters::parse(&q).expect("filters");
-            let page = backend::history::page(&mut tx, contmax, "acessorias", &f)
-                .await
-                .expect("page");
+            let page = history_page(&mut tx, contmax, &q).await;
             assert!(!page.rows.is_empty());
             tx
         })
@@ -266,20 +266,14 @@ async fn reads_cost_a_few_policy_calls_and_no_sequential_scan_whatever_the_rows(
                 trigger: Some("retry".into()),
                 ..Default::default()
             };
-            let f = backend::history::Filters::parse(&q).expect("filters");
-            backend::history::page(&mut tx, contmax, "acessorias", &f)
-                .await
-                .expect("page");
+            history_page(&mut tx, contmax, &q).await;
         }
         let fetched_before = fetched_so_far(&mut tx).await;
         let q = model::HistoryQuery {
             status: Some("partial".into()),
             ..Default::default()
         };
-        let f = backend::history::Filters::parse(&q).expect("filters");
-        let page = backend::history::page(&mut tx, contmax, "acessorias", &f)
-            .await
-            .expect("page");
+        let page = history_page(&mut tx, contmax, &q).await;
         assert!(page.rows.is_empty());
         let fetched = fetched_so_far(&mut tx).await - fetched_before;
         assert!(fetched <= 30, "a rare status fetched {fetched} rows");
@@ -295,9 +289,9 @@ async fn reads_cost_a_few_policy_calls_and_no_sequential_scan_whatever_the_rows(
                     .await
                     .expect("summary");
                 assert!(s.runs > 0);
-                backend::metrics::per_day(&mut tx, contmax, Some("acessorias"), 30)
+                backend::metrics::window(&mut tx, contmax, Some("acessorias"), 30)
                     .await
-                    .expect("per day");
+                    .expect("window");
                 tx
             },
         )

@@ -64,8 +64,7 @@ pub async fn by_document(
     // while it was small: a first sync grows a tenant's companies from none to thousands
     // in one connection's life, and a plan cached at the start scans them all per page
     // (100,000 companies took minutes instead of seconds: `make bench`).
-    sqlx::query("set local plan_cache_mode = force_custom_plan")
-        .execute(&mut **tx)
+    crate::scope::plan_for_bound_values(tx)
         .await
         .map_err(db_error)?;
     let rows = sqlx::query!(
