@@ -67,9 +67,12 @@ async fn keyset_pages_cover_every_row_once_within_the_filters_and_the_tenant(poo
     assert!(p.rows.iter().all(|r| r.status == model::RunStatus::Error));
     assert!(p.next_before.is_none());
 
-    // Asking for Contmax's history as a P&G user: nothing, whatever the tenant id says.
-    let p = page(&mut tx, contmax, "acessorias", &errors).await.unwrap();
-    assert!(p.rows.is_empty());
+    // Asking for Contmax's history as a P&G user: not found (an integration the caller
+    // cannot see), whatever the tenant id says.
+    let err = page(&mut tx, contmax, "acessorias", &errors)
+        .await
+        .expect_err("another tenant's history");
+    assert!(matches!(err, backend::Error::NotFound(_)), "{err:?}");
     let contmax_run: uuid::Uuid = sqlx::query_scalar(
         "select execution_id from public.integration_logs where tenant_id = $1::text limit 1",
     )

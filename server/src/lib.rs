@@ -8,6 +8,7 @@ pub mod demo_sandboxes;
 pub mod live;
 pub mod origin_check;
 pub mod sandbox_cli;
+pub mod server_fn_errors;
 pub mod session_gate;
 pub mod webhook;
 
@@ -55,18 +56,22 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options);
     // Bodies are small everywhere but the webhook (which sets its own 256 KiB): larger is
-    // a 413 before anything reads it.
-    let limit = || tower_http::limit::RequestBodyLimitLayer::new(MAX_BODY_BYTES);
+    // a pt-BR 413 before the handler reads it.
+    use body_limit::{read_whole, Answer};
     health
-        .merge(api::router(state.clone()).layer(limit()))
+        .merge(
+            api::router(state.clone()).layer(axum::middleware::from_fn(|req, next| {
+                read_whole(MAX_BODY_BYTES, Answer::Json, req, next)
+            })),
+        )
         .merge(webhook::router(state.clone()))
         .merge(live::router(state.clone()))
         .merge(
             pages
+                .layer(axum::middleware::from_fn(server_fn_errors::in_pt_br))
                 .layer(axum::middleware::from_fn(|req, next| {
-                    body_limit::read_whole(MAX_BODY_BYTES, req, next)
-                }))
-                .layer(limit()),
+                    read_whole(MAX_BODY_BYTES, Answer::Text, req, next)
+                })),
         )
         .layer(assets::revalidate())
         // Static files keep their own cache headers and precompressed copies.

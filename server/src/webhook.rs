@@ -14,7 +14,7 @@
 //! stored (OneCode retries). Nothing is stored unless authenticated and well formed.
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -32,7 +32,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/functions/v1/onecode-webhook", post(by_source))
         .route("/functions/v1/onecode-webhook/{token}", post(by_token))
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(|req, next| {
+            crate::body_limit::read_whole(MAX_BODY, crate::body_limit::Answer::Json, req, next)
+        }))
         .with_state(state)
 }
 

@@ -393,3 +393,55 @@ async fn every_endpoint_refuses_every_bad_caller_and_changes_nothing(pool: PgPoo
         SERVER_FNS.len() + PAGES.len()
     );
 }
+
+/// A history is of one of the tenant's integrations: of one it does not have, it is a
+/// pt-BR 404 like the detail's, even where the log still holds rows of it (the fresh
+/// install has a OneCode run of Contmax's, but no OneCode integration).
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn the_history_of_an_integration_the_tenant_lacks_is_a_404(pool: PgPool) {
+    let (app, state) = setup(pool.clone()).await;
+    let contmax = common::org(&pool, "contmax").await;
+    let orphan: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "select execution_id from integration_logs
+         where tenant_id in ($1::text, 'contmax') and provider_slug = 'onecode'",
+    )
+    .bind(contmax)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(
+        !orphan.is_empty(),
+        "the fresh install has a OneCode run of Contmax's"
+    );
+    let token = common::token_for(&state, "admin@contmax.com.br").await;
+    for path in ["/api/integration-detail", "/api/integration-history"] {
+        let res = app
+            .clone()
+            .oneshot(common::post_form(
+                path,
+                Some(&token),
+                Some("portal_tenant=contmax"),
+                "slug=onecode",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        let body = common::body_text(res).await;
+        assert_eq!(
+            body, "ServerError|Integração não encontrada nesta organização.",
+            "{path}"
+        );
+    }
+    // Its own integration's history still answers.
+    let res = app
+        .clone()
+        .oneshot(common::post_form(
+            "/api/integration-history",
+            Some(&token),
+            Some("portal_tenant=contmax"),
+            "slug=acessorias",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}

@@ -48,6 +48,7 @@ async fn bodies_over_the_limit_are_413_and_change_nothing(pool: PgPool) {
             .await
             .unwrap();
         assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE, "{path}");
+        assert_refusal_in_pt_br(path, res).await;
         // The same body streamed in chunks with no length declared: refused once read
         // past the limit.
         let chunks =
@@ -62,8 +63,102 @@ async fn bodies_over_the_limit_are_413_and_change_nothing(pool: PgPool) {
             StatusCode::PAYLOAD_TOO_LARGE,
             "{path}, streamed"
         );
+        assert_refusal_in_pt_br(path, res).await;
     }
     assert_eq!((count(sessions).await, count(logs).await), before);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn malformed_server_function_arguments_are_a_pt_br_400(pool: PgPool) {
+    let (app, state) = common::router_for(pool.clone(), SECRET).await;
+    let token = common::token_for(&state, "admin@contmax.com.br").await;
+    let expected = format!("ServerError|{}", server::server_fn_errors::BAD_ARGUMENTS);
+    for (who, bearer) in [("anonymous", None), ("admin", Some(token.as_str()))] {
+        for (body, content_type) in [
+            ("", "application/x-www-form-urlencoded"),
+            (
+                "slug=acessorias&slug=bomcontrole",
+                "application/x-www-form-urlencoded",
+            ),
+            ("slug[]=acessorias", "application/x-www-form-urlencoded"),
+            (r#"{"slug": "acessorias"}"#, "application/json"),
+            ("%ff%fe=%00", "application/x-www-form-urlencoded"),
+        ] {
+            let mut req = common::post_form("/api/integration-detail", bearer, None, body);
+            req.headers_mut()
+                .insert(header::CONTENT_TYPE, content_type.parse().unwrap());
+            let res = app.clone().oneshot(req).await.unwrap();
+            let status = res.status();
+            let text = common::body_text(res).await;
+            assert_eq!(
+                (status, text.as_str()),
+                (StatusCode::BAD_REQUEST, expected.as_str()),
+                "{who}: {body:?} as {content_type}"
+            );
+        }
+    }
+    // A repeated key of 30,000 characters: its error quotes it whole, and it is still the
+    // caller's 400.
+    let key = "A".repeat(30_000);
+    let long = common::post_form(
+        "/api/integration-detail",
+        None,
+        None,
+        &format!("{key}=1&{key}=2"),
+    );
+    let res = app.clone().oneshot(long).await.unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(common::body_text(res).await, expected);
+    // The same function, called right, still answers (and with its own errors' status).
+    let ok = common::post_form(
+        "/api/integration-detail",
+        Some(&token),
+        None,
+        "slug=acessorias",
+    );
+    assert_eq!(
+        app.clone().oneshot(ok).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let missing = common::post_form(
+        "/api/integration-detail",
+        Some(&token),
+        None,
+        "slug=nao-existe",
+    );
+    let res = app.clone().oneshot(missing).await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert!(common::body_text(res).await.starts_with("ServerError|"));
+}
+
+/// A 413 says why in pt-BR: `{"error"}` on the JSON API, Leptos's `ServerError|…` on server
+/// functions.
+async fn assert_refusal_in_pt_br(path: &str, res: axum::response::Response) {
+    let json = path.starts_with("/functions/");
+    let content_type = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = common::body_text(res).await;
+    let message = if json {
+        assert!(
+            content_type.starts_with("application/json"),
+            "{path}: {content_type}"
+        );
+        let value: serde_json::Value = serde_json::from_str(&text).expect("a JSON body");
+        value["error"].as_str().unwrap_or_default().to_owned()
+    } else {
+        // Server functions: in Leptos's error encoding, which their client shows.
+        text.strip_prefix("ServerError|")
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        message, "Requisição grande demais (limite de 64 KiB).",
+        "{path}"
+    );
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]

@@ -381,8 +381,12 @@ async fn bad_bodies_are_refused_and_unknown_events_kept_as_ignored(pool: PgPool)
         "x".repeat(2 * 1024 * 1024)
     )
     .into_bytes();
-    let (status, _) = status_of(&app, post(&path, &signed(&huge), huge.clone())).await;
+    let (status, body) = status_of(&app, post(&path, &signed(&huge), huge.clone())).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        body["error"],
+        "Requisição grande demais (limite de 256 KiB)."
+    );
     assert_eq!(stored(&pool, h.tenant).await, 0);
 
     // An event the portal does not handle is acknowledged (or OneCode retries forever),
