@@ -106,6 +106,8 @@ async fn members_cannot_write_run_history_nor_reach_the_queue(pool: PgPool) {
         .expect("a demo log row");
         let enqueue = format!("select public.enqueue_integration_run('{execution}', 1, null)");
         assert_eq!(refused(&pool, claims, &enqueue).await, "42501");
+        let dequeue = format!("select public.dequeue_integration_run('{execution}', 1)");
+        assert_eq!(refused(&pool, claims, &dequeue).await, "42501");
         // Claims are the server's too (it checks membership, the run limit and the plan,
         // then claims and enqueues together): none through PostgREST, whatever the trigger.
         for trigger in ["manual", "api", "schedule", "webhook"] {
@@ -703,6 +705,7 @@ async fn a_claim_saying_service_role_is_not_the_service(pool: PgPool) {
         format!("select * from public.claim_integration_run('{pg}', 'acessorias', 'schedule')"),
         format!("select * from public.claim_integration_run('{pg}', 'acessorias', 'manual')"),
         "select public.enqueue_integration_run(gen_random_uuid(), 1, null)".to_owned(),
+        "select public.dequeue_integration_run(gen_random_uuid(), 1)".to_owned(),
     ] {
         let mut tx = begin_as(&pool, &forged).await.expect("claims");
         let err = sqlx::query(&sql).execute(&mut *tx).await.expect_err(&sql);

@@ -428,3 +428,63 @@ async fn a_queue_the_place_cannot_read_gives_no_place_not_an_error(pool: PgPool)
     .await
     .unwrap();
 }
+
+/// A run cancelled before any worker took it leaves the queue at once: its job is gone, and
+/// the runs behind it move up (before, it counted in their places until a worker reached
+/// it).
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_run_cancelled_in_the_queue_leaves_it_and_the_next_moves_up(pool: PgPool) {
+    let (app, state, tenants) = router_with_sandbox(&pool, &["contmax", "pg"]).await;
+    let (contmax, pg) = (tenants[0], tenants[1]);
+    let pg_run = start(&pool, pg).await;
+    let contmax_run = start(&pool, contmax).await;
+    assert_eq!(
+        place_as(&pool, "admin@contmax.com.br", contmax, contmax_run).await,
+        Some(2)
+    );
+    let jobs = |execution: Uuid| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from graphile_worker._private_jobs where key = 'run:' || $1 || ':1'",
+            )
+            .bind(execution)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(jobs(pg_run).await, 1);
+
+    // P&G's admin cancels P&G's run (the public API, as *Cancelar* does).
+    let token = common::token_for(&state, "admin@pg.com.br").await;
+    let res = app
+        .clone()
+        .oneshot(
+            Request::post("/functions/v1/cancel-run")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(format!(r#"{{"execution_id":"{pg_run}"}}"#)))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let status: String =
+        sqlx::query_scalar("select status from public.integration_logs where execution_id = $1")
+            .bind(pg_run)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "cancelled");
+    assert_eq!(
+        jobs(pg_run).await,
+        0,
+        "the cancelled run's job left the queue"
+    );
+    assert_eq!(jobs(contmax_run).await, 1, "the other run's job stays");
+    assert_eq!(
+        place_as(&pool, "admin@contmax.com.br", contmax, contmax_run).await,
+        Some(1)
+    );
+}

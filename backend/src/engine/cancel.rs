@@ -57,7 +57,7 @@ pub async fn cancel_run(
         let previous = crate::scope::elevate(tx).await?;
         // One statement, so that it and a worker starting the attempt (which takes only an
         // attempt not yet started) see each other: whichever locks the row first wins.
-        let ended = sqlx::query_scalar!(
+        let ended = sqlx::query!(
             r#"update public.integration_logs set
                  cancel_requested_at = now(),
                  status = case when started_at is null then 'cancelled' else status end,
@@ -65,7 +65,7 @@ pub async fn cancel_run(
                  error_message = case when started_at is null then 'execução cancelada'
                                       else error_message end
                where execution_id = $1 and status = 'running'
-               returning started_at is null as "ended!""#,
+               returning started_at is null as "ended!", attempt"#,
             execution_id
         )
         .fetch_optional(&mut **tx)
@@ -79,10 +79,19 @@ pub async fn cancel_run(
                 crate::scope::restore_role(tx, &previous).await?;
                 return Err(finished());
             }
-            Some(ended) => break (tenant_id, last.provider_slug, ended, previous),
+            Some(row) => break (tenant_id, last.provider_slug, row, previous),
         }
     };
-    let outcome = if outcome {
+    let outcome = if outcome.ended {
+        // Out of the queue now, not when a worker reaches it: until then it would count
+        // in every later run's place.
+        sqlx::query!(
+            "select public.dequeue_integration_run($1, $2)",
+            execution_id,
+            outcome.attempt
+        )
+        .execute(&mut **tx)
+        .await?;
         sqlx::query!(
             r#"update public.tenant_integrations t
                set last_status = 'cancelled', last_error = 'execução cancelada'
