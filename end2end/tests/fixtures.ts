@@ -30,9 +30,15 @@ export { expect };
 
 export const DEMO_PASSWORD = "contmax123";
 
-/** Waits until the wasm client has hydrated the page (the body gets data-hydrated). */
+/**
+ * Waits until the wasm client has hydrated the page (the body gets data-hydrated) and no
+ * panel is still loading (every Suspense/Transition fallback is `.loading`). The body's
+ * mark stays after a client-side navigation, so after one (signing in, a link) the mark
+ * alone says nothing about the new page: its panels having loaded does.
+ */
 export async function hydrated(page: Page) {
   await page.waitForFunction(() => document.body.dataset.hydrated === "true");
+  await expect(page.locator(".loading")).toHaveCount(0);
 }
 
 export async function login(page: Page, email: string, next = "/") {
@@ -41,4 +47,6 @@ export async function login(page: Page, email: string, next = "/") {
   await page.getByLabel("E-mail").fill(email);
   await page.getByLabel("Senha").fill(DEMO_PASSWORD);
   await page.getByRole("button", { name: "Entrar" }).click();
+  // Signed in: the client has left the login page (a failed sign-in stays there).
+  await expect(page).not.toHaveURL(/\/login(\?|$)/);
 }

@@ -58,11 +58,22 @@ test("the history and its filters work without JavaScript", async ({ browser }) 
   await expect(p1).toHaveURL(/\/integracoes$/);
   await context.addCookies(await withJs.cookies());
   await page.goto("/integracoes/acessorias?status=error&origem=schedule&por_pagina=10");
-  await expect(page.locator(".history-table tbody tr")).toHaveCount(10);
+  const rows = page.locator(".history-table tbody tr");
+  // The executions a page lists, by the id in each row's *Detalhes* link.
+  const executions = async () =>
+    (await rows.getByRole("link", { name: /Detalhes/ }).evaluateAll((links) =>
+      links.map((a) => new URL((a as HTMLAnchorElement).href).searchParams.get("execucao")),
+    )) as string[];
+  await expect(rows).toHaveCount(10);
   await expect(page.getByRole("heading", { name: "Acessórias", level: 1 })).toBeVisible();
+  const page1 = await executions();
+  expect(new Set(page1).size).toBe(10);
   await page.getByRole("link", { name: "Próxima página" }).click();
-  await expect(page.locator(".history-table tbody tr")).toHaveCount(10);
   await expect(page).toHaveURL(/antes=/);
+  // Page 2: ten other executions (older ones; none of page 1's).
+  await expect
+    .poll(async () => (await executions()).filter((id) => !page1.includes(id)).length)
+    .toBe(10);
   await context.close();
   await withJs.close();
 });

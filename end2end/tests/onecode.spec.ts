@@ -11,6 +11,7 @@ import { test, expect, hydrated, login } from "./fixtures";
 async function ensureCompanies(page: Page) {
   await page.goto("/empresas");
   await expect(page.getByRole("heading", { name: "Empresas", level: 1 })).toBeVisible();
+  await hydrated(page);
   if ((await page.locator(".empresas-table").count()) > 0) return;
   await page.goto("/integracoes/acessorias");
   await hydrated(page);
