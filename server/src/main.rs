@@ -36,6 +36,7 @@ async fn main() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e:?}"))
         .context("installing the job queue")?;
     tracing::info!(role = ?config.role, "migrations applied");
+    db::warm_pool(&pool).await;
     // Credentials an older version left in plain `config` go to the vault.
     let moved = backend::vault::adopt_plain_config_secrets(&pool, &config.keyring).await?;
     if moved > 0 {
@@ -180,7 +181,7 @@ async fn secrets_command(args: &[String]) -> anyhow::Result<()> {
     }
     let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
     let keyring = server::config::keyring_from_env(false)?;
-    let pool = db::connect(&database_url)
+    let pool = db::connect_for_command(&database_url)
         .await
         .context("connecting to DATABASE_URL")?;
     db::migrate(&pool).await.context("applying migrations")?;
@@ -213,7 +214,7 @@ async fn rollups_command(args: &[String]) -> anyhow::Result<()> {
         anyhow::bail!("usage: server rollups rebuild");
     }
     let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
-    let pool = db::connect(&database_url)
+    let pool = db::connect_for_command(&database_url)
         .await
         .context("connecting to DATABASE_URL")?;
     db::migrate(&pool).await.context("applying migrations")?;

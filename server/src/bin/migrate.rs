@@ -6,7 +6,9 @@ use anyhow::Context;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     let url = std::env::var("DATABASE_URL").context("DATABASE_URL is not set")?;
-    let pool = backend::db::connect(&url).await.context("connecting")?;
+    let pool = backend::db::connect_for_command(&url)
+        .await
+        .context("connecting")?;
     backend::db::migrate(&pool)
         .await
         .context("applying migrations")?;
