@@ -51,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
             .parse()
             .map_err(|e| anyhow::anyhow!("SANDBOX_URL: {e}"))?,
     );
-    let pool = backend::db::connect(&database_url).await?;
+    let pool = backend::db::connect(&database_url, 0).await?;
     backend::db::migrate(&pool).await?;
     let keyring = backend::vault::Keyring::ephemeral();
     sqlx::query(

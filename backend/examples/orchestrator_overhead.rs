@@ -190,7 +190,7 @@ async fn rows(pool: &PgPool, ids: &[Uuid]) -> anyhow::Result<Vec<Row>> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let database_url = std::env::var("DATABASE_URL").context("DATABASE_URL")?;
-    let admin = backend::db::connect(&database_url).await?;
+    let admin = backend::db::connect_for_command(&database_url).await?;
     backend::db::migrate(&admin).await?;
     let pool = PgPoolOptions::new()
         .max_connections(24)

@@ -10,20 +10,29 @@ use sqlx::PgPool;
 /// source tree to start.
 pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 
-/// Connections the pool keeps open (and warm) while idle: as many as one page's panels
-/// use at once (each reads in its own transaction).
+/// Connections a web process keeps open (and warm) while idle: about as many as one
+/// page's panels use at once (each reads in its own transaction).
 pub const WARM_CONNECTIONS: u32 = 8;
 
-/// The pool: 16 connections at most, [`WARM_CONNECTIONS`] kept open, each warmed when it
-/// opens ([`warm_up`]; again by [`warm_pool`] once the migrations ran).
-pub async fn connect(database_url: &str) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new()
+/// The pool: 16 connections at most, `warm` of them kept open once [`warm_pool`] opened
+/// them, each warmed as it opens ([`warm_up`]). Returns once one connection works: the
+/// others open in [`warm_pool`], each within its own acquire timeout, so a distant
+/// database does not have to open all of them within one.
+pub async fn connect(database_url: &str, warm: u32) -> Result<PgPool, sqlx::Error> {
+    let options: sqlx::postgres::PgConnectOptions = database_url.parse()?;
+    let pool = PgPoolOptions::new()
         .max_connections(16)
-        .min_connections(WARM_CONNECTIONS)
+        .min_connections(warm)
         .acquire_timeout(Duration::from_secs(5))
-        .after_connect(|conn, _meta| Box::pin(async move { warm_up(conn).await }))
-        .connect(database_url)
-        .await
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                warm_up(conn).await;
+                Ok(())
+            })
+        })
+        .connect_lazy_with(options);
+    drop(pool.acquire().await?);
+    Ok(pool)
 }
 
 /// A pool for a one-off command (`migrate`, `server secrets rotate`, `server rollups
@@ -36,14 +45,17 @@ pub async fn connect_for_command(database_url: &str) -> Result<PgPool, sqlx::Err
         .await
 }
 
-/// What a new connection runs once, as `authenticated` with the claims of nobody (no such
-/// user, no such session), then rolls back: every policy helper is compiled and its
-/// statements planned, and the tables the pages read have their catalog entries loaded.
-/// A fresh PostgreSQL backend does that on its first statements, and it made each new
-/// connection's first page read ~7 ms where the same read takes ~1 ms after (at 1M log
-/// rows, `docs/benchmarks.md`): that cost is paid here, by the pool, not by a person.
-/// Reads nothing (nobody is a member of anything) and writes nothing.
-const WARM_UP: &str = r#"begin;
+/// What a new connection runs once (it begins a transaction, rolled back after it), as
+/// `authenticated` with the claims of nobody (no such user, no such session): every policy
+/// helper is compiled and its statements planned, and the tables the pages read have their
+/// catalog entries loaded. A fresh PostgreSQL backend does that on its first statements:
+/// a new connection's first list of integrations took 12–17 ms, 4–5 ms after this, 2 ms
+/// the second time (1M log rows, `docs/benchmarks.md`). Nobody is a member of anything,
+/// so it learns nothing of any tenant, and it writes nothing. Bounded: a lock held by a
+/// migration elsewhere makes it give up, not wait.
+pub const WARM_UP: &str = r#"begin;
+set local lock_timeout = '1s';
+set local statement_timeout = '5s';
 select set_config('request.jwt.claims',
          '{"sub":"00000000-0000-0000-0000-000000000000","role":"authenticated","aud":"authenticated","sid":"00000000-0000-0000-0000-000000000000"}',
          true),
@@ -59,37 +71,50 @@ select count(*) from public.tenant_integrations ti
 select count(*) from public.integration_logs
   where tenant_id = '' and provider_slug = '' and created_at < now();
 select count(*) from public.integration_run_daily
-  where tenant_id = '00000000-0000-0000-0000-000000000000' and day > current_date - 30;
-rollback;"#;
+  where tenant_id = '00000000-0000-0000-0000-000000000000' and day > current_date - 30;"#;
 
-/// Warms [`WARM_CONNECTIONS`] of the pool's connections again: those opened before the
-/// migrations created what [`WARM_UP`] reads (a fresh database) were opened cold.
-pub async fn warm_pool(pool: &PgPool) {
+/// Opens (or takes) `warm` of the pool's connections at once and warms them: those opened
+/// before the migrations created what [`WARM_UP`] reads (a fresh database) were opened
+/// cold. Says so once when the warm-up fails on a migrated database (a renamed helper, a
+/// role that cannot be set): the pages then pay each connection's first statements.
+pub async fn warm_pool(pool: &PgPool, warm: u32) {
     let mut held = Vec::new();
-    for _ in 0..WARM_CONNECTIONS {
+    for _ in 0..warm {
         match pool.acquire().await {
             Ok(conn) => held.push(conn),
             Err(_) => break,
         }
     }
+    let mut failed = 0;
     for conn in &mut held {
-        if let Err(e) = warm_up(conn).await {
-            tracing::debug!(error = %e, "connection warm-up failed");
+        if !warm_up(conn).await {
+            failed += 1;
         }
+    }
+    if failed > 0 {
+        tracing::warn!(
+            failed,
+            "database connections could not be warmed: pages pay their first statements"
+        );
     }
 }
 
-/// Runs [`WARM_UP`] on a new connection. Never fails the connection: on a database
-/// without our schema yet (before the migrations), or one set up differently, the warm-up
-/// is skipped and the connection is as it would have been.
-async fn warm_up(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+/// Runs [`WARM_UP`] on a connection; whether it ran whole. Never fails the connection:
+/// on a database without our schema yet, or one set up differently, the warm-up's
+/// transaction is rolled back and the connection is as it was.
+pub async fn warm_up(conn: &mut sqlx::PgConnection) -> bool {
     use sqlx::Executor;
-    if let Err(e) = conn.execute(sqlx::raw_sql(WARM_UP)).await {
-        tracing::debug!(error = %e, "connection warm-up skipped");
-        // A failed statement left the warm-up's transaction open (and aborted).
-        conn.execute(sqlx::raw_sql("rollback")).await?;
+    let warmed = conn.execute(sqlx::raw_sql(WARM_UP)).await;
+    // Ends the transaction whether or not a statement failed in it (an aborted one rolls
+    // back too); a connection that cannot is closed by the pool.
+    let ended = conn.execute(sqlx::raw_sql("rollback")).await;
+    match (warmed, ended) {
+        (Ok(_), Ok(_)) => true,
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::debug!(error = %e, "connection warm-up skipped");
+            false
+        }
     }
-    Ok(())
 }
 
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {

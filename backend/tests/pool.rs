@@ -45,9 +45,19 @@ async fn assert_clean(pool: &PgPool) {
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn warmed_connections_are_handed_out_as_the_server_with_nothing_open(pool: PgPool) {
-    let server = backend::db::connect(&url_of(&pool)).await.expect("pool");
+    let server = backend::db::connect(&url_of(&pool), backend::db::WARM_CONNECTIONS)
+        .await
+        .expect("pool");
     assert_clean(&server).await;
-    backend::db::warm_pool(&server).await;
+    // On a migrated database the warm-up runs whole (a renamed helper would stop it, and
+    // the pages would pay each connection's first statements again).
+    let mut conn = server.acquire().await.expect("a connection");
+    assert!(
+        backend::db::warm_up(&mut conn).await,
+        "the warm-up ran whole"
+    );
+    drop(conn);
+    backend::db::warm_pool(&server, backend::db::WARM_CONNECTIONS).await;
     assert_clean(&server).await;
     server.close().await;
 }
@@ -56,10 +66,15 @@ async fn warmed_connections_are_handed_out_as_the_server_with_nothing_open(pool:
 async fn a_database_without_our_schema_still_gets_clean_connections(pool: PgPool) {
     // Before the migrations (a fresh database): the warm-up's reads fail, and the
     // connection is handed out as if it had not run.
-    let server = backend::db::connect(&url_of(&pool)).await.expect("pool");
+    let server = backend::db::connect(&url_of(&pool), backend::db::WARM_CONNECTIONS)
+        .await
+        .expect("pool");
     assert_clean(&server).await;
+    let mut conn = server.acquire().await.expect("a connection");
+    assert!(!backend::db::warm_up(&mut conn).await, "nothing to warm");
+    drop(conn);
     // Warmed again (as after the migrations), still clean.
-    backend::db::warm_pool(&server).await;
+    backend::db::warm_pool(&server, backend::db::WARM_CONNECTIONS).await;
     assert_clean(&server).await;
     let one: i32 = sqlx::query_scalar("select 1")
         .fetch_one(&server)

@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DB=$1
 TRIES=${2:-7}
-P=(psql "$DB" -qAtX)
+P=(psql "$DB" -qAtX -v ON_ERROR_STOP=1)
 CID=$("${P[@]}" -c "select id from public.organizacoes where slug = 'contmax'")
 CLAIMS=$("${P[@]}" -c "select json_build_object('sub', u.id, 'role', 'authenticated',
   'aud', 'authenticated', 'email', u.email, 'sid', s.id)::text
@@ -32,14 +32,14 @@ q = re.sub(r' as \"[^\"]*\"', '', q)
 print(q.replace('\$1', \"'%s'::uuid\" % sys.argv[1]))" "$CID")
 once() {
   {
-    [ "$1" = warm ] && echo "$WARM"
+    [ "$1" = warm ] && printf '%s\nrollback;\n' "$WARM"
     echo "begin;"
-    echo "select set_config('request.jwt.claims', '$CLAIMS', true), set_config('role', 'authenticated', true) \\g /dev/null"
+    echo "select set_config('request.jwt.claims', :'claims', true), set_config('role', 'authenticated', true) \\g /dev/null"
     echo "\\timing on"
     echo "$LIST \\g /dev/null"
     echo "$LIST \\g /dev/null"
     echo "rollback;"
-  } | "${P[@]}" 2>&1 | grep -o "Time: [0-9.]*" | head -2 | awk '{printf "%s ms  ", $2}'
+  } | "${P[@]}" -v claims="$CLAIMS" 2>&1 | grep -o "Time: [0-9.]*" | head -2 | awk '{printf "%s ms  ", $2}'
   echo
 }
 for _ in $(seq 1 "$TRIES"); do

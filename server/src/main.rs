@@ -27,7 +27,13 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let config = Config::from_env()?;
-    let pool = db::connect(&config.database_url)
+    // A web process keeps connections warm for its pages; a worker needs few at rest.
+    let warm = if config.role.serves_http() {
+        db::WARM_CONNECTIONS
+    } else {
+        1
+    };
+    let pool = db::connect(&config.database_url, warm)
         .await
         .context("connecting to DATABASE_URL")?;
     db::migrate(&pool).await.context("applying migrations")?;
@@ -36,7 +42,7 @@ async fn main() -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!("{e:?}"))
         .context("installing the job queue")?;
     tracing::info!(role = ?config.role, "migrations applied");
-    db::warm_pool(&pool).await;
+    db::warm_pool(&pool, warm).await;
     // Credentials an older version left in plain `config` go to the vault.
     let moved = backend::vault::adopt_plain_config_secrets(&pool, &config.keyring).await?;
     if moved > 0 {
