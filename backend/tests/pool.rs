@@ -1,19 +1,10 @@
 //! The server's pool (`backend::db::connect`): each new connection is warmed as nobody and
 //! handed out clean, on a migrated database and on an empty one.
 
-use sqlx::PgPool;
+mod common;
 
-/// The URL of the test's own database, for `db::connect`.
-fn url_of(pool: &PgPool) -> String {
-    let o = pool.connect_options();
-    format!(
-        "postgres://{}@{}:{}/{}",
-        o.get_username(),
-        o.get_host(),
-        o.get_port(),
-        o.get_database().unwrap_or("postgres")
-    )
-}
+use common::url_of;
+use sqlx::PgPool;
 
 /// What a connection carries when the pool hands it out: its role, the claims, and whether
 /// a transaction is still open. Sent as one simple query, so that outside a transaction

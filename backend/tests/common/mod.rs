@@ -174,3 +174,15 @@ pub fn survivable_faults() -> Vec<(&'static str, backend::providers::common::fau
         ),
     ]
 }
+
+/// The connection string of the test's own database (for `db::connect`).
+pub fn url_of(pool: &PgPool) -> String {
+    let o = pool.connect_options();
+    format!(
+        "postgres://{}@{}:{}/{}",
+        o.get_username(),
+        o.get_host(),
+        o.get_port(),
+        o.get_database().unwrap_or("postgres")
+    )
+}
