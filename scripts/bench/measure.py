@@ -32,7 +32,9 @@ class Client:
 
     def request(self, method, path, form=None):
         body = urllib.parse.urlencode(form) if form is not None else None
-        headers = {"Accept": "application/json, text/html"}
+        # What Chromium sends: server functions' answers come compressed, as a browser
+        # gets them (pages are never compressed: see server/src/assets.rs).
+        headers = {"Accept": "application/json, text/html", "Accept-Encoding": "gzip, deflate, br, zstd"}
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
         if self.cookie:

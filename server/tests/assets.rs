@@ -129,6 +129,29 @@ async fn answers_are_compressed_pages_are_not_and_both_are_revalidated(pool: PgP
     let body = bytes(res).await;
     assert_eq!(body.get(..2), Some(&[0x1f, 0x8b][..]), "a gzip stream");
 
+    // What Chromium asks for gets brotli, and it decodes to the very answer sent
+    // uncompressed.
+    let answer = |encoding: Option<&'static str>| {
+        let mut req = common::post_form("/api/list-integrations", Some(&token), None, "");
+        if let Some(e) = encoding {
+            req.headers_mut()
+                .insert(header::ACCEPT_ENCODING, e.parse().unwrap());
+        }
+        app.clone().oneshot(req)
+    };
+    let plain = answer(None).await.unwrap();
+    assert_eq!(header_of(&plain, header::CONTENT_ENCODING), "");
+    let plain = bytes(plain).await;
+    assert!(plain.starts_with(b"["), "{}", String::from_utf8_lossy(&plain));
+    let res = answer(Some("gzip, deflate, br, zstd")).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header_of(&res, header::CONTENT_ENCODING), "br");
+    let compressed = bytes(res).await;
+    let mut decoded = Vec::new();
+    brotli_decompressor::BrotliDecompress(&mut compressed.as_slice(), &mut decoded)
+        .expect("a brotli stream");
+    assert_eq!(decoded, plain);
+
     // The anonymous visitor's redirect keeps its own no-store.
     let res = get(&app, "/integracoes", Some("gzip")).await;
     assert_eq!(res.status(), StatusCode::FOUND);
