@@ -142,7 +142,11 @@ async fn answers_are_compressed_pages_are_not_and_both_are_revalidated(pool: PgP
     let plain = answer(None).await.unwrap();
     assert_eq!(header_of(&plain, header::CONTENT_ENCODING), "");
     let plain = bytes(plain).await;
-    assert!(plain.starts_with(b"["), "{}", String::from_utf8_lossy(&plain));
+    assert!(
+        plain.starts_with(b"["),
+        "{}",
+        String::from_utf8_lossy(&plain)
+    );
     let res = answer(Some("gzip, deflate, br, zstd")).await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(header_of(&res, header::CONTENT_ENCODING), "br");
