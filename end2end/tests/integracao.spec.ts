@@ -78,6 +78,38 @@ test("the history and its filters work without JavaScript", async ({ browser }) 
   await withJs.close();
 });
 
+test("an integration the organization does not have: one message, not one per section", async ({
+  page,
+  browser,
+  allowedErrors,
+}) => {
+  allowedErrors.push(/status of 404/);
+  const missing = "Integração não encontrada nesta organização.";
+  // Hydrated, reached by the client after signing in.
+  await login(page, "admin@pg.com.br", "/integracoes/nao-existe");
+  await expect(page).toHaveURL(/\/integracoes\/nao-existe$/);
+  await hydrated(page);
+  const main = page.locator("main");
+  await expect(main.getByRole("alert")).toHaveText(new RegExp(missing));
+  await expect(main.getByRole("alert")).toHaveCount(1);
+  await expect(main.getByRole("link", { name: "Integrações" })).toBeVisible();
+  for (const name of ["Configuração", "Credenciais", "Histórico de execuções", "Auditoria"]) {
+    await expect(page.getByRole("heading", { name, exact: true })).toBeHidden();
+  }
+  await expect(page.getByRole("button", { name: "Testar conexão" })).toBeHidden();
+
+  // The server's page as it comes, JavaScript off (same cookies): the same.
+  const noJs = await browser.newContext({ javaScriptEnabled: false });
+  await noJs.addCookies(await page.context().cookies());
+  const plain = await noJs.newPage();
+  const res = await plain.goto("/integracoes/nao-existe");
+  expect(res?.status()).toBe(404);
+  await expect(plain.locator("main").getByRole("alert")).toHaveText(new RegExp(missing));
+  await expect(plain.locator("main").getByRole("alert")).toHaveCount(1);
+  await expect(plain.getByRole("heading", { name: "Histórico de execuções" })).toBeHidden();
+  await noJs.close();
+});
+
 test("bad filters get a clear pt-BR error", async ({ page, allowedErrors }) => {
   allowedErrors.push(/status of 422/);
   await login(page, "admin@pg.com.br", "/integracoes/acessorias?de=2026-12-31&ate=2026-01-01");
