@@ -198,6 +198,17 @@ fn text(v: &Value) -> String {
     }
 }
 
+/// A member's role as the header names it; no role is no access to the tenant (a member
+/// added, or removed).
+fn role_label(role: Option<&Value>) -> String {
+    match role {
+        None | Some(Value::Null) => "sem acesso".into(),
+        Some(Value::String(r)) if r == "admin" => "Administrador".into(),
+        Some(Value::String(r)) if r == "staff" => "Equipe".into(),
+        Some(other) => text(other),
+    }
+}
+
 /// What an entry says, in pt-BR, from its action and details.
 pub fn summary(action: &str, details: &Value) -> String {
     let field = || {
@@ -278,10 +289,8 @@ pub fn summary(action: &str, details: &Value) -> String {
             details
                 .get("user_email")
                 .map_or_else(|| "membro".into(), text),
-            details
-                .get("before")
-                .map_or_else(|| "(nenhum)".into(), text),
-            details.get("after").map_or_else(|| "(nenhum)".into(), text)
+            role_label(details.get("before")),
+            role_label(details.get("after"))
         ),
         "contact_decided" => {
             let contato = details
@@ -447,6 +456,22 @@ mod tests {
         assert_eq!(
             summary("schedule_changed", &json!({"before": null, "after": "15m"})),
             "Agendamento: (nenhum) → 15m"
+        );
+        // Roles by the names the header shows; a member added or removed has no role on
+        // one side.
+        assert_eq!(
+            summary(
+                "member_role_changed",
+                &json!({"user_email": "a@b.com", "before": null, "after": "admin"})
+            ),
+            "a@b.com: sem acesso → Administrador"
+        );
+        assert_eq!(
+            summary(
+                "member_role_changed",
+                &json!({"user_email": "a@b.com", "before": "staff", "after": null})
+            ),
+            "a@b.com: Equipe → sem acesso"
         );
         assert_eq!(
             summary(

@@ -528,7 +528,7 @@ async fn a_member_role_change_is_audited_whoever_makes_it(pool: PgPool) {
     assert_eq!(details["after"], "admin");
     assert_eq!(
         backend::audit::summary("member_role_changed", &details),
-        "equipe@contmax.com.br: staff → admin"
+        "equipe@contmax.com.br: Equipe → Administrador"
     );
 }
 
