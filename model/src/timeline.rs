@@ -121,11 +121,29 @@ impl RunEvent {
                 }
             }
             Self::Checkpoint { stream, times, .. } if *times > 1 => {
-                format!("Checkpoint de “{stream}” avançado {times} vezes")
+                format!(
+                    "Ponto de retomada {} salvo {times} vezes",
+                    stream_pt(stream)
+                )
             }
-            Self::Checkpoint { stream, .. } => format!("Checkpoint de “{stream}” avançado"),
+            Self::Checkpoint { stream, .. } => {
+                format!("Ponto de retomada {} salvo", stream_pt(stream))
+            }
             Self::Omitted { n } => format!("… mais {n} eventos não registrados"),
         }
+    }
+}
+
+/// What a connector's stream reads, as a user says it ("das empresas"); a stream this
+/// build does not know keeps its name.
+fn stream_pt(stream: &str) -> String {
+    match stream {
+        "companies" => "das empresas".into(),
+        "deliveries" => "das entregas".into(),
+        "clients" => "dos clientes".into(),
+        "entries" => "dos lançamentos".into(),
+        "contacts" => "dos contatos".into(),
+        other => format!("de “{other}”"),
     }
 }
 
@@ -163,6 +181,24 @@ mod tests {
             }
             .describe_pt(),
             "Falha: HTTP 503; nova tentativa em 400 ms"
+        );
+        assert_eq!(
+            RunEvent::Checkpoint {
+                at_ms: 9,
+                stream: "companies".into(),
+                times: 4
+            }
+            .describe_pt(),
+            "Ponto de retomada das empresas salvo 4 vezes"
+        );
+        assert_eq!(
+            RunEvent::Checkpoint {
+                at_ms: 9,
+                stream: "novo".into(),
+                times: 1
+            }
+            .describe_pt(),
+            "Ponto de retomada de “novo” salvo"
         );
         assert_eq!(elapsed_pt(125_000), "2 min 05 s");
         // Stored compactly, tagged.
