@@ -279,6 +279,7 @@ pub async fn execution(
             status: r.status,
             trigger: r.trigger,
             created_at: rfc3339(r.created_at),
+            created_at_pt: crate::config_form::brasilia(r.created_at),
             execution_time_ms: r.execution_time_ms,
             error_message: r.error_message,
             total_processados: r.total_processados,

@@ -72,6 +72,13 @@ async fn a_run_goes_through_the_queue_and_writes_its_result(pool: PgPool) {
         e,
         model::RunEvent::Rows { n, .. } if *n == per_page as u64
     )));
+    // Its time as the portal writes times (Brasília, UTC−3), beside the exact one.
+    let at = chrono::DateTime::parse_from_rfc3339(&detail[0].created_at).unwrap();
+    let brasilia = at.with_timezone(&chrono::FixedOffset::west_opt(3 * 3600).unwrap());
+    assert_eq!(
+        detail[0].created_at_pt,
+        brasilia.format("%d/%m/%Y %H:%M").to_string()
+    );
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]

@@ -110,6 +110,19 @@ test("an integration the organization does not have: one message, not one per se
   await noJs.close();
 });
 
+test("an execution that is not there: its message in the drawer, which closes", async ({ page, allowedErrors }) => {
+  allowedErrors.push(/status of 404/);
+  await login(page, "admin@pg.com.br", "/integracoes/acessorias?execucao=00000000-0000-0000-0000-000000000000");
+  await hydrated(page);
+  const drawer = page.getByRole("dialog", { name: "Detalhes da execução" });
+  await expect(drawer.getByRole("alert")).toHaveText("Execução não encontrada.");
+  // The page itself is there, with its history.
+  await expect(page.locator(".history-table tbody tr").first()).toBeVisible();
+  await drawer.getByRole("link", { name: "Fechar" }).click();
+  await expect(page).not.toHaveURL(/execucao=/);
+  await expect(drawer).toHaveCount(0);
+});
+
 test("bad filters get a clear pt-BR error", async ({ page, allowedErrors }) => {
   allowedErrors.push(/status of 422/);
   await login(page, "admin@pg.com.br", "/integracoes/acessorias?de=2026-12-31&ate=2026-01-01");

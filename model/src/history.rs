@@ -56,6 +56,9 @@ pub struct AttemptDetail {
     pub status: crate::RunStatus,
     pub trigger: crate::Trigger,
     pub created_at: String,
+    /// `created_at` as the portal writes times: Brasília, "06/12/2026 15:57".
+    #[serde(default)]
+    pub created_at_pt: String,
     pub execution_time_ms: Option<i32>,
     pub error_message: Option<String>,
     pub total_processados: i32,

@@ -7,7 +7,7 @@ use model::{duration_pt, AttemptDetail, RunStatus};
 
 use super::query::PageQuery;
 use super::timeline::AttemptTimeline;
-use crate::components::{CancelButton, StatusBadge};
+use crate::components::{CancelButton, ErrorBox, StatusBadge};
 use crate::use_integrations::{CancelRun, RunIntegration};
 
 /// The first eight characters of an execution id, as the drawer names it.
@@ -64,7 +64,7 @@ pub(super) fn Drawer(
                     </h3>
                     <p class="muted">
                         {a.trigger.label_pt()} " · "
-                        <time datetime=a.created_at.clone()>{a.created_at.clone()}</time> " · "
+                        <time datetime=a.created_at.clone() title=a.created_at.clone()>{a.created_at_pt.clone()}</time> " · "
                         {duration_pt(a.execution_time_ms.map(f64::from))}
                     </p>
                     {a.error_message.clone().map(|e| view! { <p class="last-error">{e}</p> })}
@@ -107,6 +107,26 @@ pub(super) fn Drawer(
                     </button>
                 </ActionForm>
             })}
+        </aside>
+    }
+}
+
+/// The drawer of an execution that cannot be read (none of that id here, most often): its
+/// message where the attempts would be, and *Fechar*, rather than a line at the page's foot.
+#[component]
+pub(super) fn DrawerError(message: String, slug: String, pq: PageQuery) -> impl IntoView {
+    let close = PageQuery {
+        execucao: None,
+        ..pq
+    }
+    .href(&slug);
+    view! {
+        <aside class="drawer" role="dialog" aria-modal="false" aria-labelledby="drawer-titulo">
+            <div class="drawer-head">
+                <h2 id="drawer-titulo">"Detalhes da execução"</h2>
+                <a class="btn btn-small" href=close>"Fechar"</a>
+            </div>
+            <ErrorBox message/>
         </aside>
     }
 }

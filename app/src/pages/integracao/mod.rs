@@ -23,7 +23,7 @@ mod webhook;
 
 use config::ConfigSection;
 use credentials::CredentialsSection;
-use drawer::Drawer;
+use drawer::{Drawer, DrawerError};
 use head::Head;
 use history::{Filters, HistoryTable};
 use query::PageQuery;
@@ -321,7 +321,7 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
                     match attempts.await {
                         Ok(Some(list)) => view! { <Drawer list slug pq run cancel/> }.into_any(),
                         Ok(None) => ().into_any(),
-                        Err(e) => view! { <ErrorBox message=error_text(&e)/> }.into_any(),
+                        Err(e) => view! { <DrawerError message=error_text(&e) slug pq/> }.into_any(),
                     }
                 })}
             </Transition>
