@@ -22,10 +22,10 @@ pub enum Error {
     #[error("{0}")]
     TooManyRequests(String),
     /// A failure of our own machinery (the queue): 500; the text is for the logs only.
-    #[error("erro interno do servidor")]
+    #[error("Erro interno do servidor. Tente novamente.")]
     Internal(String),
     /// Anything from Postgres: 500, logged, never shown.
-    #[error("erro interno do banco de dados")]
+    #[error("Erro interno do banco de dados. Tente novamente.")]
     Database(#[from] sqlx::Error),
 }
 

@@ -24,12 +24,13 @@ pub fn StatusBadge(
     view! { <span class=class>{label}</span> }
 }
 
-/// A failed request, said in pt-BR, announced to screen readers.
+/// A failed request, said in pt-BR, announced to screen readers. The message is the whole
+/// of it: most are the user's to act on (a filter, a permission, an address), which a
+/// lead-in such as "Algo deu errado" would misname as a failure of ours.
 #[component]
 pub fn ErrorBox(message: String) -> impl IntoView {
     view! {
         <div class="error-box" role="alert">
-            <strong>"Algo deu errado. "</strong>
             {message}
         </div>
     }
