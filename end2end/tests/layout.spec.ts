@@ -28,3 +28,19 @@ test("modules and integrations show their icons; badges stay inside their cards 
     }
   }
 });
+
+test("on a phone the notices open inside the screen", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await login(page, "admin@contmax.com.br", "/integracoes");
+  await hydrated(page);
+  await page.getByTestId("notices").locator("summary").click();
+  const list = page.locator(".notice-list");
+  await expect(list).toBeVisible();
+  const box = await list.boundingBox();
+  expect(box).toBeTruthy();
+  if (box) {
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(390);
+    expect(box.width).toBeGreaterThan(300);
+  }
+});
