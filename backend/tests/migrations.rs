@@ -114,6 +114,53 @@ async fn the_customer_database_upgrades_without_losing_or_hiding_a_row(pool: PgP
     assert!(pointed > 0, "some cards point at their last sync");
     assert_eq!(wrong, 0, "every pointer is the newest finished run");
 
+    // Each card's last run (0029) is its newest settled run of the old log, not "never run":
+    // its time, its status, and its error when it failed.
+    let (with_run, wrong): (i64, i64) = sqlx::query_as(
+        "select count(ti.last_run),
+                count(*) filter (where (ti.last_run, ti.last_status, ti.last_error)
+                                       is distinct from (
+                  select (l.created_at, l.status,
+                          case when l.status = 'error' then l.error_message end)
+                  from integration_logs l
+                  join organizacoes o on o.id = ti.tenant_id
+                  where l.tenant_id in (o.id::text, o.slug) and l.provider_slug = p.slug
+                    and l.status <> 'running'
+                  order by l.created_at desc, l.id desc limit 1)
+                  and exists (select 1 from integration_logs l
+                              join organizacoes o on o.id = ti.tenant_id
+                              where l.tenant_id in (o.id::text, o.slug)
+                                and l.provider_slug = p.slug))
+         from tenant_integrations ti join integration_providers p on p.id = ti.provider_id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        with_run > 0,
+        "the cards with an old history have a last run"
+    );
+    assert_eq!(
+        wrong, 0,
+        "every last run is the newest settled one of the log"
+    );
+    // The first tenant's last run was still "running" in the old log: interrupted (0015),
+    // and so its card says.
+    let failed: (Option<String>, Option<String>) = sqlx::query_as(
+        "select last_status, last_error from tenant_integrations
+         where tenant_id = '00000000-0000-4000-a000-000000000001' and provider = 'acessorias'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        failed,
+        (
+            Some("error".to_owned()),
+            Some("interrompida (portal anterior)".to_owned())
+        )
+    );
+
     // execution_id has a default, and old rows each got their own.
     let (n, distinct): (i64, i64) =
         sqlx::query_as("select count(*), count(distinct execution_id) from integration_logs")
