@@ -245,6 +245,51 @@ async fn only_tenant_admins_set_credentials_and_bad_values_are_field_errors(pool
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn an_integration_added_later_starts_from_its_old_jobs_last_run(pool: PgPool) {
+    let ring = Keyring::ephemeral();
+    let s = setup(&pool, &ring, "ok").await;
+    // The old contacts job synced Contmax's OneCode (the baseline's log: `onecode-contacts`,
+    // a success a day ago); the tenant has no OneCode integration yet.
+    let old: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
+        "select max(created_at) from integration_logs
+         where tenant_id = $1::text and provider_slug = 'onecode' and status = 'success'",
+    )
+    .bind(s.contmax)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let claims = common::demo_claims(&pool, "admin@contmax.com.br").await;
+    let mut tx = begin_as(&pool, &claims).await.unwrap();
+    backend::integrations::add(&mut tx, s.contmax, "onecode", &actor(&claims, "Ana"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (status, at): (Option<String>, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
+        "select last_status, last_run from tenant_integrations
+         where tenant_id = $1 and provider = 'onecode'",
+    )
+    .bind(s.contmax)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((status.as_deref(), at), (Some("success"), Some(old)));
+    // One with no history starts as never run.
+    let mut tx = begin_as(&pool, &claims).await.unwrap();
+    backend::integrations::add(&mut tx, s.contmax, "bomcontrole", &actor(&claims, "Ana"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let status: Option<String> = sqlx::query_scalar(
+        "select last_status from tenant_integrations where tenant_id = $1 and provider = 'bomcontrole'",
+    )
+    .bind(s.contmax)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(status, None);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn an_integration_turns_on_only_with_its_required_credentials(pool: PgPool) {
     let ring = Keyring::ephemeral();
     let s = setup(&pool, &ring, "ok").await;
