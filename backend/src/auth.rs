@@ -86,7 +86,7 @@ impl JwtKeys {
             is_anonymous: false,
         };
         encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|_| Error::Invalid("não foi possível emitir a sessão".into()))
+            .map_err(|_| Error::Internal("não foi possível emitir a sessão".into()))
     }
 
     /// Checks signature, algorithm (HS256 only: `alg: none` is refused), audience, expiry
@@ -213,7 +213,7 @@ pub fn hash_password(password: &str) -> Result<String> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|_| Error::Invalid("senha não pôde ser processada".into()))
+        .map_err(|_| Error::Internal("senha não pôde ser processada".into()))
 }
 
 fn verify_password(password: &str, stored: &str) -> bool {

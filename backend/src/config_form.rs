@@ -320,7 +320,7 @@ async fn load(
     )
     .fetch_optional(&mut **tx)
     .await?
-    .ok_or_else(|| Error::NotFound("Integração não encontrada nesta organização.".into()))?;
+    .ok_or_else(|| Error::NotFound(model::INTEGRATION_NOT_FOUND.into()))?;
     Ok(Loaded {
         id: row.id,
         config: crate::integrations::effective_config(row.config, &row.base_url),

@@ -120,9 +120,7 @@ impl Tester<'_> {
         .fetch_one(&mut *tx)
         .await?;
         if !visible {
-            return Err(Error::NotFound(
-                "Integração não encontrada nesta organização.".into(),
-            ));
+            return Err(Error::NotFound(model::INTEGRATION_NOT_FOUND.into()));
         }
         // Counted before anything is decrypted.
         self.limiter.check(tenant_id, slug)?;
@@ -130,9 +128,7 @@ impl Tester<'_> {
         let inputs = crate::vault::run_inputs(&mut tx, self.keyring, tenant_id, slug).await?;
         restore_role(&mut tx, &previous).await?;
         tx.commit().await?;
-        let inputs = inputs.ok_or_else(|| {
-            Error::NotFound("Integração não encontrada nesta organização.".into())
-        })?;
+        let inputs = inputs.ok_or_else(|| Error::NotFound(model::INTEGRATION_NOT_FOUND.into()))?;
         let secrets = inputs.secrets.clone();
         let started = Instant::now();
         let result = match self.registry.get(slug) {

@@ -38,7 +38,7 @@ async fn target(
     )
     .fetch_optional(&mut **tx)
     .await?
-    .ok_or_else(|| Error::NotFound("Integração não encontrada nesta organização.".into()))?;
+    .ok_or_else(|| Error::NotFound(model::INTEGRATION_NOT_FOUND.into()))?;
     if !row.admin {
         return Err(Error::Forbidden(
             "Apenas administradores da organização podem alterar credenciais.".into(),

@@ -48,9 +48,7 @@ async fn integration_keys(
     .fetch_one(&mut **tx)
     .await?;
     if !row.has {
-        return Err(crate::Error::NotFound(
-            "Integração não encontrada nesta organização.".into(),
-        ));
+        return Err(crate::Error::NotFound(model::INTEGRATION_NOT_FOUND.into()));
     }
     Ok(std::iter::once(tenant_id.to_string())
         .chain(row.slug)

@@ -116,9 +116,7 @@ pub async fn set_enabled(
     .await?;
     match updated {
         Some(_) => Ok(()),
-        None => Err(crate::Error::NotFound(
-            "Integração não encontrada nesta organização.".into(),
-        )),
+        None => Err(crate::Error::NotFound(model::INTEGRATION_NOT_FOUND.into())),
     }
 }
 
@@ -223,9 +221,7 @@ pub async fn detail(
         .await?
         .into_iter()
         .find(|i| i.slug == slug)
-        .ok_or_else(|| {
-            crate::Error::NotFound("Integração não encontrada nesta organização.".into())
-        })?;
+        .ok_or_else(|| crate::Error::NotFound(model::INTEGRATION_NOT_FOUND.into()))?;
     let extra = sqlx::query!(
         r#"select p.description, ti.schedule, ti.last_error
            from public.tenant_integrations ti

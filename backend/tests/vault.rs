@@ -258,21 +258,92 @@ async fn an_integration_added_later_starts_from_its_old_jobs_last_run(pool: PgPo
     .fetch_one(&pool)
     .await
     .unwrap();
+    // A webhook batch since then, which failed: not a sync, not the card's last run.
+    sqlx::query(
+        "insert into integration_logs (tenant_id, integration, provider_slug, status, trigger,
+                                       error_message)
+         values ($1::text, 'onecode', 'onecode', 'error', 'webhook', '1 evento falhou')",
+    )
+    .bind(s.contmax)
+    .execute(&pool)
+    .await
+    .unwrap();
     let claims = common::demo_claims(&pool, "admin@contmax.com.br").await;
     let mut tx = begin_as(&pool, &claims).await.unwrap();
     backend::integrations::add(&mut tx, s.contmax, "onecode", &actor(&claims, "Ana"))
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let (status, at): (Option<String>, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
-        "select last_status, last_run from tenant_integrations
+    let card = || {
+        sqlx::query_as::<
+            _,
+            (
+                Option<String>,
+                Option<chrono::DateTime<chrono::Utc>>,
+                Option<String>,
+            ),
+        >(
+            "select last_status, last_run, last_error from tenant_integrations
+             where tenant_id = $1 and provider = $2",
+        )
+    };
+    let onecode = card()
+        .bind(s.contmax)
+        .bind("onecode")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(onecode, (Some("success".to_owned()), Some(old), None));
+
+    // The migration's backfill again, over a card the engine already wrote and one it did
+    // not: the first keeps its own, the second gets the old job's (not the webhook's).
+    sqlx::query(
+        "update tenant_integrations set last_run = now(), last_status = 'partial',
+                last_error = '2 falhas'
+         where tenant_id = $1 and provider = 'local-http'",
+    )
+    .bind(s.contmax)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let engine_wrote = card()
+        .bind(s.contmax)
+        .bind("local-http")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "update tenant_integrations set last_run = null, last_status = null, last_error = null
          where tenant_id = $1 and provider = 'onecode'",
     )
     .bind(s.contmax)
-    .fetch_one(&pool)
+    .execute(&pool)
     .await
     .unwrap();
-    assert_eq!((status.as_deref(), at), (Some("success"), Some(old)));
+    sqlx::raw_sql(include_str!(
+        "../../migrations/0029_last_run_from_history.sql"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        card()
+            .bind(s.contmax)
+            .bind("local-http")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        engine_wrote
+    );
+    assert_eq!(
+        card()
+            .bind(s.contmax)
+            .bind("onecode")
+            .fetch_one(&pool)
+            .await
+            .unwrap(),
+        (Some("success".to_owned()), Some(old), None)
+    );
     // One with no history starts as never run.
     let mut tx = begin_as(&pool, &claims).await.unwrap();
     backend::integrations::add(&mut tx, s.contmax, "bomcontrole", &actor(&claims, "Ana"))

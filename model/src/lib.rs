@@ -6,6 +6,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// What a tenant's page, function or API call answers (404) for an integration the tenant
+/// does not have: the detail page tells that error from any other by it.
+pub const INTEGRATION_NOT_FOUND: &str = "Integração não encontrada nesta organização.";
+
 pub mod alerts;
 pub mod audit;
 pub mod config;

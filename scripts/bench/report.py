@@ -43,7 +43,7 @@ def main():
         "",
         f"Written by `make bench` on {sh('date -u +%Y-%m-%dT%H:%MZ')}, commit `{sh('git describe --always --dirty')}`,",
         f"on {os.cpu_count()} cores and {mem_gib:.0f} GiB ({sh('uname -m')}), Postgres "
-        f"{sh('psql -V').split()[-1] if sh('psql -V') else '?'}, the release build. These machines are shared: read",
+        f"{sh('psql -V').split()[-1].rstrip(')') if sh('psql -V') else '?'}, the release build. These machines are shared: read",
         "each time beside its floor, measured in the same run, not alone.",
         "",
         "## Pages and server functions",
@@ -82,12 +82,12 @@ def main():
             "from the smallest log to the largest. A page renders every panel on the server: a",
             "server function each (seven on the detail page, ten on `/integracoes`), all taking one",
             "reading of the session (the page gate's, `auth::RequestSession`) and each opening its",
-            "own transaction, side by side on two cores, plus 80–90 KB of HTML. The page is",
-            "CPU-bound: its CPU time, the server's and PostgreSQL's, is about twice its wall time",
-            "on two cores (`scripts/bench/page-cpu.py`; see \"Where a page's time goes\" below).",
-            "That cannot come within three times one index scan plus 5 ms; what would is fewer",
-            "statements per page (the panels' reads joined). The p95s of the cheapest calls are",
-            "this shared machine's scheduling: their p50s are 2 ms.",
+            "own transaction, side by side on two cores, plus 80–90 KB of HTML. Its CPU time, the",
+            "server's and PostgreSQL's, is about 1.4 times its wall time on two cores",
+            "(`scripts/bench/page-cpu.py`; see \"Where a page's time goes\" below): the two processes",
+            "take turns on the cores. That cannot come within three times one index scan plus 5 ms;",
+            "what would is fewer statements per page (the panels' reads joined). The p95s of the",
+            "cheapest calls are this shared machine's scheduling: their p50s are 1–2.5 ms.",
         ]
         out.append("")
     if bundle:

@@ -145,9 +145,7 @@ pub async fn resume(
     .await?;
     crate::audit::bind(tx, actor).await?;
     match lock(tx, tenant_id, provider_slug).await? {
-        None => Err(Error::NotFound(
-            "Integração não encontrada nesta organização.".into(),
-        )),
+        None => Err(Error::NotFound(model::INTEGRATION_NOT_FOUND.into())),
         Some(row) if !row.paused => {
             Err(Error::Conflict("Esta integração não está pausada.".into()))
         }

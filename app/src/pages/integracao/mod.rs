@@ -241,22 +241,27 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
                             }
                             view! { <Head d run toggle cancel resume can_configure/> }.into_any()
                         }
-                        // The integration cannot be read (none of that name here, most
-                        // often): its message alone. Every other part of the page would
-                        // fail the same way, each with a message of its own; the style
-                        // hides them beside this mark (`.integration-missing`), in the
-                        // server's HTML as after hydration.
-                        Err(e) => view! {
-                            <div class="integration-missing">
-                                <nav class="breadcrumb" aria-label="Navegação">
-                                    <a href="/">"Início"</a>
-                                    <span aria-hidden="true">" / "</span>
-                                    <a href="/integracoes">"Integrações"</a>
-                                </nav>
-                                <ErrorBox message=error_text(&e)/>
-                            </div>
+                        // No integration of that name here: its message alone. Every
+                        // other part of the page would fail the same way, each with a
+                        // message of its own; the style hides them beside this mark
+                        // (`.integration-missing`), in the server's HTML as after
+                        // hydration. Any other error (a refetch that failed once) leaves
+                        // the page as it is.
+                        Err(e) => {
+                            let message = error_text(&e);
+                            let missing = message == model::INTEGRATION_NOT_FOUND;
+                            view! {
+                                <div class=("integration-missing", missing)>
+                                    <nav class="breadcrumb" aria-label="Navegação">
+                                        <a href="/">"Início"</a>
+                                        <span aria-hidden="true">" / "</span>
+                                        <a href="/integracoes">"Integrações"</a>
+                                    </nav>
+                                    <ErrorBox message/>
+                                </div>
+                            }
+                            .into_any()
                         }
-                        .into_any(),
                     }
                 })}
             </Transition>
