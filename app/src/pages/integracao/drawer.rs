@@ -23,11 +23,6 @@ pub(super) fn Drawer(
     run: ServerAction<RunIntegration>,
     cancel: ServerAction<CancelRun>,
 ) -> impl IntoView {
-    let close = PageQuery {
-        execucao: None,
-        ..pq.clone()
-    }
-    .href(&slug);
     let failed = list.last().is_some_and(|a| a.status == RunStatus::Error);
     let going = list.last().is_some_and(|a| a.status == RunStatus::Running);
     let this = pq.execucao.clone().unwrap_or_default();
@@ -87,11 +82,7 @@ pub(super) fn Drawer(
         })
         .collect_view();
     view! {
-        <aside class="drawer" role="dialog" aria-modal="false" aria-labelledby="drawer-titulo">
-            <div class="drawer-head">
-                <h2 id="drawer-titulo">"Detalhes da execução"</h2>
-                <a class="btn btn-small" href=close>"Fechar"</a>
-            </div>
+        <DrawerFrame slug=slug.clone() pq=pq.clone()>
             {repeats}
             {repeated}
             {going.then(|| view! {
@@ -107,14 +98,13 @@ pub(super) fn Drawer(
                     </button>
                 </ActionForm>
             })}
-        </aside>
+        </DrawerFrame>
     }
 }
 
-/// The drawer of an execution that cannot be read (none of that id here, most often): its
-/// message where the attempts would be, and *Fechar*, rather than a line at the page's foot.
+/// The drawer's frame: its title and *Fechar* (the page's address without `execucao`).
 #[component]
-pub(super) fn DrawerError(message: String, slug: String, pq: PageQuery) -> impl IntoView {
+fn DrawerFrame(slug: String, pq: PageQuery, children: Children) -> impl IntoView {
     let close = PageQuery {
         execucao: None,
         ..pq
@@ -126,7 +116,18 @@ pub(super) fn DrawerError(message: String, slug: String, pq: PageQuery) -> impl 
                 <h2 id="drawer-titulo">"Detalhes da execução"</h2>
                 <a class="btn btn-small" href=close>"Fechar"</a>
             </div>
-            <ErrorBox message/>
+            {children()}
         </aside>
+    }
+}
+
+/// The drawer of an execution that cannot be read (none of that id here, most often): its
+/// message where the attempts would be, and *Fechar*, rather than a line at the page's foot.
+#[component]
+pub(super) fn DrawerError(message: String, slug: String, pq: PageQuery) -> impl IntoView {
+    view! {
+        <DrawerFrame slug pq>
+            <ErrorBox message/>
+        </DrawerFrame>
     }
 }
