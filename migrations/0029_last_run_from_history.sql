@@ -64,7 +64,9 @@ where f.id = ti.id
 -- The same for an integration added later (the portal's *Adicionar*, the demo's seed, a
 -- PostgREST insert): a tenant whose old jobs synced OneCode gets OneCode's last run with
 -- it. As the inserting role, under its row-level security: what it cannot read, it does
--- not copy.
+-- not copy. It reads `provider_id`, which `tenant_integrations_guard` (0010/0012) fills from
+-- the old `provider` text: PostgreSQL fires before-insert triggers by name, and "guard"
+-- sorts before "last_run_from_log"; a rename that changed that order would lose the copy.
 create or replace function public.tenant_integration_last_run_from_log() returns trigger
   language plpgsql set search_path = public
   as $$
