@@ -14,6 +14,9 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("../migrations");
 /// page's panels use at once (each reads in its own transaction).
 pub const WARM_CONNECTIONS: u32 = 8;
 
+/// How long a connection may have been idle and still be handed out without a ping.
+pub const TRUSTED_IDLE: Duration = Duration::from_secs(5);
+
 /// The pool: 16 connections at most, `warm` of them kept open once [`warm_pool`] opened
 /// them, each warmed as it opens ([`warm_up`]). Returns once one connection works: the
 /// others open in [`warm_pool`], each within its own acquire timeout, so a distant
@@ -24,6 +27,22 @@ pub async fn connect(database_url: &str, warm: u32) -> Result<PgPool, sqlx::Erro
         .max_connections(16)
         .min_connections(warm)
         .acquire_timeout(Duration::from_secs(5))
+        // sqlx pings every connection it hands out: a round trip before each transaction
+        // (a page opens one per panel). A connection used within the last few seconds
+        // answered sqlx's ping when it came back (sqlx pings on release), so only one idle
+        // longer is pinged: one the database may have dropped meanwhile (a restart) is
+        // still replaced before a request gets it.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for < TRUSTED_IDLE {
+                    return Ok(true);
+                }
+                use sqlx::Connection;
+                conn.ping().await?;
+                Ok(true)
+            })
+        })
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 warm_up(conn).await;

@@ -1,8 +1,9 @@
 //! The one way a user's request reaches the database.
 //!
-//! [`begin_as`] opens a transaction and, before any other statement, does what PostgREST
-//! does: `set_config('request.jwt.claims', <claims>, true)` and `set_config('role',
-//! 'authenticated', true)`. Both are transaction-local (`is_local = true`), so a pooled
+//! [`begin_as`] opens a transaction whose first statements are what PostgREST does:
+//! `set_config('request.jwt.claims', <claims>, true)` and `set_config('role',
+//! 'authenticated', true)` (sent with the `BEGIN`, in one round trip, and run in the
+//! transaction it starts). Both are transaction-local (`is_local = true`), so a pooled
 //! connection never carries one caller's identity into the next request. Policies read the
 //! caller through `auth.uid()` / `auth.jwt()`.
 
@@ -43,13 +44,54 @@ pub async fn plan_for_bound_values(tx: &mut Transaction<'static, Postgres>) -> s
 }
 
 /// A transaction that runs as the caller, under row-level security.
+///
+/// The two `set_config`s and the `BEGIN` go in one round trip: a page's panels each open
+/// one, and round trips are what a cheap panel mostly pays. One simple-protocol query,
+/// which cannot bind, so the claims are a string constant ([`string_constant`]). The
+/// `set_config`s come first: PostgreSQL runs them in the query's implicit transaction,
+/// which the `BEGIN` after them turns into the transaction itself, their settings with it
+/// ("Multiple Statements in a Simple Query", in the protocol's chapter). Should one fail,
+/// the implicit transaction ends there, the `BEGIN` never runs, and the connection goes
+/// back to the pool outside any transaction: `BEGIN` first would leave it inside an
+/// aborted one, which sqlx does not roll back when a custom begin fails.
 pub async fn begin_as(
     pool: &PgPool,
     claims: &Claims,
 ) -> sqlx::Result<Transaction<'static, Postgres>> {
-    let mut tx = pool.begin().await?;
-    act_as(&mut tx, claims).await?;
-    Ok(tx)
+    let claims_json =
+        serde_json::to_string(claims).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
+    let claims_sql = string_constant(&claims_json)
+        .ok_or_else(|| sqlx::Error::Encode("the session's claims hold a NUL character".into()))?;
+    pool.begin_with(format!(
+        "select set_config('request.jwt.claims', {claims_sql}, true), \
+         set_config('role', 'authenticated', true); begin"
+    ))
+    .await
+}
+
+/// `s` as a PostgreSQL string constant: an escape string (`E'…'`), whose meaning does not
+/// depend on `standard_conforming_strings` or `backslash_quote`, with every backslash and
+/// quote doubled. `None` when `s` holds a NUL, which no PostgreSQL text can (serde_json
+/// writes one as `\u0000`, so claims never do). sqlx always connects with
+/// `client_encoding` UTF8, in which no byte of a multibyte character is a quote or a
+/// backslash. The statement's text holds what `s` holds: PostgreSQL logs it should it
+/// fail (`log_min_error_statement`), and `pg_stat_activity` shows it to roles that may
+/// see the server's own sessions (never to `authenticated`).
+pub fn string_constant(s: &str) -> Option<String> {
+    if s.contains('\0') {
+        return None;
+    }
+    let mut out = String::with_capacity(s.len() + 4);
+    out.push_str("E'");
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("''"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    Some(out)
 }
 
 /// Makes the rest of `tx` run as the caller (`authenticated` with these claims, as
@@ -67,11 +109,12 @@ pub async fn act_as(tx: &mut Transaction<'static, Postgres>, claims: &Claims) ->
 /// A transaction for trusted back-end work (login look-ups, jobs): Supabase's `service_role`,
 /// never the superuser. Queries under it must filter by tenant explicitly.
 pub async fn begin_service(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("select set_config('request.jwt.claims', '{\"role\":\"service_role\"}', true), set_config('role', 'service_role', true)")
-        .execute(&mut *tx)
-        .await?;
-    Ok(tx)
+    // One round trip, as `begin_as` (and in the same order, for the same reason).
+    pool.begin_with(
+        "select set_config('request.jwt.claims', '{\"role\":\"service_role\"}', true), \
+         set_config('role', 'service_role', true); begin",
+    )
+    .await
 }
 
 /// 403 with `message` (pt-BR) unless the caller of `tx` administers the tenant (global
@@ -133,4 +176,20 @@ pub async fn restore_role(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod string_constant_tests {
+    use super::string_constant;
+
+    #[test]
+    fn doubles_quotes_and_backslashes_in_an_escape_string() {
+        assert_eq!(string_constant("abc").as_deref(), Some("E'abc'"));
+        assert_eq!(
+            string_constant(r#"it's \' "x""#).as_deref(),
+            Some(r#"E'it''s \\'' "x"'"#)
+        );
+        assert_eq!(string_constant("ção ✓").as_deref(), Some("E'ção ✓'"));
+        assert_eq!(string_constant("a\0b"), None);
+    }
 }

@@ -74,3 +74,122 @@ async fn a_database_without_our_schema_still_gets_clean_connections(pool: PgPool
     assert_eq!(one, 1);
     server.close().await;
 }
+
+/// One pool connection, so that what a transaction leaves behind is what the next user
+/// of the pool gets.
+async fn single(url: &str) -> PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .expect("pool")
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_callers_transaction_carries_exactly_their_claims_and_leaves_nothing(pool: PgPool) {
+    // `begin_as` writes the claims into its statement (one round trip, no binding): an
+    // address with quotes, backslashes and SQL in it must arrive as it was, and stay text.
+    let email = r#"o'brien\'); select set_config('role', 'postgres', false); --"\\x@ex.com"#;
+    let claims = common::claims_for(uuid::Uuid::new_v4(), email);
+    let one = single(&url_of(&pool)).await;
+    let mut tx = backend::scope::begin_as(&one, &claims)
+        .await
+        .expect("begins");
+    let (set, user, uid, in_tx): (serde_json::Value, String, Option<uuid::Uuid>, bool) =
+        sqlx::query_as(
+            "select current_setting('request.jwt.claims')::jsonb, current_user::text,
+                    auth.uid(), now() < statement_timestamp()",
+        )
+        .fetch_one(&mut *tx)
+        .await
+        .expect("as the caller");
+    assert_eq!(set, serde_json::to_value(&claims).expect("json"));
+    assert_eq!(set["email"], email);
+    assert_eq!(user, "authenticated");
+    assert_eq!(uid, Some(claims.sub));
+    assert!(
+        in_tx,
+        "the statements run in the transaction begun before them"
+    );
+    tx.commit().await.expect("commits");
+    // The same connection, next: the server's own role, no claims, no transaction.
+    let mut conn = one.acquire().await.expect("the connection");
+    assert_eq!(state_of(&mut conn).await, (true, None, false));
+    drop(conn);
+    one.close().await;
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_begin_that_fails_leaves_the_connection_outside_any_transaction(pool: PgPool) {
+    // A login that may not become `authenticated`: `begin_as`'s set_config fails. The
+    // connection must go back to the pool usable, not inside an aborted transaction
+    // (which it would be if the `BEGIN` ran before the failing statement).
+    let role = format!("portal_test_{}", uuid::Uuid::new_v4().simple());
+    let password = uuid::Uuid::new_v4().simple().to_string();
+    sqlx::query(&format!("create role {role} login password '{password}'"))
+        .execute(&pool)
+        .await
+        .expect("role");
+    let options = pool
+        .connect_options()
+        .as_ref()
+        .clone()
+        .username(&role)
+        .password(&password);
+    let one = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .expect("pool");
+    let claims = common::claims_for(uuid::Uuid::new_v4(), "ninguem@example.com");
+    let begun = backend::scope::begin_as(&one, &claims).await;
+    let mut conn = one.acquire().await.expect("the connection");
+    let after = state_of(&mut conn).await;
+    let one_more: sqlx::Result<i32> = sqlx::query_scalar("select 1").fetch_one(&mut *conn).await;
+    drop(conn);
+    one.close().await;
+    // The role goes before any assertion, so a failing one leaves nothing in the cluster.
+    sqlx::query(&format!("drop role {role}"))
+        .execute(&pool)
+        .await
+        .expect("drop role");
+    let Err(err) = begun else {
+        panic!("a login that may not become authenticated began a transaction");
+    };
+    assert!(
+        err.to_string().contains("permission denied"),
+        "refused for its role: {err}"
+    );
+    let (own_role, claims_left, in_tx) = after;
+    assert!(own_role);
+    assert_eq!(
+        claims_left, None,
+        "the failed statement's settings are gone"
+    );
+    assert!(!in_tx, "no transaction left open");
+    assert_eq!(one_more.expect("usable"), 1);
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_read_transaction_dropped_unfinished_leaves_nothing_for_the_next_request(pool: PgPool) {
+    // What `ssr::end_read` does: the transaction is dropped, not committed. sqlx rolls it
+    // back as the connection goes back to the pool; the next user gets it clean.
+    let claims = common::claims_for(uuid::Uuid::new_v4(), "leitor@example.com");
+    let one = single(&url_of(&pool)).await;
+    let mut tx = backend::scope::begin_as(&one, &claims)
+        .await
+        .expect("begins");
+    let user: String = sqlx::query_scalar("select current_user::text")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("reads");
+    assert_eq!(user, "authenticated");
+    drop(tx);
+    let mut conn = one
+        .acquire()
+        .await
+        .expect("the connection, back in the pool");
+    assert_eq!(state_of(&mut conn).await, (true, None, false));
+    drop(conn);
+    one.close().await;
+}
