@@ -45,19 +45,16 @@ pub fn use_session() -> SessionCtx {
 pub async fn get_session() -> Result<Option<SessionUser>, ServerFnError> {
     use crate::ssr;
     let state = ssr::state()?;
-    // Read from the request before any database await (see `ssr::caller_session`).
+    // Read from the request before any database await (see `ssr::session_scope`).
     let headers = ssr::headers().await?;
     let preferred = ssr::preferred_tenant().await?;
-    // One transaction: the session's check, the profile and the tenants; read once per
-    // request, shared with the page's panels (`ssr::request_session`).
+    // The session's check, the profile and the tenants: read once per request, shared
+    // with the page's panels (`ssr::request_session`), usually by the page's gate already.
     match ssr::request_session()
-        .scoped(&state.pool, &state.jwt, &headers, preferred.as_deref())
+        .check(&state.pool, &state.jwt, &headers, preferred.as_deref())
         .await
     {
-        Ok((_, user, tx)) => {
-            ssr::commit(tx).await?;
-            Ok(Some(user))
-        }
+        Ok(user) => Ok(Some(user)),
         Err(backend::Error::Unauthenticated(_)) => Ok(None),
         Err(e) => Err(ssr::fail(e)),
     }

@@ -25,7 +25,7 @@ pub async fn load_notices() -> Result<Notices, ServerFnError> {
     let notices = backend::alerts::notices::list(&mut tx, tenant, user.id)
         .await
         .map_err(ssr::fail)?;
-    ssr::commit(tx).await?;
+    ssr::end_read(tx);
     Ok(notices)
 }
 
@@ -51,7 +51,7 @@ pub async fn load_alert_webhook() -> Result<AlertWebhook, ServerFnError> {
     let status = backend::alerts::webhook::status(&mut tx, tenant)
         .await
         .map_err(ssr::fail)?;
-    ssr::commit(tx).await?;
+    ssr::end_read(tx);
     Ok(status)
 }
 

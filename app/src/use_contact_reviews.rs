@@ -27,7 +27,7 @@ pub async fn load_contact_reviews(
         backend::contact_reviews::list(&mut tx, tenant, &model::ReviewQuery { busca, after })
             .await
             .map_err(ssr::fail)?;
-    ssr::commit(tx).await?;
+    ssr::end_read(tx);
     Ok(page)
 }
 
@@ -38,7 +38,7 @@ pub async fn search_review_companies(busca: String) -> Result<Vec<CompanyChoice>
     let found = backend::contact_reviews::search_companies(&mut tx, tenant, &busca)
         .await
         .map_err(ssr::fail)?;
-    ssr::commit(tx).await?;
+    ssr::end_read(tx);
     Ok(found)
 }
 

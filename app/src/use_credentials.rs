@@ -87,7 +87,7 @@ pub async fn addable_providers() -> Result<Vec<CatalogProvider>, ServerFnError> 
     let list = backend::integrations::addable(&mut tx, tenant)
         .await
         .map_err(ssr::fail)?;
-    ssr::commit(tx).await?;
+    ssr::end_read(tx);
     Ok(list)
 }
 
@@ -126,7 +126,7 @@ pub async fn load_audit_page(
     let page = backend::audit::page(&mut tx, tenant, &q)
         .await
         .map_err(ssr::fail)?;
-    ssr::commit(tx).await?;
+    ssr::end_read(tx);
     Ok(page)
 }
 
@@ -138,6 +138,6 @@ pub async fn load_audit_people() -> Result<Vec<AuditPerson>, ServerFnError> {
     let people = backend::audit::people(&mut tx, tenant)
         .await
         .map_err(ssr::fail)?;
-    ssr::commit(tx).await?;
+    ssr::end_read(tx);
     Ok(people)
 }

@@ -20,14 +20,14 @@ pub const METRICS_DAYS: i32 = 30;
 pub async fn list_integrations() -> Result<Vec<IntegrationSummary>, ServerFnError> {
     let (state, _, user, mut tx) = ssr::session_scope().await?;
     let Some(tenant) = user.current_tenant else {
-        ssr::commit(tx).await?;
+        ssr::end_read(tx);
         return Ok(Vec::new());
     };
     let mut list = backend::integrations::list_for_tenant(&mut tx, tenant.id)
         .await
         .map_err(|e| ssr::fail(e.into()))?;
     state.registry.mark(&mut list);
-    ssr::commit(tx).await?;
+    ssr::end_read(tx);
     Ok(list)
 }
 
@@ -45,9 +45,7 @@ pub async fn set_integration_enabled(slug: String, enabled: bool) -> Result<(), 
         }
     };
     let actor = ssr::actor(&user).await;
-    let mut tx = backend::scope::begin_as(&state.pool, &claims)
-        .await
-        .map_err(|e| ssr::fail(e.into()))?;
+    let mut tx = ssr::begin(&state, &claims).await?;
     backend::integrations::set_enabled(&mut tx, tenant, &slug, enabled, &actor)
         .await
         .map_err(ssr::fail)?;
@@ -133,7 +131,7 @@ pub async fn load_tenant_metrics() -> Result<TenantMetrics, ServerFnError> {
     let failing_now = backend::metrics::failing_now(&mut tx, tenant, &connectors)
         .await
         .map_err(ssr::fail)?;
-    ssr::commit(tx).await?;
+    ssr::end_read(tx);
     Ok(TenantMetrics {
         metrics: summary,
         failing_now,
@@ -161,7 +159,7 @@ pub async fn load_integration_detail(slug: String) -> Result<IntegrationDetail, 
     } else {
         None
     };
-    ssr::commit(tx).await?;
+    ssr::end_read(tx);
     let today = chrono::Utc::now().date_naive();
     Ok(IntegrationDetail {
         summary,
@@ -198,7 +196,7 @@ pub async fn integration_history(
     let page = backend::history::page(&mut tx, tenant, &slug, &filters)
         .await
         .map_err(ssr::fail)?;
-    ssr::commit(tx).await?;
+    ssr::end_read(tx);
     Ok(page)
 }
 
@@ -211,7 +209,7 @@ pub async fn execution_attempts(execution_id: String) -> Result<Vec<AttemptDetai
     let attempts = backend::history::execution(&mut tx, tenant, id)
         .await
         .map_err(ssr::fail)?;
-    ssr::commit(tx).await?;
+    ssr::end_read(tx);
     if attempts.is_empty() {
         return Err(ssr::fail(backend::Error::NotFound(
             "Execução não encontrada.".into(),
@@ -247,7 +245,7 @@ pub async fn load_config_form(slug: String) -> Result<model::ConfigForm, ServerF
     let form = backend::config_form::form(&mut tx, tenant, &slug, user.can_configure())
         .await
         .map_err(ssr::fail)?;
-    ssr::commit(tx).await?;
+    ssr::end_read(tx);
     Ok(form)
 }
 

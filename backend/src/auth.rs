@@ -382,8 +382,10 @@ impl RequestSession {
         Ok((claims, user, tx))
     }
 
-    /// Reads the session now (a page's gate, before rendering), keeping the transaction
-    /// that read it for the first panel; an error when there is no open session.
+    /// The session, read now if no one has yet (a page's gate, before rendering; the
+    /// header's `get-session`), with no transaction for the caller: the one that read it
+    /// stays for the first panel ([`begin`](Self::begin), [`scoped`](Self::scoped)). An
+    /// error when there is no open session.
     pub async fn check(
         &self,
         pool: &PgPool,
@@ -391,11 +393,61 @@ impl RequestSession {
         headers: &http::HeaderMap,
         preferred: Option<&str>,
     ) -> Result<SessionUser> {
-        let (_, user, tx) = self.scoped(pool, keys, headers, preferred).await?;
-        if let Ok(mut spare) = self.spare.lock() {
-            *spare = Some(tx);
+        Ok(self.read(pool, keys, headers, preferred, true).await?.1)
+    }
+
+    /// The session with the token's claims, for a function with work of its own before
+    /// its statements (`ssr::caller_session`): a transaction that read it now ends at once
+    /// (dropped: rolled back as its connection goes back to the pool). Kept, it would stay
+    /// open and idle through that work: a connection test's call to the provider holds
+    /// the function up to 20 s. The function then opens its own ([`begin`](Self::begin)).
+    pub async fn session(
+        &self,
+        pool: &PgPool,
+        keys: &JwtKeys,
+        headers: &http::HeaderMap,
+        preferred: Option<&str>,
+    ) -> Result<(Claims, SessionUser)> {
+        self.read(pool, keys, headers, preferred, false).await
+    }
+
+    async fn read(
+        &self,
+        pool: &PgPool,
+        keys: &JwtKeys,
+        headers: &http::HeaderMap,
+        preferred: Option<&str>,
+        keep: bool,
+    ) -> Result<(Claims, SessionUser)> {
+        let mut first = None;
+        let slot = &mut first;
+        let session = self
+            .session
+            .get_or_try_init(|| async move {
+                let (claims, user, tx) = scoped_session(pool, keys, headers, preferred).await?;
+                *slot = Some(tx);
+                Ok::<_, Error>((claims, user))
+            })
+            .await?
+            .clone();
+        if let (Some(tx), true, Ok(mut spare)) = (first, keep, self.spare.lock()) {
+            spare.get_or_insert(tx);
         }
-        Ok(user)
+        Ok(session)
+    }
+
+    /// A transaction scoped to `claims`: the one that read this request's session if no
+    /// panel took it yet and it was read for these claims, or a new one ([`begin_as`]).
+    pub async fn begin(
+        &self,
+        pool: &PgPool,
+        claims: &Claims,
+    ) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let same_caller = self.session.get().is_some_and(|(read, _)| read == claims);
+        match self.take_spare().filter(|_| same_caller) {
+            Some(tx) => Ok(tx),
+            None => begin_as(pool, claims).await,
+        }
     }
 
     fn take_spare(&self) -> Option<sqlx::Transaction<'static, sqlx::Postgres>> {

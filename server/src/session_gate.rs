@@ -44,7 +44,7 @@ pub async fn require_session(
         request.method() == Method::GET && !PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p));
     // The session read here is the page's: its panels take it (and the transaction that
     // read it) instead of reading it again (`RequestSession`, in the Leptos context; the
-    // root's `get_session` takes the transaction at once). A path no page answers (a 404)
+    // first panel to ask takes the transaction). A path no page answers (a 404)
     // reads it too, and its unused transaction rolls back when the request ends.
     let session = backend::auth::RequestSession::default();
     let signed_in = !is_page || {

@@ -30,13 +30,11 @@ pub async fn list_empresas(busca: Option<String>) -> Result<EmpresasPage, Server
             "A busca contém caracteres inválidos.".into(),
         )));
     }
-    let mut tx = backend::scope::begin_as(&state.pool, &claims)
-        .await
-        .map_err(|e| ssr::fail(e.into()))?;
+    let mut tx = ssr::begin(&state, &claims).await?;
     let page = backend::portal::empresas(&mut tx, tenant.id, busca.as_deref())
         .await
         .map_err(|e| ssr::fail(e.into()))?;
-    ssr::commit(tx).await?;
+    ssr::end_read(tx);
     Ok(page)
 }
 

@@ -16,7 +16,7 @@ pub async fn portal_modules() -> Result<Vec<ModuleCard>, ServerFnError> {
     let modules = backend::portal::modules_for_tenant(&mut tx, tenant)
         .await
         .map_err(|e| ssr::fail(e.into()))?;
-    tx.commit().await.map_err(|e| ssr::fail(e.into()))?;
+    ssr::end_read(tx);
     Ok(modules)
 }
 
