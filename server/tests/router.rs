@@ -215,3 +215,44 @@ async fn the_way_back_after_login_never_leaves_the_site_nor_breaks_the_answer(po
         assert_eq!(res.headers()[header::LOCATION], "/", "{next}");
     }
 }
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_page_renders_each_panel_once(pool: PgPool) {
+    // Server rendering calls a closure child of a Suspense up to three times: when
+    // `RequireUser` built the page in one, every panel's resource was created, fetched
+    // and serialized for hydration two or three times (each server function ran again).
+    let app = app(pool).await;
+    let res = login_cookie(&app, "admin@pg.com.br", backend::demo::DEMO_PASSWORD).await;
+    let cookie = res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    for (path, marker) in [
+        // The head (its chart) and the configuration form.
+        ("/integracoes/acessorias", r#"\"chart_svg\""#),
+        ("/integracoes/acessorias", r#"\"pause_after_failures\""#),
+        // The tenant's numbers.
+        ("/integracoes", r#"\"failing_now\""#),
+    ] {
+        let res = app
+            .clone()
+            .oneshot(
+                Request::get(path)
+                    .header(header::COOKIE, &cookie)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let html = body_text(res).await;
+        assert_eq!(
+            html.matches(marker).count(),
+            1,
+            "{path}: {marker} serialized once"
+        );
+    }
+}
