@@ -82,12 +82,14 @@ def main():
             "from the smallest log to the largest. A page renders every panel on the server: a",
             "server function each (seven on the detail page, ten on `/integracoes`), all taking one",
             "reading of the session (the page gate's, `auth::RequestSession`) and each opening its",
-            "own transaction, side by side on two cores, plus 80–90 KB of HTML. Its CPU time, the",
-            "server's and PostgreSQL's, is about 1.4 times its wall time on two cores",
-            "(`scripts/bench/page-cpu.py`; see \"Where a page's time goes\" below): the two processes",
-            "take turns on the cores. That cannot come within three times one index scan plus 5 ms;",
-            "what would is fewer statements per page (the panels' reads joined). The p95s of the",
-            "cheapest calls are this shared machine's scheduling: their p50s are 1–2.5 ms.",
+            "own transaction (one round trip, `scope::begin_as`), side by side on two cores, plus",
+            "about 100 KB of HTML. Its CPU time, the server's and PostgreSQL's, is more than its wall",
+            "time on two cores (`scripts/bench/page-cpu.py`; see \"Where a page's time goes\" below):",
+            "the two processes take turns on the cores. That cannot come within three times one",
+            "index scan plus 5 ms; what would is fewer statements per page (the panels' reads",
+            "joined). The p95s of the cheapest calls are this shared machine's scheduling: their p50s",
+            "are 1–2.5 ms. With the database a network hop away, round trips are what a page pays:",
+            "see \"Round trips, and a page built once\" below.",
         ]
         out.append("")
     if bundle:
