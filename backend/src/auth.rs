@@ -364,17 +364,7 @@ impl RequestSession {
         headers: &http::HeaderMap,
         preferred: Option<&str>,
     ) -> Result<Scoped> {
-        let mut first = None;
-        let slot = &mut first;
-        let (claims, user) = self
-            .session
-            .get_or_try_init(|| async move {
-                let (claims, user, tx) = scoped_session(pool, keys, headers, preferred).await?;
-                *slot = Some(tx);
-                Ok::<_, Error>((claims, user))
-            })
-            .await?
-            .clone();
+        let (claims, user, first) = self.read(pool, keys, headers, preferred).await?;
         let tx = match first.or_else(|| self.take_spare()) {
             Some(tx) => tx,
             None => begin_as(pool, &claims).await?,
@@ -393,7 +383,11 @@ impl RequestSession {
         headers: &http::HeaderMap,
         preferred: Option<&str>,
     ) -> Result<SessionUser> {
-        Ok(self.read(pool, keys, headers, preferred, true).await?.1)
+        let (_, user, first) = self.read(pool, keys, headers, preferred).await?;
+        if let (Some(tx), Ok(mut spare)) = (first, self.spare.lock()) {
+            spare.get_or_insert(tx);
+        }
+        Ok(user)
     }
 
     /// The session with the token's claims, for a function with work of its own before
@@ -408,20 +402,26 @@ impl RequestSession {
         headers: &http::HeaderMap,
         preferred: Option<&str>,
     ) -> Result<(Claims, SessionUser)> {
-        self.read(pool, keys, headers, preferred, false).await
+        let (claims, user, _) = self.read(pool, keys, headers, preferred).await?;
+        Ok((claims, user))
     }
 
+    /// The session, read once per request: the transaction that read it, when this call
+    /// is the one that did.
     async fn read(
         &self,
         pool: &PgPool,
         keys: &JwtKeys,
         headers: &http::HeaderMap,
         preferred: Option<&str>,
-        keep: bool,
-    ) -> Result<(Claims, SessionUser)> {
+    ) -> Result<(
+        Claims,
+        SessionUser,
+        Option<sqlx::Transaction<'static, sqlx::Postgres>>,
+    )> {
         let mut first = None;
         let slot = &mut first;
-        let session = self
+        let (claims, user) = self
             .session
             .get_or_try_init(|| async move {
                 let (claims, user, tx) = scoped_session(pool, keys, headers, preferred).await?;
@@ -430,10 +430,7 @@ impl RequestSession {
             })
             .await?
             .clone();
-        if let (Some(tx), true, Ok(mut spare)) = (first, keep, self.spare.lock()) {
-            spare.get_or_insert(tx);
-        }
-        Ok(session)
+        Ok((claims, user, first))
     }
 
     /// A transaction scoped to `claims`: the one that read this request's session if no

@@ -77,10 +77,10 @@ async fn a_database_without_our_schema_still_gets_clean_connections(pool: PgPool
 
 /// One pool connection, so that what a transaction leaves behind is what the next user
 /// of the pool gets.
-async fn single(url: &str) -> PgPool {
+async fn single(options: sqlx::postgres::PgConnectOptions) -> PgPool {
     sqlx::postgres::PgPoolOptions::new()
         .max_connections(1)
-        .connect(url)
+        .connect_with(options)
         .await
         .expect("pool")
 }
@@ -91,7 +91,7 @@ async fn a_callers_transaction_carries_exactly_their_claims_and_leaves_nothing(p
     // address with quotes, backslashes and SQL in it must arrive as it was, and stay text.
     let email = r#"o'brien\'); select set_config('role', 'postgres', false); --"\\x@ex.com"#;
     let claims = common::claims_for(uuid::Uuid::new_v4(), email);
-    let one = single(&url_of(&pool)).await;
+    let one = single(pool.connect_options().as_ref().clone()).await;
     let mut tx = backend::scope::begin_as(&one, &claims)
         .await
         .expect("begins");
@@ -136,11 +136,7 @@ async fn a_begin_that_fails_leaves_the_connection_outside_any_transaction(pool: 
         .clone()
         .username(&role)
         .password(&password);
-    let one = sqlx::postgres::PgPoolOptions::new()
-        .max_connections(1)
-        .connect_with(options)
-        .await
-        .expect("pool");
+    let one = single(options).await;
     let claims = common::claims_for(uuid::Uuid::new_v4(), "ninguem@example.com");
     let begun = backend::scope::begin_as(&one, &claims).await;
     let mut conn = one.acquire().await.expect("the connection");
@@ -175,7 +171,7 @@ async fn a_read_transaction_dropped_unfinished_leaves_nothing_for_the_next_reque
     // What `ssr::end_read` does: the transaction is dropped, not committed. sqlx rolls it
     // back as the connection goes back to the pool; the next user gets it clean.
     let claims = common::claims_for(uuid::Uuid::new_v4(), "leitor@example.com");
-    let one = single(&url_of(&pool)).await;
+    let one = single(pool.connect_options().as_ref().clone()).await;
     let mut tx = backend::scope::begin_as(&one, &claims)
         .await
         .expect("begins");
