@@ -64,8 +64,8 @@ pub fn runs_per_day_svg(per_day: &[Day], days: i64, today: NaiveDate) -> Option<
         .collect();
     let mut chart = BarChart::new(vec![success, partial, error, avg], labels);
     chart.base.series.colors = PALETTE.iter().map(|c| (*c).into()).collect();
-    chart.base.width = 720.0;
-    chart.base.height = 300.0;
+    chart.base.width = WIDTH;
+    chart.base.height = HEIGHT;
     let mut runs_axis = chart.y_axis_configs[0].clone();
     runs_axis.min = Some(0.0);
     runs_axis.max = Some(axis_max(max_runs, steps));
@@ -73,7 +73,24 @@ pub fn runs_per_day_svg(per_day: &[Day], days: i64, today: NaiveDate) -> Option<
     let mut time_axis = runs_axis.clone();
     time_axis.max = Some(axis_max((max_avg_ms / divisor).ceil() as f32, steps));
     chart.y_axis_configs = vec![runs_axis, time_axis];
-    chart.svg().ok()
+    chart.svg().ok().map(|svg| scalable(&svg))
+}
+
+/// The size the chart is drawn at; the page scales it to its width.
+const WIDTH: f32 = 720.0;
+const HEIGHT: f32 = 300.0;
+
+/// The SVG with a `viewBox` on its root, so that a page narrower than the chart (a phone)
+/// scales it down instead of cutting it (charts-rs writes only `width` and `height`).
+fn scalable(svg: &str) -> String {
+    let root_end = svg.find('>').unwrap_or(0);
+    if svg[..root_end].contains("viewBox") || !svg.starts_with("<svg") {
+        return svg.to_owned();
+    }
+    format!(
+        "<svg viewBox=\"0 0 {WIDTH} {HEIGHT}\" preserveAspectRatio=\"xMinYMin meet\"{}",
+        &svg["<svg".len()..]
+    )
 }
 
 /// How many steps an axis from 0 to `max` gets: one per unit up to 5, else 5.
@@ -104,6 +121,8 @@ mod tests {
         }];
         let svg = runs_per_day_svg(&per_day, 30, today).expect("svg");
         assert!(svg.starts_with("<svg"), "{}", &svg[..40.min(svg.len())]);
+        let root = &svg[..svg.find('>').expect("root tag")];
+        assert_eq!(root.matches("viewBox=\"0 0 720 300\"").count(), 1, "{root}");
         for label in [
             "Sucesso",
             "Parcial",

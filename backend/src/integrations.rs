@@ -53,7 +53,9 @@ pub async fn list_for_tenant(
                   -- The running attempt waits for a worker; its place in the queue.
                   (r.execution_id is not null and r.started_at is null) as "queued!",
                   case when r.execution_id is not null and r.started_at is null
-                       then public.queue_position($1, r.execution_id) end as queue_position
+                       then public.queue_position($1, r.execution_id) end as queue_position,
+                  to_char(w.created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as last_webhook,
+                  extract(epoch from now() - w.created_at)::bigint as last_webhook_seconds_ago
            from public.tenant_integrations ti
            left join public.integration_providers p on p.id = ti.provider_id
            -- The last sync's totals: the run the engine last concluded as a success or
@@ -72,6 +74,16 @@ pub async fn list_for_tenant(
                and l.provider_slug = p.slug
                and l.status = 'running'
              order by l.created_at desc limit 1) r on ti.last_status = 'running'
+           -- The last webhook batch (OneCode's events between syncs): one row of the
+           -- partial index of 0027 (the triggers other than the schedule), for any
+           -- provider; empty for those that receive none.
+           left join lateral (
+             select l.created_at
+             from public.integration_logs l
+             where l.tenant_id = ($1::uuid)::text
+               and l.provider_slug = p.slug
+               and l.trigger = 'webhook'
+             order by l.created_at desc limit 1) w on true
            where ti.tenant_id = $1
            order by 3"#,
         tenant_id

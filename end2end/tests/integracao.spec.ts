@@ -14,7 +14,8 @@ test("the history filters and pages correctly across 130 rows", async ({ page })
   await page.getByLabel("Origem").selectOption("schedule");
   await page.getByLabel("Por página").selectOption("50");
   await page.getByRole("button", { name: "Filtrar" }).click();
-  await expect(page).toHaveURL(/origem=schedule/);
+  // Only the fields that have a value, in the form's order (no empty `de=`, no `=`).
+  await expect(page).toHaveURL(/\/integracoes\/acessorias\?origem=schedule&por_pagina=50$/);
   // The filtered page, not the one before it.
   await expect(rows).toHaveCount(50);
   const seen = new Set<string>();
@@ -39,7 +40,7 @@ test("the history filters and pages correctly across 130 rows", async ({ page })
   await page.getByLabel("Status", { exact: true }).selectOption("error");
   await page.getByLabel("Por página").selectOption("25");
   await page.getByRole("button", { name: "Filtrar" }).click();
-  await expect(page).toHaveURL(/status=error/);
+  await expect(page).toHaveURL(/\?status=error&origem=schedule&por_pagina=25$/);
   await expect(rows).toHaveCount(25);
   await expect(page.locator('.history-table tbody tr[data-status="error"]')).toHaveCount(25);
   await page.getByRole("link", { name: "Próxima página" }).click();
@@ -163,7 +164,13 @@ test("turning an integration off disables Executar and the API answers 409", asy
   await login(page, "admin@contmax.com.br", "/integracoes/local-http");
   await expect(page).toHaveURL(/\/integracoes\/local-http$/);
   await hydrated(page);
+  // Turning it off asks first; *Voltar* leaves it on.
   await page.getByRole("button", { name: "Desativar" }).click();
+  await page.getByRole("button", { name: "Voltar" }).click();
+  await expect(page.getByRole("button", { name: "Sim, desativar" })).toHaveCount(0);
+  await expect(page.locator(".detail-head .badge")).not.toHaveText("Desativada");
+  await page.getByRole("button", { name: "Desativar", exact: true }).click();
+  await page.getByRole("button", { name: "Sim, desativar" }).click();
   await expect(page.locator(".detail-head .badge")).toHaveText("Desativada");
   await expect(page.getByRole("button", { name: "Executar" })).toBeDisabled();
 

@@ -44,3 +44,49 @@ test("on a phone the notices open inside the screen", async ({ page }) => {
     expect(box.width).toBeGreaterThan(300);
   }
 });
+
+test("on a phone the header takes two rows, the chart fits and each row's Detalhes is in view", async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  await login(page, "admin@pg.com.br", "/integracoes/acessorias");
+  await expect(page.getByRole("heading", { name: "Acessórias", level: 1 })).toBeVisible();
+  await hydrated(page);
+  const box = async (selector: string) => {
+    const b = await page.locator(selector).first().boundingBox();
+    expect(b, selector).toBeTruthy();
+    return b ?? { x: 0, y: 0, width: 0, height: 0 };
+  };
+
+  // The logo and the organization on one row; the person and the ways out on the next,
+  // side by side; the shortened words are still in the accessible names.
+  const middle = (b: { y: number; height: number }) => b.y + b.height / 2;
+  const brand = await box(".app-header .brand");
+  const tenant = await box(".app-header .header-tenant");
+  const user = await box(".app-header .user");
+  const sair = await box(".app-header .logout button");
+  const all = await box(".app-header .logout-all button");
+  expect(Math.abs(middle(tenant) - middle(brand))).toBeLessThan(8);
+  expect(user.y).toBeGreaterThanOrEqual(brand.y + brand.height);
+  for (const b of [sair, all]) {
+    expect(Math.abs(middle(b) - middle(user))).toBeLessThan(8);
+    expect(b.x + b.width).toBeLessThanOrEqual(390);
+  }
+  await expect(page.getByRole("button", { name: "Sair de todos os dispositivos" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Portal Contmax" })).toBeVisible();
+
+  // The chart is scaled to the screen, not cut.
+  const chart = await box(".chart-svg svg");
+  expect(chart.x).toBeGreaterThanOrEqual(0);
+  expect(chart.x + chart.width).toBeLessThanOrEqual(390);
+  expect(chart.height).toBeLessThan(300);
+
+  // The history scrolls sideways inside its frame, says so, and keeps Detalhes on screen.
+  await expect(page.locator(".scroll-hint")).toBeVisible();
+  const details = page.locator(".history-table tbody tr").first().getByRole("link", { name: /Detalhes/ });
+  const link = await details.boundingBox();
+  expect(link).toBeTruthy();
+  if (link) {
+    expect(link.x).toBeGreaterThanOrEqual(0);
+    expect(link.x + link.width).toBeLessThanOrEqual(390);
+  }
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+});

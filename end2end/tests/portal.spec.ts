@@ -106,6 +106,11 @@ test("a tenant admin turns an integration off and on; staff get no such button",
   // The sandbox integration has its token (the demo put it in the vault), so it turns on.
   const card = page.getByRole("list", { name: "Integrações" }).locator('[data-slug="local-http"]');
   await card.getByRole("button", { name: "Desativar Teste local (HTTP)" }).click();
+  await expect(card.getByRole("group", { name: "Confirmar desativação" })).toContainText(
+    "Desativar Teste local (HTTP)? Ela deixa de ser executada",
+  );
+  await expect(card.locator(".badge")).not.toHaveText("Desativada");
+  await card.getByRole("button", { name: "Sim, desativar Teste local (HTTP)" }).click();
   await expect(card.locator(".badge")).toHaveText("Desativada");
   await card.getByRole("button", { name: "Ativar Teste local (HTTP)" }).click();
   await expect(card.getByRole("button", { name: "Desativar Teste local (HTTP)" })).toBeVisible();

@@ -45,6 +45,13 @@ pub struct IntegrationSummary {
     /// [`QUEUE_POSITION_CAP`].
     #[serde(default)]
     pub queue_position: Option<i32>,
+    /// When the last batch of webhook events was applied (OneCode's messages and
+    /// contacts, between syncs), RFC 3339; `None` when none ever was. A batch is not the
+    /// last run: the status and totals stay the last sync's.
+    #[serde(default)]
+    pub last_webhook: Option<String>,
+    #[serde(default)]
+    pub last_webhook_seconds_ago: Option<i64>,
 }
 
 /// The queue is counted up to here; the page then says "1000+".
@@ -151,6 +158,8 @@ mod tests {
             paused_after: None,
             queued: false,
             queue_position: None,
+            last_webhook: None,
+            last_webhook_seconds_ago: None,
         }
     }
 

@@ -127,6 +127,21 @@ async fn status_of(app: &axum::Router, req: Request<Body>) -> (StatusCode, Value
     )
 }
 
+/// Contmax's OneCode card as its admin's dashboard reads it.
+async fn onecode_card(app: &axum::Router, state: &backend::AppState) -> Value {
+    let token = common::token_for(state, "admin@contmax.com.br").await;
+    let (status, list) = status_of(
+        app,
+        common::post_form("/api/list-integrations", Some(&token), None, ""),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    list.as_array()
+        .and_then(|l| l.iter().find(|i| i["slug"] == "onecode"))
+        .cloned()
+        .expect("OneCode's card")
+}
+
 /// Processes the integration's pending events until none is left; returns the batches.
 async fn drain(pool: &PgPool, integration: Uuid) -> Vec<webhook::BatchReport> {
     let mut batches = Vec::new();
@@ -306,6 +321,8 @@ async fn an_event_is_stored_once_then_processed_from_the_stored_row(pool: PgPool
             .expect("jobs");
     assert_eq!(jobs, 1);
 
+    let before = onecode_card(&app, &state).await;
+    assert_eq!(before["last_webhook"], Value::Null, "{before}");
     let batches = drain(&pool, h.integration).await;
     assert_eq!(batches.len(), 1);
     assert_eq!(batches[0].events, 1);
@@ -329,6 +346,19 @@ async fn an_event_is_stored_once_then_processed_from_the_stored_row(pool: PgPool
     .await
     .expect("one log row for the batch");
     assert_eq!((trigger.as_str(), processed), ("webhook", 1));
+    // The card says when the batch was applied, and the batch is not taken for a sync:
+    // the last run, its status and its totals are as they were.
+    let after = onecode_card(&app, &state).await;
+    assert!(after["last_webhook"].is_string(), "{after}");
+    assert!(
+        after["last_webhook_seconds_ago"]
+            .as_i64()
+            .is_some_and(|s| (0..60).contains(&s)),
+        "{after}"
+    );
+    for field in ["last_run", "last_status", "last_processed"] {
+        assert_eq!(after[field], before[field], "{field}: {before} → {after}");
+    }
     let pending: i64 = sqlx::query_scalar(
         "select count(*) from public.onecode_eventos where tenant_id = $1 and status = 'pending'",
     )

@@ -58,6 +58,43 @@ async fn an_anonymous_visitor_is_redirected_to_login_with_the_way_back(pool: PgP
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn an_unknown_address_is_a_404_page_with_the_portal_header_and_ways_back(pool: PgPool) {
+    let app = app(pool).await;
+    let res = login_cookie(&app, "equipe@pg.com.br", backend::demo::DEMO_PASSWORD).await;
+    let cookie = res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .oneshot(
+            Request::get("/integracoes/x/y")
+                .header(header::COOKIE, &cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let html = body_text(res).await;
+    assert!(
+        html.contains("<title>Página não encontrada · Portal Contmax</title>"),
+        "{html}"
+    );
+    for part in [
+        r#"<header class="app-header"><a href="/" class="brand">"#,
+        r#"Portal Contmax</span></a></header>"#,
+        "Página não encontrada</h1>",
+        r#"<a class="btn btn-primary" href="/">Voltar ao início</a>"#,
+        r#"<a class="btn" href="/integracoes">Integrações</a>"#,
+    ] {
+        assert!(html.contains(part), "missing {part}: {html}");
+    }
+}
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn login_sets_an_httponly_session_cookie_and_the_portal_reads_the_database(pool: PgPool) {
     let app = app(pool).await;
 

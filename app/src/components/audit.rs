@@ -4,12 +4,11 @@
 //! JavaScript. Tenant admins and global admins only (the server answers 403 to staff).
 
 use leptos::prelude::*;
-use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use model::{audit_action_label, audit_source_label, AuditPage, AUDIT_ACTIONS};
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
-use crate::components::{error_text, Ago, ErrorBox};
+use crate::components::get_form::query_href;
+use crate::components::{error_text, Ago, ErrorBox, GetForm};
 use crate::use_credentials::{load_audit_page, load_audit_people};
 
 #[component]
@@ -37,29 +36,22 @@ pub fn AuditTrail(
     let show_provider = move || slug.with(Option::is_none);
     let href = move |before: Option<String>| {
         let (action, person, _) = filters.get_untracked();
-        let mut qs = Vec::new();
-        for (k, v) in [
+        let pairs = [
             ("aud_acao", action),
             ("aud_pessoa", person),
             ("aud_antes", before),
-        ] {
-            if let Some(v) = v.filter(|v| !v.is_empty()) {
-                qs.push(format!("{k}={}", utf8_percent_encode(&v, NON_ALPHANUMERIC)));
-            }
-        }
-        let base = path.get_untracked();
-        if qs.is_empty() {
-            format!("{base}#auditoria")
-        } else {
-            format!("{base}?{}#auditoria", qs.join("&"))
-        }
+        ];
+        let pairs = pairs
+            .iter()
+            .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v)));
+        query_href(&path.get_untracked(), pairs) + "#auditoria"
     };
     let selected_action = move |v: &str| filters.get().0.as_deref() == Some(v);
     let selected_person = move |v: &str| filters.get().1.as_deref() == Some(v);
     view! {
         <section id="auditoria" class="audit" aria-labelledby="auditoria-titulo">
             <h2 id="auditoria-titulo">"Auditoria"</h2>
-            <Form method="GET" action=move || path.get() attr:class="filters">
+            <GetForm action=path class="filters">
                 <div class="filter">
                     <label for="aud-acao">"Ação"</label>
                     <select id="aud-acao" name="aud_acao">
@@ -93,7 +85,7 @@ pub fn AuditTrail(
                     })}
                 </Transition>
                 <button type="submit" class="btn btn-small btn-primary">"Aplicar filtros"</button>
-            </Form>
+            </GetForm>
             <Transition fallback=|| view! { <p class="loading" role="status">"Carregando auditoria…"</p> }>
                 {move || Suspend::new(async move {
                     match page.await {

@@ -8,6 +8,17 @@ use model::SessionUser;
 use crate::components::NoticeBell;
 use crate::session::use_session;
 
+/// The logo and name, a link to the portal's home.
+#[component]
+pub fn Brand() -> impl IntoView {
+    view! {
+        <a class="brand" href="/">
+            <span class="logo" aria-hidden="true">"C"</span>
+            <span class="brand-name">"Portal Contmax"</span>
+        </a>
+    }
+}
+
 /// `refresh`: bumped by a page when the header's notices may have changed (a run ended).
 #[component]
 pub fn AppHeader(
@@ -54,23 +65,22 @@ pub fn AppHeader(
     };
     view! {
         <header class="app-header">
-            <a class="brand" href="/">
-                <span class="logo" aria-hidden="true">"C"</span>
-                <span>"Portal Contmax"</span>
-            </a>
+            <Brand/>
             <div class="header-tenant">{tenant_view}</div>
             <div class="header-user">
                 {user.can_configure().then(|| match refresh {
                     Some(r) => view! { <NoticeBell refresh=r/> }.into_any(),
                     None => view! { <NoticeBell/> }.into_any(),
                 })}
-                <span class="user-name">{user.nome.clone()}</span>
-                <span class="user-role">{role}</span>
+                <span class="user">
+                    <span class="user-name">{user.nome.clone()}</span>
+                    <span class="user-role">{role}</span>
+                </span>
                 // A plain form (a full page load to the login page), placed before the
                 // ActionForm: after it, the header's hydration failed now and then.
                 <form method="post" action="/api/logout-all" class="logout-all">
                     <button type="submit" class="btn btn-ghost btn-small">
-                        "Sair de todos os dispositivos"
+                        "Sair de todos" <span class="wide-only">" os dispositivos"</span>
                     </button>
                 </form>
                 <ActionForm action=session.logout attr:class="logout">

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod cancel;
 pub mod connection_test;
+pub mod get_form;
 pub mod header;
 pub mod icon;
 pub mod notices;
@@ -10,10 +11,12 @@ pub mod paused;
 pub mod require_user;
 pub mod status;
 pub mod toast;
+pub mod toggle;
 
 pub use audit::AuditTrail;
 pub use cancel::CancelButton;
 pub use connection_test::TestButton;
+pub use get_form::GetForm;
 pub use header::AppHeader;
 pub use icon::{category_icon, LucideIcon};
 pub use notices::NoticeBell;
@@ -21,6 +24,7 @@ pub use paused::PausedNotice;
 pub use require_user::RequireUser;
 pub use status::{Ago, ErrorBox, Metric, StatusBadge};
 pub use toast::{push_toast, Toasts};
+pub use toggle::ToggleButton;
 
 use leptos::prelude::ServerFnError;
 

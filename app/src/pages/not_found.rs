@@ -1,4 +1,10 @@
+//! An address that matches no page: 404, with the portal's header (its brand: this page
+//! reads no session) and the ways back.
+
 use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::components::header::Brand;
 
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -7,10 +13,18 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     view! {
+        <Title text="Página não encontrada · Portal Contmax"/>
+        <header class="app-header">
+            <Brand/>
+        </header>
         <main class="page narrow">
             <h1>"Página não encontrada"</h1>
             <p>"O endereço não existe ou foi movido."</p>
-            <a class="btn" href="/">"Voltar ao início"</a>
+            <p class="actions">
+                <a class="btn btn-primary" href="/">"Voltar ao início"</a>
+                " "
+                <a class="btn" href="/integracoes">"Integrações"</a>
+            </p>
         </main>
     }
 }

@@ -126,6 +126,11 @@ fn Field(
         field.title.clone()
     };
     let value = field.value.clone().unwrap_or_default();
+    let class = if matches!(field.kind, FieldKind::Boolean) {
+        "field field-inline field-check"
+    } else {
+        "field field-inline"
+    };
     let input = match field.kind.clone() {
         FieldKind::Boolean => view! {
             <input id=id.clone() type="checkbox" name=name.clone() value="true"
@@ -170,7 +175,7 @@ fn Field(
         }
     };
     view! {
-        <div class="field field-inline" data-field=field.key.clone()>
+        <div class=class data-field=field.key.clone()>
             <label for=id.clone()>{label}</label>
             {input}
             <small id=help_id class="help">

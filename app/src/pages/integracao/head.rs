@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use model::{duration_pt, percent_pt, IntegrationDetail, RunStatus};
 
 use crate::components::{
-    error_text, Ago, CancelButton, ErrorBox, Metric, PausedNotice, StatusBadge,
+    error_text, Ago, CancelButton, ErrorBox, Metric, PausedNotice, StatusBadge, ToggleButton,
 };
 use crate::use_alerts::ResumeIntegration;
 use crate::use_integrations::{CancelRun, RunIntegration, SetIntegrationEnabled};
@@ -27,16 +27,7 @@ pub(super) fn Head(
     let runnable = s.has_connector;
     let m = d.metrics.clone();
     let toggle_form = can_configure.then(|| {
-        let slug = s.slug.clone();
-        view! {
-            <ActionForm action=toggle>
-                <input type="hidden" name="slug" value=slug/>
-                <input type="hidden" name="enabled" value=(!enabled).to_string()/>
-                <button type="submit" class="btn" disabled=move || toggle.pending().get()>
-                    {if enabled { "Desativar" } else { "Ativar" }}
-                </button>
-            </ActionForm>
-        }
+        view! { <ToggleButton slug=s.slug.clone() name=s.name.clone() enabled toggle/> }
     });
     view! {
         <Title text=format!("{} · Integrações · Portal Contmax", s.name)/>
@@ -54,6 +45,9 @@ pub(super) fn Head(
         {s.queue_line().map(|q| view! { <p class="queue-line" data-testid="queue-line">{q}</p> })}
         {d.description.clone().map(|t| view! { <p class="muted">{t}</p> })}
         <p class="last-run">"Última execução: " <Ago seconds=s.last_run_seconds_ago exact=s.last_run.clone()/></p>
+        {s.last_webhook.clone().map(|at| view! {
+            <p class="last-webhook" data-testid="last-webhook">"Último webhook: " <Ago seconds=s.last_webhook_seconds_ago exact=Some(at)/></p>
+        })}
         {d.last_error.clone().filter(|_| status == Some(RunStatus::Error)).map(|e| view! {
             <p class="last-error" data-testid="last-error">"Último erro: " {e}</p>
         })}

@@ -2,11 +2,10 @@
 //! one keyset page of executions with its links.
 
 use leptos::prelude::*;
-use leptos_router::components::Form;
 use model::{duration_pt, HistoryQuery, RunStatus, Trigger};
 
 use super::query::PageQuery;
-use crate::components::{Ago, StatusBadge};
+use crate::components::{Ago, GetForm, StatusBadge};
 
 #[component]
 pub(super) fn Filters(slug: Memo<String>, page_query: Memo<PageQuery>) -> impl IntoView {
@@ -14,7 +13,7 @@ pub(super) fn Filters(slug: Memo<String>, page_query: Memo<PageQuery>) -> impl I
     let selected =
         move |v: &str, f: &dyn Fn(&HistoryQuery) -> Option<String>| f(&h()).as_deref() == Some(v);
     view! {
-        <Form method="GET" action=move || format!("/integracoes/{}", slug.get()) attr:class="filters">
+        <GetForm action=Signal::derive(move || format!("/integracoes/{}", slug.get())) class="filters">
             <div class="filter">
                 <label for="filtro-status">"Status"</label>
                 <select id="filtro-status" name="status">
@@ -60,7 +59,7 @@ pub(super) fn Filters(slug: Memo<String>, page_query: Memo<PageQuery>) -> impl I
             </div>
             <button type="submit" class="btn btn-small btn-primary">"Filtrar"</button>
             <a class="btn btn-small" href=move || format!("/integracoes/{}#historico", slug.get())>"Limpar"</a>
-        </Form>
+        </GetForm>
     }
 }
 
@@ -108,6 +107,7 @@ pub(super) fn HistoryTable(page: model::HistoryPage, slug: String, pq: PageQuery
         })
         .collect_view();
     view! {
+        <p class="scroll-hint" aria-hidden="true">"Deslize a tabela para o lado para ver todas as colunas."</p>
         <div class="table-wrap">
             <table class="history-table">
                 <caption class="visually-hidden">"Execuções, da mais recente para a mais antiga"</caption>

@@ -181,8 +181,10 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
             .or_else(|| detail.get().and_then(Result::ok).map(|d| d.summary))
     };
     let bump = move || tick.update(|n| *n = n.wrapping_add(1));
-    // The last run status and start time a push said (see `moved` below).
-    let seen = StoredValue::new(None::<(Option<RunStatus>, Option<String>)>);
+    // The last run status and start time a push said, and its last webhook batch (see
+    // `moved` below): a batch is a new row of the history too.
+    type Seen = (Option<RunStatus>, Option<String>, Option<String>);
+    let seen = StoredValue::new(None::<Seen>);
     let live = crate::live::subscribe(
         move |incoming| {
             if incoming.slug != slug.get_untracked() {
@@ -192,10 +194,14 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
             // the detail are separate reads, so a detail read after a quick run ended can
             // already say how it ended while the history, read a moment earlier, still
             // shows it running; the push of that end must still refresh the history.
-            let now = (incoming.last_status, incoming.last_run.clone());
+            let now = (
+                incoming.last_status,
+                incoming.last_run.clone(),
+                incoming.last_webhook.clone(),
+            );
             let before = seen
                 .get_value()
-                .or_else(|| untrack(summary).map(|s| (s.last_status, s.last_run)));
+                .or_else(|| untrack(summary).map(|s| (s.last_status, s.last_run, s.last_webhook)));
             // The stream's first push: the history, read with the page, may show a run
             // going that has ended since, though the detail already said how it ended.
             let history_behind = seen.get_value().is_none()

@@ -1,8 +1,8 @@
 //! The detail page's query string: filters (pt-BR names), the history's page cursor and
 //! the open execution, as links write them.
 
+use crate::components::get_form::query_href;
 use model::HistoryQuery;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// The page's query string: filters (pt-BR names), page cursor and open execution.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -24,25 +24,11 @@ impl PageQuery {
             ("antes", &h.before),
             ("execucao", &self.execucao),
         ];
-        let qs: Vec<String> = pairs
-            .iter()
-            .filter_map(|(k, v)| {
-                v.as_deref()
-                    .filter(|v| !v.is_empty())
-                    .map(|v| format!("{k}={}", encode(v)))
-            })
-            .collect();
-        if qs.is_empty() {
-            format!("/integracoes/{slug}")
-        } else {
-            format!("/integracoes/{slug}?{}", qs.join("&"))
-        }
+        query_href(
+            &format!("/integracoes/{slug}"),
+            pairs
+                .iter()
+                .filter_map(|(k, v)| v.as_deref().map(|v| (*k, v))),
+        )
     }
-}
-
-/// What a query-string value keeps as is: letters, digits and `-_.` (cursors, dates, ids).
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.');
-
-pub(super) fn encode(v: &str) -> String {
-    utf8_percent_encode(v, QUERY_VALUE).to_string()
 }

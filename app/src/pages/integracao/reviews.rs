@@ -7,12 +7,11 @@
 //! hydrated page.
 
 use leptos::prelude::*;
-use leptos_router::components::Form;
 use model::{percent_pt, phone_pt, CompanyChoice, ReviewItem, ReviewPage, ReviewQuery};
-use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use uuid::Uuid;
 
-use crate::components::{error_text, push_toast, ErrorBox};
+use crate::components::get_form::query_href;
+use crate::components::{error_text, push_toast, ErrorBox, GetForm};
 use crate::use_contact_reviews::{DecideContact, SearchReviewCompanies};
 
 /// `N contatos aguardando revisão`.
@@ -26,18 +25,12 @@ fn waiting_pt(n: i64) -> String {
 /// This page with the queue's filter and cursor (the history's parameters are dropped, as
 /// the history's own links drop these).
 fn href(slug: &str, busca: Option<&str>, after: Option<&str>) -> String {
-    let qs: Vec<String> = [("contatos", busca), ("contatos_apos", after)]
-        .into_iter()
-        .filter_map(|(k, v)| {
-            v.filter(|v| !v.is_empty())
-                .map(|v| format!("{k}={}", utf8_percent_encode(v, NON_ALPHANUMERIC)))
-        })
-        .collect();
-    if qs.is_empty() {
-        format!("/integracoes/{slug}#revisar-contatos")
-    } else {
-        format!("/integracoes/{slug}?{}#revisar-contatos", qs.join("&"))
-    }
+    let pairs = [("contatos", busca), ("contatos_apos", after)];
+    let path = format!("/integracoes/{slug}");
+    query_href(
+        &path,
+        pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))),
+    ) + "#revisar-contatos"
 }
 
 #[component]
@@ -90,7 +83,7 @@ pub fn ReviewSection(
                 "Aceite a sugestão, escolha outra empresa ou ignore o contato: a decisão vale para "
                 "as próximas sincronizações."
             </p>
-            <Form method="GET" action=move || format!("/integracoes/{}", slug.get()) attr:class="filters" attr:role="search">
+            <GetForm action=Signal::derive(move || format!("/integracoes/{}", slug.get())) class="filters" role="search">
                 <div class="filter">
                     <label for="contatos-busca">"Buscar contato"</label>
                     <input
@@ -106,7 +99,7 @@ pub fn ReviewSection(
                 {move || query.get().busca.filter(|b| !b.is_empty()).map(|_| view! {
                     <a class="btn btn-small" href=href(&slug.get(), None, None)>"Limpar"</a>
                 })}
-            </Form>
+            </GetForm>
             {move || decide.value().get().and_then(Result::err).map(|e| view! { <ErrorBox message=error_text(&e)/> })}
             <Transition fallback=|| view! { <p class="loading" role="status">"Carregando contatos…"</p> }>
                 {move || Suspend::new(async move {

@@ -12,7 +12,7 @@ use model::{
 
 use crate::components::{
     category_icon, error_text, Ago, AppHeader, CancelButton, ErrorBox, LucideIcon, Metric,
-    PausedNotice, RequireUser, StatusBadge, TestButton, Toasts,
+    PausedNotice, RequireUser, StatusBadge, TestButton, Toasts, ToggleButton,
 };
 use crate::use_alerts::ResumeIntegration;
 
@@ -341,26 +341,7 @@ fn IntegrationCard(
         .unwrap_or("—")
         .to_owned();
     let toggle_form = can_configure.then(|| {
-        let slug = slug.clone();
-        let label = format!(
-            "{} {}",
-            if enabled { "Desativar" } else { "Ativar" },
-            item.name
-        );
-        view! {
-            <ActionForm action=toggle>
-                <input type="hidden" name="slug" value=slug/>
-                <input type="hidden" name="enabled" value=(!enabled).to_string()/>
-                <button
-                    type="submit"
-                    class="btn btn-small"
-                    disabled=move || toggle.pending().get()
-                    aria-label=label
-                >
-                    {if enabled { "Desativar" } else { "Ativar" }}
-                </button>
-            </ActionForm>
-        }
+        view! { <ToggleButton slug=slug.clone() name=name.clone() enabled toggle small=true/> }
     });
     view! {
         <li class="integration-card" data-slug=item.slug.clone()>
@@ -372,6 +353,9 @@ fn IntegrationCard(
             <p class="muted">{category}</p>
             {item.queue_line().map(|q| view! { <p class="queue-line" data-testid="queue-line">{q}</p> })}
             <p class="last-run">"Última execução: " <Ago seconds=item.last_run_seconds_ago exact=item.last_run.clone()/></p>
+            {item.last_webhook.clone().map(|at| view! {
+                <p class="last-webhook" data-testid="last-webhook">"Último webhook: " <Ago seconds=item.last_webhook_seconds_ago exact=Some(at)/></p>
+            })}
             {item.totals_line().filter(|_| !running).map(|t| view! { <p class="last-totals">{t}</p> })}
             {(!runnable).then(|| view! { <p class="muted no-connector" data-testid="no-connector">{model::NO_CONNECTOR}</p> })}
             {item.paused_after.map(|failures| view! {
