@@ -74,16 +74,27 @@ pub async fn list_for_tenant(
                and l.provider_slug = p.slug
                and l.status = 'running'
              order by l.created_at desc limit 1) r on ti.last_status = 'running'
-           -- The last webhook batch (OneCode's events between syncs): one row of the
-           -- partial index of 0027 (the triggers other than the schedule), for any
-           -- provider; empty for those that receive none.
+           -- The last webhook batch (OneCode's events between syncs), under either key
+           -- of the tenant the history lists (its id; its slug in the old jobs' rows): one
+           -- row from the top of each key's range of the partial index of 0027 (the
+           -- triggers other than the schedule). Empty for providers that receive none.
            left join lateral (
-             select l.created_at
-             from public.integration_logs l
-             where l.tenant_id = ($1::uuid)::text
-               and l.provider_slug = p.slug
-               and l.trigger = 'webhook'
-             order by l.created_at desc limit 1) w on true
+             select max(u.created_at) as created_at
+             from (
+               (select l.created_at
+                from public.integration_logs l
+                where l.tenant_id = ($1::uuid)::text
+                  and l.provider_slug = p.slug
+                  and l.trigger = 'webhook'
+                order by l.created_at desc limit 1)
+               union all
+               (select l.created_at
+                from public.integration_logs l
+                where l.tenant_id = (select o.slug from public.organizacoes o where o.id = $1)
+                  and l.provider_slug = p.slug
+                  and l.trigger = 'webhook'
+                order by l.created_at desc limit 1)
+             ) u) w on true
            where ti.tenant_id = $1
            order by 3"#,
         tenant_id

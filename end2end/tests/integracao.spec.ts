@@ -165,10 +165,17 @@ test("turning an integration off disables Executar and the API answers 409", asy
   await expect(page).toHaveURL(/\/integracoes\/local-http$/);
   await hydrated(page);
   // Turning it off asks first; *Voltar* leaves it on.
+  // Focus follows the question (the button pressed is gone, then back).
+  const toggles: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().includes("/api/set-integration-enabled")) toggles.push(r.url());
+  });
   await page.getByRole("button", { name: "Desativar" }).click();
+  await expect(page.getByRole("button", { name: "Voltar" })).toBeFocused();
   await page.getByRole("button", { name: "Voltar" }).click();
   await expect(page.getByRole("button", { name: "Sim, desativar" })).toHaveCount(0);
-  await expect(page.locator(".detail-head .badge")).not.toHaveText("Desativada");
+  await expect(page.getByRole("button", { name: "Desativar", exact: true })).toBeFocused();
+  expect(toggles, "asking sends nothing").toEqual([]);
   await page.getByRole("button", { name: "Desativar", exact: true }).click();
   await page.getByRole("button", { name: "Sim, desativar" }).click();
   await expect(page.locator(".detail-head .badge")).toHaveText("Desativada");

@@ -242,11 +242,12 @@ fn queue_look() -> Duration {
     QUEUE_LOOK + Duration::from_millis(u64::try_from(Uuid::new_v4().as_u128() % 1_000).unwrap_or(0))
 }
 
-/// The same card on the page: equal but for the seconds since the last run, which every
-/// read counts again.
+/// The same card on the page: equal but for the seconds since the last run and since the
+/// last webhook batch, which every read counts again.
 fn same_card(a: &IntegrationSummary, b: &IntegrationSummary) -> bool {
     let mut b = b.clone();
     b.last_run_seconds_ago = a.last_run_seconds_ago;
+    b.last_webhook_seconds_ago = a.last_webhook_seconds_ago;
     *a == b
 }
 
@@ -451,5 +452,41 @@ impl Stream {
         tx.commit().await?;
         self.state.registry.mark(&mut list);
         Ok(Some(list))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_card;
+    use model::IntegrationSummary;
+
+    fn card() -> IntegrationSummary {
+        serde_json::from_value(serde_json::json!({
+            "id": "00000000-0000-0000-0000-000000000001", "slug": "onecode", "name": "OneCode",
+            "category": null, "is_enabled": true, "last_status": "success",
+            "last_run": "2026-12-06T10:00:00.000Z", "last_run_seconds_ago": 60,
+            "progress": null, "last_processed": 3, "last_created": 1, "last_updated": 0,
+            "last_review": 0, "last_failed": 0, "last_matched": 2, "last_ignored": 0,
+            "has_connector": true, "paused_after": null,
+            "last_webhook": "2026-12-06T10:00:30.000Z", "last_webhook_seconds_ago": 30
+        }))
+        .expect("a card")
+    }
+
+    /// A card read again a few seconds later is not pushed again (every push rebuilds the
+    /// card on the page); a new batch or run is.
+    #[test]
+    fn a_card_is_the_same_but_for_the_seconds_counted_again() {
+        let a = card();
+        let mut later = a.clone();
+        later.last_run_seconds_ago = Some(64);
+        later.last_webhook_seconds_ago = Some(34);
+        assert!(same_card(&a, &later));
+        let mut batch = later.clone();
+        batch.last_webhook = Some("2026-12-06T10:01:03.000Z".into());
+        assert!(!same_card(&a, &batch));
+        let mut run = later;
+        run.last_processed = Some(4);
+        assert!(!same_card(&a, &run));
     }
 }

@@ -18,6 +18,29 @@ pub fn ToggleButton(
     small: bool,
 ) -> impl IntoView {
     let asking = RwSignal::new(false);
+    // Focus follows the question: to *Voltar* when it opens (the button pressed is gone),
+    // back to *Desativar* when it closes without an answer.
+    let back = NodeRef::<leptos::html::Button>::new();
+    let off = NodeRef::<leptos::html::Button>::new();
+    let asked = StoredValue::new(false);
+    // (Each button is a new element each time it shows: its NodeRef is set again.)
+    #[cfg(feature = "hydrate")]
+    {
+        Effect::new(move |_| {
+            if let Some(b) = back.get() {
+                if asking.get_untracked() {
+                    let _ = b.focus();
+                }
+            }
+        });
+        Effect::new(move |_| {
+            if let Some(b) = off.get() {
+                if asked.get_value() && !asking.get_untracked() {
+                    let _ = b.focus();
+                }
+            }
+        });
+    }
     // A new answer (a refused *Ativar*, or the list read again) closes the question.
     Effect::new(move |_| {
         if toggle.version().get() > 0 {
@@ -30,6 +53,7 @@ pub fn ToggleButton(
     let ask = move |ev: leptos::ev::MouseEvent| {
         if enabled && !asking.get_untracked() {
             ev.prevent_default();
+            asked.set_value(true);
             asking.set(true);
         }
     };
@@ -47,6 +71,7 @@ pub fn ToggleButton(
                         class=class
                         disabled=move || toggle.pending().get()
                         aria-label=label.clone()
+                        node_ref=off
                         on:click=ask
                     >
                         {verb}
@@ -63,7 +88,7 @@ pub fn ToggleButton(
                     >
                         "Sim, desativar"
                     </button>
-                    <button type="button" class="btn btn-small" on:click=move |_| asking.set(false)>
+                    <button type="button" class="btn btn-small" node_ref=back on:click=move |_| asking.set(false)>
                         "Voltar"
                     </button>
                 </span>

@@ -105,9 +105,20 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
             detail
         },
     );
+    // A webhook batch applied (OneCode's events, between runs): a new row of the history,
+    // which alone reads again (a busy tenant's batches would otherwise re-read the whole
+    // page, the review queue someone is working included).
+    let batches = RwSignal::new(0u32);
     let history = Resource::new(
-        move || (slug.get(), page_query.get().history, changes()),
-        |(slug, q, _)| {
+        move || {
+            (
+                slug.get(),
+                page_query.get().history,
+                changes(),
+                batches.get(),
+            )
+        },
+        |(slug, q, ..)| {
             integration_history(
                 slug,
                 q.status,
@@ -181,10 +192,11 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
             .or_else(|| detail.get().and_then(Result::ok).map(|d| d.summary))
     };
     let bump = move || tick.update(|n| *n = n.wrapping_add(1));
-    // The last run status and start time a push said, and its last webhook batch (see
-    // `moved` below): a batch is a new row of the history too.
-    type Seen = (Option<RunStatus>, Option<String>, Option<String>);
+    // The last run status and start time a push said (see `moved` below), and its last
+    // webhook batch.
+    type Seen = (Option<RunStatus>, Option<String>);
     let seen = StoredValue::new(None::<Seen>);
+    let seen_batch = StoredValue::new(None::<Option<String>>);
     let live = crate::live::subscribe(
         move |incoming| {
             if incoming.slug != slug.get_untracked() {
@@ -194,14 +206,17 @@ fn Detalhe(user: SessionUser) -> impl IntoView {
             // the detail are separate reads, so a detail read after a quick run ended can
             // already say how it ended while the history, read a moment earlier, still
             // shows it running; the push of that end must still refresh the history.
-            let now = (
-                incoming.last_status,
-                incoming.last_run.clone(),
-                incoming.last_webhook.clone(),
-            );
+            let now = (incoming.last_status, incoming.last_run.clone());
             let before = seen
                 .get_value()
-                .or_else(|| untrack(summary).map(|s| (s.last_status, s.last_run, s.last_webhook)));
+                .or_else(|| untrack(summary).map(|s| (s.last_status, s.last_run)));
+            let batch_before = seen_batch
+                .get_value()
+                .or_else(|| untrack(summary).map(|s| s.last_webhook));
+            if batch_before.is_some_and(|b| b != incoming.last_webhook) {
+                batches.update(|n| *n = n.wrapping_add(1));
+            }
+            seen_batch.set_value(Some(incoming.last_webhook.clone()));
             // The stream's first push: the history, read with the page, may show a run
             // going that has ended since, though the detail already said how it ended.
             let history_behind = seen.get_value().is_none()
