@@ -31,6 +31,31 @@ async fn login_cookie(app: &axum::Router, email: &str, password: &str) -> axum::
         .unwrap()
 }
 
+/// The session cookie (`name=value`) of a demo user signed in through the login form.
+async fn signed_in(app: &axum::Router, email: &str) -> String {
+    let res = login_cookie(app, email, backend::demo::DEMO_PASSWORD).await;
+    res.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// `GET path` with that cookie.
+async fn get_with(app: &axum::Router, path: &str, cookie: &str) -> axum::response::Response {
+    app.clone()
+        .oneshot(
+            Request::get(path)
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+}
+
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn healthz_answers_when_the_database_does(pool: PgPool) {
     let app = app(pool).await;
@@ -60,23 +85,8 @@ async fn an_anonymous_visitor_is_redirected_to_login_with_the_way_back(pool: PgP
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn an_unknown_address_is_a_404_page_with_the_portal_header_and_ways_back(pool: PgPool) {
     let app = app(pool).await;
-    let res = login_cookie(&app, "equipe@pg.com.br", backend::demo::DEMO_PASSWORD).await;
-    let cookie = res.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let res = app
-        .oneshot(
-            Request::get("/integracoes/x/y")
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let cookie = signed_in(&app, "equipe@pg.com.br").await;
+    let res = get_with(&app, "/integracoes/x/y", &cookie).await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let html = body_text(res).await;
     assert!(
@@ -117,16 +127,7 @@ async fn login_sets_an_httponly_session_cookie_and_the_portal_reads_the_database
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
 
-    let res = app
-        .clone()
-        .oneshot(
-            Request::get("/")
-                .header(header::COOKIE, &cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
+    let res = get_with(&app, "/", &cookie).await;
     assert_eq!(res.status(), StatusCode::OK);
     let html = body_text(res).await;
     assert!(
@@ -259,14 +260,7 @@ async fn a_page_renders_each_panel_once(pool: PgPool) {
     // `RequireUser` built the page in one, every panel's resource was created, fetched
     // and serialized for hydration two or three times (each server function ran again).
     let app = app(pool).await;
-    let res = login_cookie(&app, "admin@pg.com.br", backend::demo::DEMO_PASSWORD).await;
-    let cookie = res.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = signed_in(&app, "admin@pg.com.br").await;
     for (path, marker) in [
         // The head (its chart) and the configuration form.
         ("/integracoes/acessorias", r#"\"chart_svg\""#),
@@ -274,16 +268,7 @@ async fn a_page_renders_each_panel_once(pool: PgPool) {
         // The tenant's numbers.
         ("/integracoes", r#"\"failing_now\""#),
     ] {
-        let res = app
-            .clone()
-            .oneshot(
-                Request::get(path)
-                    .header(header::COOKIE, &cookie)
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await
-            .unwrap();
+        let res = get_with(&app, path, &cookie).await;
         assert_eq!(res.status(), StatusCode::OK, "{path}");
         let html = body_text(res).await;
         assert_eq!(
