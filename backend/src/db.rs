@@ -136,6 +136,15 @@ pub async fn warm_up(conn: &mut sqlx::PgConnection) -> bool {
     }
 }
 
+/// Applies the migrations, then makes the list of every organization (migration 0030's
+/// `tenant_key_cache`) again from the table: organizations written with triggers off (a
+/// replica, a data-only restore) count from the next start. Writes nothing when it is
+/// right.
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
+    MIGRATOR.run(pool).await?;
+    sqlx::query("select public.refresh_tenant_key_cache()")
+        .execute(pool)
+        .await
+        .map_err(sqlx::migrate::MigrateError::Execute)?;
+    Ok(())
 }

@@ -210,3 +210,118 @@ async fn the_session_lists_the_users_tenants_and_honours_the_choice(pool: PgPool
     assert!(s.is_global_admin);
     assert_eq!(s.tenants.len(), 2);
 }
+
+/// Whether one organization is among a caller's tenants, their admin tenants, and (by its
+/// id and by `slug`) the keys the log's policy accepts.
+async fn seen_as(
+    pool: &PgPool,
+    claims: &backend::scope::Claims,
+    org: Uuid,
+    slug: &str,
+) -> (bool, bool, bool, bool) {
+    let mut tx = begin_as(pool, claims).await.unwrap();
+    let seen = sqlx::query_as(
+        "select $1 = any(public.member_tenant_ids()), $1 = any(public.admin_tenant_ids()),
+                $1::text = any(public.member_tenant_keys()), $2 = any(public.member_tenant_keys())",
+    )
+    .bind(org)
+    .bind(slug)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    seen
+}
+
+/// A platform administrator's tenants are every organization, kept in one row by a trigger
+/// on `organizacoes` (0030): one created, renamed or removed is seen so at once, by its id
+/// and by its slug (the old log's key), while a tenant's staff still sees none of it; and
+/// `authenticated` can neither read that row nor write it.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_platform_admin_sees_organizations_as_they_are_created_renamed_and_removed(pool: PgPool) {
+    seeded(&pool).await;
+    let admin = common::demo_claims(&pool, "ti@contmax.com.br").await;
+    let staff = common::demo_claims(&pool, "equipe@contmax.com.br").await;
+    let org: Uuid = sqlx::query_scalar(
+        "insert into public.organizacoes (nome, slug) values ('Nova', 'nova') returning id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        seen_as(&pool, &admin, org, "nova").await,
+        (true, true, true, true)
+    );
+    assert_eq!(
+        seen_as(&pool, &staff, org, "nova").await,
+        (false, false, false, false)
+    );
+
+    // Renamed: the old slug is no longer any organization's key; the new one is.
+    sqlx::query("update public.organizacoes set slug = 'nova-2' where id = $1")
+        .bind(org)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        seen_as(&pool, &admin, org, "nova").await,
+        (true, true, true, false)
+    );
+    assert_eq!(
+        seen_as(&pool, &admin, org, "nova-2").await,
+        (true, true, true, true)
+    );
+
+    // Removed: nothing of it is anyone's any more.
+    sqlx::query("delete from public.organizacoes where id = $1")
+        .bind(org)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        seen_as(&pool, &admin, org, "nova-2").await,
+        (false, false, false, false)
+    );
+
+    // Written by a platform administrator as themselves (as through PostgREST): the
+    // trigger runs for them though they may not call its function.
+    let mut tx = begin_as(&pool, &admin).await.unwrap();
+    let theirs: Uuid = sqlx::query_scalar(
+        "insert into public.organizacoes (nome, slug) values ('Deles', 'deles') returning id",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        seen_as(&pool, &admin, theirs, "deles").await,
+        (true, true, true, true)
+    );
+    // And the row is the table, whatever the order of the steps above.
+    let (ids, keys): (bool, bool) = sqlx::query_as(
+        "select (select array_agg(x order by x) from unnest(c.ids) x)
+                  = (select array_agg(o.id order by o.id) from public.organizacoes o),
+                (select array_agg(x order by x) from unnest(c.keys) x)
+                  = (select array_agg(k order by k) from public.organizacoes o,
+                            lateral (values (o.id::text), (o.slug)) v(k))
+         from public.tenant_key_cache c",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(ids && keys, "the cached lists differ from organizacoes");
+
+    // The row is the server's: a signed-in user can neither read it nor rebuild it.
+    for sql in [
+        "select count(*) from public.tenant_key_cache",
+        "select public.refresh_tenant_key_cache()::text",
+        "update public.tenant_key_cache set keys = '{}'",
+    ] {
+        let mut tx = begin_as(&pool, &admin).await.unwrap();
+        let err = sqlx::query(sql).execute(&mut *tx).await.unwrap_err();
+        assert!(
+            err.to_string().contains("permission denied"),
+            "{sql}: {err}"
+        );
+    }
+}

@@ -4,11 +4,12 @@
 -- roll-up triggers would cost a statement each per row); the roll-ups are then rebuilt as
 -- `server rollups rebuild` does, and the table analysed, as after a real year.
 \set ON_ERROR_STOP 1
-set session_replication_role = replica;
-
+-- The tenants with their triggers (0030's list of every organization follows them).
 insert into public.organizacoes (nome, slug)
 select 'Escritório ' || g, 'bench-' || g from generate_series(1, 498) g
 on conflict (slug) do nothing;
+
+set session_replication_role = replica;
 
 insert into public.integration_logs
   (tenant_id, integration, provider_slug, status, trigger, attempt, execution_id,
