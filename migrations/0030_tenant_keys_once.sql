@@ -8,14 +8,14 @@
 -- `member_tenant_keys()` looked up each organization's id in an array of all of them,
 -- quadratic in their number. Measured as `authenticated` with a platform administrator's
 -- real claims, 500 organizations, warm connection, a call averaged over 1,000:
--- `member_tenant_keys()` 1.95 ms, `member_tenant_ids()` 0.14 ms, `admin_tenant_ids()`
--- 0.10 ms; a portal page makes a dozen such statements. An accounting firm's own staff,
+-- `member_tenant_keys()` 1.0-1.95 ms, `member_tenant_ids()` 0.06-0.14 ms, `admin_tenant_ids()`
+-- 0.06-0.10 ms; a portal page makes a dozen such statements. An accounting firm's own staff,
 -- the portal's main users, are platform administrators over every client firm.
 --
 -- Now the lists of every organization's ids and keys are kept in one row, written in the
 -- same transaction as each statement that inserts, deletes or truncates organizations or
 -- sets their `id` or `slug` (a statement trigger), and read by the helpers for a platform
--- administrator: 0.04-0.13 ms a call. Members of a few tenants are
+-- administrator: 0.03-0.13 ms a call. Members of a few tenants are
 -- answered from their memberships as before (`member_tenant_keys()` by a join instead of
 -- the array look-up). Same answers: the isolation matrix, the session tests and the
 -- attack suite check them as the callers they are written for.
