@@ -33,27 +33,16 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         .route("/healthz", get(healthz))
         .with_state(state.clone());
     let pages = Router::new()
-        .leptos_routes_with_context(
-            &leptos_options,
-            routes,
-            {
-                let state = state.clone();
-                move || {
-                    provide_context(state.clone());
-                    // One per request: the page's panels read the session once (the
-                    // gate's reading for a page, else a new one).
-                    let session = use_context::<axum::http::request::Parts>()
-                        .and_then(|p| p.extensions.get::<backend::auth::RequestSession>().cloned())
-                        .unwrap_or_default();
-                    provide_context(session);
-                }
-            },
-            {
-                let options = leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .leptos_routes_with_context(&leptos_options, routes, request_context(state.clone()), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        // An unknown address renders the 404 page with the same context: the app's session
+        // resource reads the session there too (without it, the page carried its error).
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            request_context(state.clone()),
+            shell,
+        ))
         .with_state(leptos_options);
     // Bodies are small everywhere but the webhook (which sets its own 256 KiB): larger is
     // a pt-BR 413 before the handler reads it.
@@ -91,6 +80,18 @@ pub fn router(state: AppState, leptos_options: LeptosOptions) -> Router {
         ))
         // The id is always ours: a client cannot choose what the audit trail records.
         .layer(axum::middleware::map_request(drop_client_request_id))
+}
+
+/// What every page's rendering finds in its context: the state, and this request's
+/// session reading (the gate's for a page, else a new one), which the page's panels share.
+fn request_context(state: AppState) -> impl Fn() + Clone + Send + 'static {
+    move || {
+        provide_context(state.clone());
+        let session = use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<backend::auth::RequestSession>().cloned())
+            .unwrap_or_default();
+        provide_context(session);
+    }
 }
 
 async fn drop_client_request_id(mut req: axum::extract::Request) -> axum::extract::Request {

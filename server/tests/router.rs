@@ -102,6 +102,10 @@ async fn an_unknown_address_is_a_404_page_with_the_portal_header_and_ways_back(p
     ] {
         assert!(html.contains(part), "missing {part}: {html}");
     }
+    // The app's session resource is read here too, with the server's state (it used to
+    // carry "estado do servidor ausente" to the browser), and answers who is signed in.
+    assert!(!html.contains("estado do servidor ausente"), "{html}");
+    assert!(html.contains("equipe@pg.com.br"), "{html}");
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
