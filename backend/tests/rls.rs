@@ -325,3 +325,58 @@ async fn a_platform_admin_sees_organizations_as_they_are_created_renamed_and_rem
         );
     }
 }
+
+/// Two transactions adding organizations at once (read committed, as PostgREST's): the
+/// second's refresh waits for the first's lock and then sees both, so neither organization
+/// is missing from a platform administrator's list.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn organizations_added_at_once_are_both_in_a_platform_admins_list(pool: PgPool) {
+    seeded(&pool).await;
+    let admin = common::demo_claims(&pool, "ti@contmax.com.br").await;
+    let add = "insert into public.organizacoes (nome, slug) values ($1, $1) returning id";
+    let mut first = pool.begin().await.unwrap();
+    let a: Uuid = sqlx::query_scalar(add)
+        .bind("primeira")
+        .fetch_one(&mut *first)
+        .await
+        .unwrap();
+    // The second, in its own connection, until its trigger waits for the first's lock.
+    let second = {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let mut tx = pool.begin().await.unwrap();
+            let b: Uuid = sqlx::query_scalar(add)
+                .bind("segunda")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            b
+        })
+    };
+    // (Were there no lock, it would end by itself, and the list would miss one of them.)
+    while !second.is_finished() {
+        let waiting: bool = sqlx::query_scalar(
+            "select exists (select 1 from pg_stat_activity
+                            where datname = current_database() and wait_event_type = 'Lock'
+                              and query like 'insert into public.organizacoes%')",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if waiting {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    first.commit().await.unwrap();
+    let b = second.await.unwrap();
+    assert_eq!(
+        seen_as(&pool, &admin, a, "primeira").await,
+        (true, true, true, true)
+    );
+    assert_eq!(
+        seen_as(&pool, &admin, b, "segunda").await,
+        (true, true, true, true)
+    );
+}
