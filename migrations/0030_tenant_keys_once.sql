@@ -14,7 +14,7 @@
 --
 -- Now the lists of every organization's ids and keys are kept in one row, written in the
 -- same transaction as each statement that inserts, deletes or truncates organizations or
--- sets their `id` or `slug` (a trigger per row changed), and read by the helpers for a platform
+-- sets their `id` or `slug` (a statement trigger), and read by the helpers for a platform
 -- administrator: 0.03-0.13 ms a call. Members of a few tenants are
 -- answered from their memberships as before (`member_tenant_keys()` by a join instead of
 -- the array look-up). Same answers: the isolation matrix, the session tests and the
@@ -78,15 +78,8 @@ end
 $$;
 revoke all on function public.organizacoes_tenant_key_cache() from public, anon, authenticated;
 
--- Per row changed, not per statement: a statement that changes no row (anyone signed in
--- may send `update organizacoes … where false` through PostgREST; the policies then let
--- them change nothing) must not take the lock nor rebuild the lists. Truncating needs a
--- privilege only the server has: per statement.
 create trigger organizacoes_tenant_key_cache
-  after insert or update of id, slug or delete on public.organizacoes
-  for each row execute function public.organizacoes_tenant_key_cache();
-create trigger organizacoes_tenant_key_cache_truncate
-  after truncate on public.organizacoes
+  after insert or update of id, slug or delete or truncate on public.organizacoes
   for each statement execute function public.organizacoes_tenant_key_cache();
 
 select public.refresh_tenant_key_cache();

@@ -380,29 +380,3 @@ async fn organizations_added_at_once_are_both_in_a_platform_admins_list(pool: Pg
         (true, true, true, true)
     );
 }
-
-/// A signed-in user's statement on `organizacoes` that changes no row (the policies let a
-/// tenant's staff change none) neither takes the list's lock nor rebuilds it: otherwise
-/// anyone could queue the platform administrators' writes behind theirs.
-#[sqlx::test(migrator = "backend::db::MIGRATOR")]
-async fn a_statement_changing_no_organization_takes_no_lock(pool: PgPool) {
-    seeded(&pool).await;
-    let staff = common::demo_claims(&pool, "equipe@contmax.com.br").await;
-    let mut tx = begin_as(&pool, &staff).await.unwrap();
-    for sql in [
-        "update public.organizacoes set slug = slug where false",
-        "delete from public.organizacoes where slug = 'contmax'",
-    ] {
-        let done = sqlx::query(sql).execute(&mut *tx).await.unwrap();
-        assert_eq!(done.rows_affected(), 0, "{sql}");
-    }
-    let locks: i64 = sqlx::query_scalar(
-        "select count(*) from pg_locks
-         where relation = 'public.tenant_key_cache'::regclass and pid = pg_backend_pid()",
-    )
-    .fetch_one(&mut *tx)
-    .await
-    .unwrap();
-    assert_eq!(locks, 0);
-    tx.rollback().await.unwrap();
-}
