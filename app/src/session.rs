@@ -148,22 +148,42 @@ pub async fn logout_all() -> Result<(), ServerFnError> {
     Ok(())
 }
 
-/// Remembers the tenant chosen in the header (only one the user belongs to).
+/// Remembers the tenant chosen in the header (only one the user may act in): by its slug
+/// (the list's options, the search's suggestions) or its whole name, as typed.
 #[server(endpoint = "switch-tenant")]
 pub async fn switch_tenant(slug: String, back_to: Option<String>) -> Result<(), ServerFnError> {
     use crate::ssr;
     let (state, claims) = ssr::caller().await?;
-    let user = backend::auth::session_user(&state.pool, &claims, Some(&slug))
+    let mut tx = ssr::begin(&state, &claims).await?;
+    let found = backend::tenants::resolve(&mut tx, &slug)
         .await
         .map_err(ssr::fail)?;
-    if !user.tenants.iter().any(|t| t.slug == slug) {
+    ssr::end_read(tx);
+    let Some(tenant) = found else {
         return Err(ssr::fail(backend::Error::Forbidden(
-            "Você não tem acesso a esta organização.".into(),
+            "Organização não encontrada entre as suas: escolha uma das sugestões.".into(),
         )));
-    }
-    ssr::set_cookie(&backend::cookies::tenant(&slug, ssr::secure_cookies()));
+    };
+    ssr::set_cookie(&backend::cookies::tenant(
+        &tenant.slug,
+        ssr::secure_cookies(),
+    ));
     leptos_axum::redirect(&safe_next(back_to.as_deref()));
     Ok(())
+}
+
+/// The organizations whose name or slug contains `query`, among those the caller may act
+/// in: the header's suggestions for a platform administrator.
+#[server(endpoint = "search-tenants")]
+pub async fn search_tenants(query: String) -> Result<Vec<model::TenantRef>, ServerFnError> {
+    use crate::ssr;
+    let (state, claims) = ssr::caller().await?;
+    let mut tx = ssr::begin(&state, &claims).await?;
+    let found = backend::tenants::search(&mut tx, &query)
+        .await
+        .map_err(ssr::fail)?;
+    ssr::end_read(tx);
+    Ok(found)
 }
 
 /// A redirect target that stays on this site: a path, never `//host` or a full URL.

@@ -469,23 +469,35 @@ pub async fn session_user_in(
     .await?
     .filter(|p| p.live)
     .ok_or_else(|| Error::Unauthenticated(BAD_SESSION.into()))?;
-    // A global admin may act in every tenant; everyone else in the tenants they belong to,
-    // found by their memberships' index (not by reading every organization: a portal has
-    // hundreds), and the others' only for a global admin (an init plan decides once).
+    // The tenants the user belongs to, found by their memberships' index. A global admin
+    // may act in every organization (a portal has hundreds: the header searches them,
+    // `crate::tenants::search`), so of the others only two are listed, each found by an
+    // index or one short scan, and only for a global admin (an init plan decides once):
+    // the one chosen in the header, and the first by name (the default). Sending every
+    // organization with each page made a platform administrator's pages 100 KB at 500.
     let tenants = sqlx::query_as!(
         TenantRef,
         r#"select o.id as "id!", o.nome as "nome!", o.slug as "slug!", ut.role as "role!"
            from public.user_tenants ut
            join public.organizacoes o on o.id = ut.tenant_id
            where ut.user_id = (select auth.uid())
-           union all
-           select o.id, o.nome, o.slug, 'admin'
-           from public.organizacoes o
-           where (select public.is_global_admin())
-             and not exists (select 1 from public.user_tenants ut
-                             where ut.user_id = (select auth.uid()) and ut.tenant_id = o.id)
+           union
+           (select o.id, o.nome, o.slug, 'admin'
+            from public.organizacoes o
+            where (select public.is_global_admin()) and o.slug = $1
+              and not exists (select 1 from public.user_tenants ut
+                              where ut.user_id = (select auth.uid()) and ut.tenant_id = o.id))
+           union
+           (select o.id, o.nome, o.slug, 'admin'
+            from public.organizacoes o
+            where (select public.is_global_admin())
+              and not exists (select 1 from public.user_tenants ut
+                              where ut.user_id = (select auth.uid()) and ut.tenant_id = o.id)
+            order by o.nome, o.slug
+            limit 1)
            -- By name, then slug (unique): the first is the default tenant.
-           order by 2, 3"#
+           order by 2, 3"#,
+        preferred
     )
     .fetch_all(&mut **tx)
     .await?;

@@ -30,6 +30,7 @@ pub mod runs;
 pub mod sandbox;
 pub mod schedule;
 pub mod scope;
+pub mod tenants;
 pub mod vault;
 
 pub use error::{Error, Result};

@@ -205,10 +205,91 @@ async fn the_session_lists_the_users_tenants_and_honours_the_choice(pool: PgPool
     assert_eq!(s.tenants.len(), 1);
     assert_eq!(s.current_tenant.unwrap().slug, "pg");
 
+    // A platform administrator may act in every organization, but the session lists only
+    // the default (the first by name) and the one chosen: the rest are searched for.
     let ti = common::demo_claims(&pool, "ti@contmax.com.br").await;
+    let extra: Vec<String> = (1..=30).map(|i| format!("Cliente {i:02}")).collect();
+    for nome in &extra {
+        sqlx::query(
+            "insert into organizacoes (nome, slug) values ($1, lower(replace($1, ' ', '-')))",
+        )
+        .bind(nome)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
     let s = backend::auth::session_user(&pool, &ti, None).await.unwrap();
     assert!(s.is_global_admin);
-    assert_eq!(s.tenants.len(), 2);
+    let slugs: Vec<_> = s.tenants.iter().map(|t| t.slug.as_str()).collect();
+    assert_eq!(slugs, ["cliente-01"], "the first by name, only");
+    assert_eq!(s.current_tenant.unwrap().role, "admin");
+    let s = backend::auth::session_user(&pool, &ti, Some("pg"))
+        .await
+        .unwrap();
+    let slugs: Vec<_> = s.tenants.iter().map(|t| t.slug.as_str()).collect();
+    assert_eq!(slugs, ["cliente-01", "pg"]);
+    assert_eq!(s.current_tenant.unwrap().slug, "pg");
+    // One they belong to is listed with their role in it.
+    sqlx::query(
+        "insert into user_tenants (user_id, tenant_id, role)
+         select $1, id, 'staff' from organizacoes where slug = 'cliente-17'",
+    )
+    .bind(ti.sub)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let s = backend::auth::session_user(&pool, &ti, None).await.unwrap();
+    let listed: Vec<_> = s
+        .tenants
+        .iter()
+        .map(|t| (t.slug.as_str(), t.role.as_str()))
+        .collect();
+    assert_eq!(listed, [("cliente-01", "admin"), ("cliente-17", "staff")]);
+}
+
+/// The header's search finds, by name or slug and ignoring case, only organizations the
+/// caller may act in: every one for a platform administrator, their own for the rest.
+/// What is typed is text, never a pattern.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn the_tenant_search_finds_only_the_callers_organizations(pool: PgPool) {
+    seeded(&pool).await;
+    async fn search(pool: &PgPool, email: &str, query: &str) -> Vec<String> {
+        let claims = common::demo_claims(pool, email).await;
+        let mut tx = begin_as(pool, &claims).await.unwrap();
+        let found = backend::tenants::search(&mut tx, query).await.unwrap();
+        found.into_iter().map(|t| t.slug).collect()
+    }
+    async fn resolve(pool: &PgPool, email: &str, text: &str) -> Option<String> {
+        let claims = common::demo_claims(pool, email).await;
+        let mut tx = begin_as(pool, &claims).await.unwrap();
+        let found = backend::tenants::resolve(&mut tx, text).await.unwrap();
+        found.map(|t| t.slug)
+    }
+    let ti = "ti@contmax.com.br";
+    assert_eq!(search(&pool, ti, "CONT").await, ["contmax"]);
+    assert_eq!(search(&pool, ti, "p&g").await, ["pg"]);
+    assert!(search(&pool, ti, "%").await.is_empty(), "a pattern");
+    assert!(search(&pool, ti, "_").await.is_empty(), "a pattern");
+    assert!(search(&pool, ti, "  ").await.is_empty());
+    // P&G's staff: Contmax is not theirs.
+    assert!(search(&pool, "equipe@pg.com.br", "contmax")
+        .await
+        .is_empty());
+    assert_eq!(search(&pool, "equipe@pg.com.br", "g").await, ["pg"]);
+
+    // By slug, or by a whole name that only one of theirs has.
+    assert_eq!(resolve(&pool, ti, "pg").await.as_deref(), Some("pg"));
+    assert_eq!(resolve(&pool, ti, " p&G ").await.as_deref(), Some("pg"));
+    assert_eq!(resolve(&pool, ti, "P&").await, None, "a part of a name");
+    assert_eq!(resolve(&pool, "equipe@pg.com.br", "contmax").await, None);
+    sqlx::query("insert into organizacoes (nome, slug) values ('P&G', 'pg-2')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(resolve(&pool, ti, "P&G").await, None, "two of that name");
+    assert_eq!(resolve(&pool, ti, "pg-2").await.as_deref(), Some("pg-2"));
+    // An exact name or slug comes first, then by name.
+    assert_eq!(search(&pool, ti, "pg").await, ["pg", "pg-2"]);
 }
 
 /// Whether one organization is among a caller's tenants, their admin tenants, and (by its
@@ -367,7 +448,8 @@ async fn organizations_added_at_once_are_both_in_a_platform_admins_list(pool: Pg
         if waiting {
             break;
         }
-        tokio::task::yield_now().await;
+        // Polled, not timed: the loop ends on what it sees, this only spaces the looks.
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     first.commit().await.unwrap();
     let b = second.await.unwrap();
@@ -379,4 +461,51 @@ async fn organizations_added_at_once_are_both_in_a_platform_admins_list(pool: Pg
         seen_as(&pool, &admin, b, "segunda").await,
         (true, true, true, true)
     );
+}
+
+/// A signed-in user's statement on `organizacoes` that changes no row (the policies let a
+/// tenant's staff change none) neither takes the list's lock nor rebuilds it: otherwise
+/// anyone could queue the platform administrators' writes behind theirs (0031). Nor does
+/// a platform administrator's rename that keeps every id and slug.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_statement_changing_no_organization_takes_no_lock(pool: PgPool) {
+    seeded(&pool).await;
+    let staff = common::demo_claims(&pool, "equipe@contmax.com.br").await;
+    let mut tx = begin_as(&pool, &staff).await.unwrap();
+    for sql in [
+        "update public.organizacoes set slug = slug where false",
+        "delete from public.organizacoes where slug = 'contmax'",
+    ] {
+        let done = sqlx::query(sql).execute(&mut *tx).await.unwrap();
+        assert_eq!(done.rows_affected(), 0, "{sql}");
+    }
+    assert_eq!(cache_locks(&mut tx).await, 0, "staff");
+    tx.rollback().await.unwrap();
+
+    let admin = common::demo_claims(&pool, "ti@contmax.com.br").await;
+    let mut tx = begin_as(&pool, &admin).await.unwrap();
+    let renamed = sqlx::query("update public.organizacoes set nome = nome || ' (renomeada)'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert!(renamed.rows_affected() > 0);
+    assert_eq!(cache_locks(&mut tx).await, 0, "a new name only");
+    // A new slug does: the list is rebuilt in the same transaction.
+    sqlx::query("update public.organizacoes set slug = 'contmax-nova' where slug = 'contmax'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    assert!(cache_locks(&mut tx).await > 0, "a new slug");
+    tx.rollback().await.unwrap();
+}
+
+/// Locks this connection holds on 0030's list.
+async fn cache_locks(tx: &mut sqlx::PgConnection) -> i64 {
+    sqlx::query_scalar(
+        "select count(*) from pg_locks
+         where relation = 'public.tenant_key_cache'::regclass and pid = pg_backend_pid()",
+    )
+    .fetch_one(tx)
+    .await
+    .unwrap()
 }

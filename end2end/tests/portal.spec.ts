@@ -72,6 +72,35 @@ test("a user of both tenants switches tenant in the header", async ({ page }) =>
   await expect(page.getByLabel("Organização")).toHaveValue("pg");
 });
 
+test("a platform administrator finds an organization by name and switches to it", async ({
+  page,
+  allowedErrors,
+}) => {
+  allowedErrors.push(/status of 403/);
+  await login(page, "ti@contmax.com.br");
+  await hydrated(page);
+  const field = page.getByLabel("Organização");
+  await expect(field).toHaveValue("contmax");
+  await expect(page.locator('[data-slug="clientes-contmax"]')).toBeVisible();
+  // The server's suggestions as they type.
+  await field.fill("p&");
+  await expect(page.locator('#tenant-options option[value="pg"]')).toHaveCount(1);
+  await expect(page.locator("#tenant-options option")).toHaveCount(1);
+  // Sent by the whole name.
+  await field.fill("P&G");
+  await page.getByRole("button", { name: "Trocar" }).click();
+  await expect(page.locator('[data-slug="clientes-pg"]')).toBeVisible();
+  await expect(page.locator('[data-slug="clientes-contmax"]')).toHaveCount(0);
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByLabel("Organização")).toHaveValue("pg");
+  // A name none of theirs has: said in pt-BR, and nothing changes.
+  await page.getByLabel("Organização").fill("Nenhuma Ltda");
+  await page.getByRole("button", { name: "Trocar" }).click();
+  await expect(page.locator(".tenant-error")).toContainText("Organização não encontrada");
+  await expect(page.locator('[data-slug="clientes-pg"]')).toBeVisible();
+});
+
 test("logout ends the session", async ({ page }) => {
   await login(page, "equipe@contmax.com.br");
   await hydrated(page);

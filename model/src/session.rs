@@ -37,6 +37,9 @@ pub struct SessionUser {
     pub nome: String,
     pub email: String,
     pub is_global_admin: bool,
+    /// The tenants the header lists: those the user belongs to and, for a global admin
+    /// (who may act in every organization and finds the others by searching), the current
+    /// one and the default one.
     pub tenants: Vec<TenantRef>,
     /// The tenant chosen in the header (remembered in a cookie); the first one otherwise.
     pub current_tenant: Option<TenantRef>,

@@ -64,6 +64,7 @@ const SERVER_FNS: &[(&str, &str)] = &[
     ("/api/portal-modules", ""),
     ("/api/list-integrations", ""),
     ("/api/switch-tenant", "slug=pg"),
+    ("/api/search-tenants", "query=pg"),
     (
         "/api/set-integration-enabled",
         "slug=acessorias&enabled=false",

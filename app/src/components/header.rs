@@ -5,8 +5,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_location;
 use model::SessionUser;
 
-use crate::components::NoticeBell;
-use crate::session::use_session;
+use crate::components::{error_text, NoticeBell};
+use crate::session::{use_session, SearchTenants};
 
 /// The logo and name, a link to the portal's home.
 #[component]
@@ -16,6 +16,58 @@ pub fn Brand() -> impl IntoView {
             <span class="logo" aria-hidden="true">"C"</span>
             <span class="brand-name">"Portal Contmax"</span>
         </a>
+    }
+}
+
+/// A platform administrator's organization switcher: a field with the server's
+/// suggestions as they type (`search_tenants`), sent by slug or by whole name.
+#[component]
+fn TenantSearch(current_slug: String) -> impl IntoView {
+    let session = use_session();
+    let location = use_location();
+    // Asked as they type, in the browser only: nothing to render on the server.
+    let search = ServerAction::<SearchTenants>::new();
+    let options = move || {
+        search
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| view! { <option value=t.slug>{t.nome}</option> })
+            .collect_view()
+    };
+    view! {
+        <ActionForm action=session.switch_tenant attr:class="tenant-switch">
+            <label for="tenant-select">"Organização"</label>
+            <input
+                id="tenant-select"
+                name="slug"
+                type="search"
+                list="tenant-options"
+                autocomplete="off"
+                required
+                placeholder="Buscar pelo nome"
+                value=current_slug
+                on:input=move |ev| {
+                    let query = event_target_value(&ev);
+                    if !query.trim().is_empty() {
+                        search.dispatch(SearchTenants { query });
+                    }
+                }
+            />
+            <datalist id="tenant-options">{options}</datalist>
+            <input type="hidden" name="back_to" value=move || location.pathname.get()/>
+            <button type="submit" class="btn btn-small">"Trocar"</button>
+        </ActionForm>
+        {move || {
+            session
+                .switch_tenant
+                .value()
+                .get()
+                .and_then(Result::err)
+                .map(|e| view! { <p class="tenant-error" role="alert">{error_text(&e)}</p> })
+        }}
     }
 }
 
@@ -29,7 +81,10 @@ pub fn AppHeader(
     let location = use_location();
     let current = user.current_tenant.clone();
     let current_slug = current.as_ref().map(|t| t.slug.clone()).unwrap_or_default();
-    let tenant_view = if user.tenants.len() > 1 {
+    let tenant_view = if user.is_global_admin {
+        // Every organization, hundreds of them: found by searching, not listed.
+        view! { <TenantSearch current_slug=current_slug/> }.into_any()
+    } else if user.tenants.len() > 1 {
         let options = user
             .tenants
             .iter()
