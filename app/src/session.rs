@@ -175,15 +175,15 @@ pub async fn switch_tenant(slug: String, back_to: Option<String>) -> Result<(), 
 /// The organizations whose name or slug contains `query`, among those the caller may act
 /// in: the header's suggestions for a platform administrator.
 #[server(endpoint = "search-tenants")]
-pub async fn search_tenants(query: String) -> Result<Vec<model::TenantRef>, ServerFnError> {
+pub async fn search_tenants(query: String) -> Result<model::TenantMatches, ServerFnError> {
     use crate::ssr;
     let (state, claims) = ssr::caller().await?;
     let mut tx = ssr::begin(&state, &claims).await?;
-    let found = backend::tenants::search(&mut tx, &query)
+    let tenants = backend::tenants::search(&mut tx, &query)
         .await
         .map_err(ssr::fail)?;
     ssr::end_read(tx);
-    Ok(found)
+    Ok(model::TenantMatches { query, tenants })
 }
 
 /// A redirect target that stays on this site: a path, never `//host` or a full URL.

@@ -47,7 +47,7 @@ pub use reviews::{
     phone_pt, CompanyChoice, ReviewDecision, ReviewItem, ReviewOutcome, ReviewPage, ReviewQuery,
 };
 pub use run::Trigger;
-pub use session::{SessionUser, TenantRef};
+pub use session::{SessionUser, TenantMatches, TenantRef};
 pub use time::relative_time_pt;
 pub use timeline::{elapsed_pt, RunEvent};
 

@@ -30,6 +30,14 @@ impl SessionUser {
     }
 }
 
+/// The organizations a search found (the header's suggestions), with the text searched
+/// for: the page shows an answer only while the field still holds that text.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TenantMatches {
+    pub query: String,
+    pub tenants: Vec<TenantRef>,
+}
+
 /// The signed-in user and the tenant the portal currently shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionUser {

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_location;
-use model::SessionUser;
+use model::{SessionUser, TenantRef};
 
 use crate::components::{error_text, NoticeBell};
 use crate::session::{use_session, SearchTenants};
@@ -19,20 +19,47 @@ pub fn Brand() -> impl IntoView {
     }
 }
 
+/// How long typing pauses before the suggestions are asked for.
+const SEARCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(150);
+
 /// A platform administrator's organization switcher: a field with the server's
 /// suggestions as they type (`search_tenants`), sent by slug or by whole name.
 #[component]
 fn TenantSearch(current_slug: String) -> impl IntoView {
     let session = use_session();
     let location = use_location();
-    // Asked as they type, in the browser only: nothing to render on the server.
+    // Asked when they pause typing, in the browser only: nothing to render on the server.
+    let typed = RwSignal::new(String::new());
     let search = ServerAction::<SearchTenants>::new();
+    let shown = RwSignal::new(Vec::<TenantRef>::new());
+    // Answers may arrive out of order: only one for the text now in the field is shown.
+    Effect::new(move |_| {
+        if let Some(Ok(found)) = search.value().get() {
+            if found.query == typed.get_untracked() {
+                shown.set(found.tenants);
+            }
+        }
+    });
+    let on_input = move |ev: leptos::ev::Event| {
+        let query = event_target_value(&ev);
+        typed.set(query.clone());
+        if query.trim().is_empty() {
+            shown.set(Vec::new());
+            return;
+        }
+        set_timeout(
+            move || {
+                // `try_`: the header may be gone by then (a switch re-renders it).
+                if typed.try_get_untracked().is_some_and(|now| now == query) {
+                    search.dispatch(SearchTenants { query });
+                }
+            },
+            SEARCH_PAUSE,
+        );
+    };
     let options = move || {
-        search
-            .value()
+        shown
             .get()
-            .and_then(Result::ok)
-            .unwrap_or_default()
             .into_iter()
             .map(|t| view! { <option value=t.slug>{t.nome}</option> })
             .collect_view()
@@ -49,12 +76,7 @@ fn TenantSearch(current_slug: String) -> impl IntoView {
                 required
                 placeholder="Buscar pelo nome"
                 value=current_slug
-                on:input=move |ev| {
-                    let query = event_target_value(&ev);
-                    if !query.trim().is_empty() {
-                        search.dispatch(SearchTenants { query });
-                    }
-                }
+                on:input=on_input
             />
             <datalist id="tenant-options">{options}</datalist>
             <input type="hidden" name="back_to" value=move || location.pathname.get()/>
