@@ -312,9 +312,15 @@ async fn the_tenant_search_finds_only_the_callers_organizations(pool: PgPool) {
         search(&pool, ti, "pg").await,
         ["pg", "beta", "alpha", "pg-2"]
     );
-    // A text longer than any name is not searched.
+    // A text longer than 100 characters is not searched, even one a name holds.
     let long = "p".repeat(backend::tenants::QUERY_MAX + 1);
+    sqlx::query("insert into organizacoes (nome, slug) values ($1, 'longa')")
+        .bind(&long)
+        .execute(&pool)
+        .await
+        .unwrap();
     assert!(search(&pool, ti, &long).await.is_empty());
+    assert_eq!(search(&pool, ti, &long[1..]).await, ["longa"]);
 }
 
 /// Whether one organization is among a caller's tenants, their admin tenants, and (by its
