@@ -55,15 +55,13 @@ pub async fn resolve(
 ) -> Result<Option<TenantRef>> {
     let text = text.trim();
     let found = search(tx, text).await?;
-    if let Some(by_slug) = found
-        .iter()
-        .find(|t| t.slug.to_lowercase() == text.to_lowercase())
-    {
+    let wanted = text.to_lowercase();
+    if let Some(by_slug) = found.iter().find(|t| t.slug.to_lowercase() == wanted) {
         return Ok(Some(by_slug.clone()));
     }
     let mut by_name = found
         .into_iter()
-        .filter(|t| t.nome.to_lowercase() == text.to_lowercase());
+        .filter(|t| t.nome.to_lowercase() == wanted);
     Ok(match (by_name.next(), by_name.next()) {
         (Some(only), None) => Some(only),
         _ => None,
