@@ -62,11 +62,33 @@ pub async fn begin_as(
         serde_json::to_string(claims).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     let claims_sql = string_constant(&claims_json)
         .ok_or_else(|| sqlx::Error::Encode("the session's claims hold a NUL character".into()))?;
-    pool.begin_with(format!(
-        "select set_config('request.jwt.claims', {claims_sql}, true), \
-         set_config('role', 'authenticated', true); begin"
-    ))
+    begin_to_the_end(
+        pool,
+        format!(
+            "select set_config('request.jwt.claims', {claims_sql}, true), \
+             set_config('role', 'authenticated', true); begin"
+        ),
+    )
     .await
+}
+
+/// `pool.begin_with(statement)`, carried to its end in a task of its own even when the
+/// caller stops waiting (a browser that leaves a page drops its requests' futures). sqlx
+/// counts a transaction as open only once its `BEGIN` has answered: a begin dropped after
+/// sending it and before the answer leaves the connection inside a transaction that sqlx
+/// does not know of, and so never rolls back, with the caller's role and claims in it,
+/// for the next user of the pool (a job then failed with "permission denied for schema
+/// graphile_worker", and every statement after an error with "current transaction is
+/// aborted"). Carried to its end, the transaction is known, and dropped with the task's
+/// output it is rolled back as the connection goes back to the pool.
+async fn begin_to_the_end(
+    pool: &PgPool,
+    statement: String,
+) -> sqlx::Result<Transaction<'static, Postgres>> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin_with(statement).await })
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("the transaction's begin stopped: {e}")))?
 }
 
 /// `s` as a PostgreSQL string constant: an escape string (`E'…'`), whose meaning does not
@@ -110,9 +132,11 @@ pub async fn act_as(tx: &mut Transaction<'static, Postgres>, claims: &Claims) ->
 /// never the superuser. Queries under it must filter by tenant explicitly.
 pub async fn begin_service(pool: &PgPool) -> sqlx::Result<Transaction<'static, Postgres>> {
     // One round trip, as `begin_as` (and in the same order, for the same reason).
-    pool.begin_with(
+    begin_to_the_end(
+        pool,
         "select set_config('request.jwt.claims', '{\"role\":\"service_role\"}', true), \
-         set_config('role', 'service_role', true); begin",
+         set_config('role', 'service_role', true); begin"
+            .to_owned(),
     )
     .await
 }

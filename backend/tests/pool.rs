@@ -189,3 +189,61 @@ async fn a_read_transaction_dropped_unfinished_leaves_nothing_for_the_next_reque
     drop(conn);
     one.close().await;
 }
+
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_begin_abandoned_before_its_answer_leaves_nothing_for_the_next_request(pool: PgPool) {
+    // A browser that leaves a page drops its requests' futures, a `begin_as` among them,
+    // possibly after its `BEGIN` went out and before the answer was read. The next user of
+    // the connection (a job, another person) must not find the caller's transaction, role
+    // and claims still open on it.
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let claims = common::claims_for(uuid::Uuid::new_v4(), "saiu@example.com");
+    let one = single(pool.connect_options().as_ref().clone()).await;
+    let mut watcher = pool.acquire().await.expect("a watcher");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    'attempt: loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database never began the caller's transaction"
+        );
+        let mut begin = Box::pin(backend::scope::begin_as(&one, &claims));
+        // Polled by hand, its answer never read while the database is looked at: once
+        // another connection sees the transaction begun, the begin is abandoned.
+        loop {
+            match begin.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+                Poll::Ready(tx) => {
+                    // Answered within one poll: nothing abandoned; again.
+                    drop(tx.expect("begins"));
+                    tokio::task::yield_now().await;
+                    continue 'attempt;
+                }
+                Poll::Pending => {}
+            }
+            let open: i64 = sqlx::query_scalar(
+                "select count(*) from pg_stat_activity
+                  where datname = current_database() and pid <> pg_backend_pid()
+                    and state = 'idle in transaction'",
+            )
+            .fetch_one(&mut *watcher)
+            .await
+            .expect("activity");
+            if open > 0 {
+                drop(begin);
+                break 'attempt;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database never began the caller's transaction"
+            );
+        }
+    }
+    drop(watcher);
+    let mut conn = one
+        .acquire()
+        .await
+        .expect("the connection, back in the pool");
+    assert_eq!(state_of(&mut conn).await, (true, None, false));
+    drop(conn);
+    one.close().await;
+}
