@@ -24,17 +24,17 @@ bootstrap:
 bootstrap-e2e:
 	@scripts/bootstrap.sh --e2e
 
-## release build of server and wasm (wasm with its own size-first profile; both with
-## Leptos's erase_components, see scripts/env.sh)
+## release build of server and wasm (wasm with its own size-first profile, split by page;
+## both with Leptos's erase_components, see scripts/env.sh)
 build:
 	@$(ENV) env -u RUSTFLAGS "$$PORTAL_HOST_RUSTFLAGS_VAR=--cfg erase_components" \
 	  CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="$$PORTAL_WASM_RELEASE_RUSTFLAGS" \
-	  cargo leptos build --release --precompress --lib-cargo-args="$$PORTAL_LIB_CARGO_ARGS"
+	  cargo leptos build --release --precompress --split --lib-cargo-args="$$PORTAL_LIB_CARGO_ARGS"
 
 ## cargo leptos watch: live-reloading development server
 dev: bootstrap
 	@eval "$$(scripts/db.sh portal_contmax)"; export DEMO_SEED=$${DEMO_SEED:-1}; \
-	$(ENV) cargo leptos watch --lib-cargo-args="$$PORTAL_LIB_CARGO_ARGS"
+	$(ENV) cargo leptos watch --split --lib-cargo-args="$$PORTAL_LIB_CARGO_ARGS"
 
 ## every crate's tests; database tests get a fresh database each (#[sqlx::test])
 test-unit:

@@ -31,17 +31,9 @@ echo "[bench] live status" >&2
 contmax=$(psql "$BASE/$DB" -Atc "select id from public.organizacoes where slug = 'contmax'")
 python3 scripts/bench/live.py --base "http://127.0.0.1:$PORT" --tenant "$contmax" >>"$RESULTS"
 
-pkg=target/site/pkg
-# This build's names (older builds' hashed files may still be there).
-file_sizes() {
-  local hash f
-  hash=$(awk -F': ' -v k="$1" '$1 == k { print $2 }' "$TARGET_DIR/release/hash.txt")
-  f="$pkg/portal.$hash.$1"
-  printf '"%s": {"name": "%s", "raw": %s, "gz": %s, "br": %s}' "$1" "$(basename "$f")" \
-    "$(stat -c %s "$f")" "$(stat -c %s "$f.gz" 2>/dev/null || gzip -9c "$f" | wc -c)" \
-    "$(stat -c %s "$f.br" 2>/dev/null || echo 0)"
-}
-echo "{$(file_sizes wasm), $(file_sizes js), $(file_sizes css)}" >>"$RESULTS"
+# This build's files, by the names in hash.txt (older builds' hashed files may still be
+# there), and each page's part of the split wasm.
+python3 scripts/bench/bundle.py "$TARGET_DIR/release/hash.txt" target/site/pkg >>"$RESULTS"
 
 echo "[bench] time to interactive" >&2
 (cd end2end && node bench/tti.mjs "http://127.0.0.1:$PORT") >>"$RESULTS"

@@ -4,6 +4,7 @@
 pub mod components;
 pub mod live;
 pub mod pages;
+pub mod routes;
 pub mod session;
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -15,12 +16,10 @@ pub mod use_integrations;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
 
-use pages::{
-    auditoria::AuditoriaPage, empresas::EmpresasPage, integracao::IntegracaoPage,
-    integracoes::IntegracoesPage, login::LoginPage, portal::PortalHome,
-};
+use pages::login::LoginPage;
+use routes::{AuditoriaRoute, EmpresasRoute, IntegracaoRoute, IntegracoesRoute, PortalRoute};
 
 /// The whole HTML document, rendered on the server around [`App`].
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -56,11 +55,24 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=LoginPage/>
                 // Pages behind a session render whole (async) on the server, so that an
                 // anonymous visitor gets a real 302 to the login page, even without JavaScript.
-                <Route path=path!("/") view=PortalHome ssr=SsrMode::Async/>
-                <Route path=path!("/integracoes") view=IntegracoesPage ssr=SsrMode::Async/>
-                <Route path=path!("/empresas") view=EmpresasPage ssr=SsrMode::Async/>
-                <Route path=path!("/integracoes/auditoria") view=AuditoriaPage ssr=SsrMode::Async/>
-                <Route path=path!("/integracoes/:slug") view=IntegracaoPage ssr=SsrMode::Async/>
+                // Each is loaded by the browser when visited (`routes`).
+                <Route path=path!("/") view={Lazy::<PortalRoute>::new()} ssr=SsrMode::Async/>
+                <Route
+                    path=path!("/integracoes")
+                    view={Lazy::<IntegracoesRoute>::new()}
+                    ssr=SsrMode::Async
+                />
+                <Route path=path!("/empresas") view={Lazy::<EmpresasRoute>::new()} ssr=SsrMode::Async/>
+                <Route
+                    path=path!("/integracoes/auditoria")
+                    view={Lazy::<AuditoriaRoute>::new()}
+                    ssr=SsrMode::Async
+                />
+                <Route
+                    path=path!("/integracoes/:slug")
+                    view={Lazy::<IntegracaoRoute>::new()}
+                    ssr=SsrMode::Async
+                />
             </Routes>
         </Router>
     }

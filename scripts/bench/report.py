@@ -103,6 +103,24 @@ def main():
             f = bundle[name]
             out.append(f"| `{f['name']}` | {kb(f['raw'])} | {kb(f['gz'])} | {kb(f['br'])} |")
         out += ["", "Target for the wasm: ≤ 250 KB gzip.", ""]
+        split = bundle.get("split")
+        if split:
+            out += [
+                "The wasm is split by page (`cargo leptos build --split`, `app/src/routes.rs`):",
+                "`portal.*.wasm` above is the main module, all that the login page needs; each",
+                "page behind a session also needs the chunks wasm-split found it uses. What each",
+                "page's first visit fetches of the wasm, the main module included:",
+                "",
+                "| page | chunks | raw | gzip | brotli |",
+                "|---|---|---|---|---|",
+            ]
+            for name, p in split["pages"].items():
+                out.append(f"| {name} | {p['chunks']} | {kb(p['raw'])} | {kb(p['gz'])} | {kb(p['br'])} |")
+            a = split["all"]
+            out += [
+                f"| every page's (all files) | | {kb(a['raw'])} | {kb(a['gz'])} | {kb(a['br'])} |",
+                "",
+            ]
     if tti:
         out += [
             "## Time to interactive",
@@ -114,6 +132,17 @@ def main():
             f"- warm (the page again; /pkg from the cache): {tti['warm_ms']:.0f} ms.",
             "",
         ]
+        by_page = tti.get("pkg_bytes_cold_by_page")
+        if by_page:
+            out += [
+                "What a first visit to each page fetches from /pkg, as sent (brotli), the cache",
+                "cleared: the shared code and the page's own part of the wasm, JS and CSS.",
+                "",
+                "| page | /pkg transferred |",
+                "|---|---|",
+            ]
+            out += [f"| `{path}` | {kb(n)} |" for path, n in by_page.items()]
+            out.append("")
     if live:
         ans, req = live["after_answer"], live["after_request"]
         out += [
