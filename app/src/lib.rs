@@ -33,7 +33,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 // /pkg/portal.<hash>.css, named by cargo-leptos's hash-files.
                 <HashedStylesheet options=options.clone() id="leptos"/>
-                <HydrationScripts options/>
+                <HydrationScripts options=options.clone()/>
+                <routes::ChunkPreloads options/>
                 <MetaTags/>
             </head>
             <body>

@@ -17,6 +17,10 @@ test("every page hydrates cleanly", async ({ page }) => {
     ]) {
       await page.goto(path);
       await hydrated(page);
+      // Each of these pages is its own part of the split wasm: the server names it in the
+      // head, so the browser fetches it beside the main module (app/src/routes.rs).
+      const html = await (await page.request.get(path)).text();
+      expect(html).toMatch(/<link rel="preload" href="\/pkg\/split___[^"]+\.wasm"/);
     }
   }
 });
