@@ -113,11 +113,9 @@ pub fn split_point(path: &str) -> Option<&'static str> {
 pub fn ChunkPreloads(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     {
-        let path = use_context::<http::request::Parts>()
-            .map(|parts| parts.uri.path().to_owned())
-            .unwrap_or_default();
         let pkg = format!("/{}", options.site_pkg_dir);
-        split_point(&path)
+        use_context::<http::request::Parts>()
+            .and_then(|parts| split_point(parts.uri.path()))
             .map(|point| crate::ssr::split_chunks(&options, point))
             .unwrap_or_default()
             .into_iter()

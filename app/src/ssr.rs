@@ -181,27 +181,35 @@ pub async fn actor(user: &model::SessionUser) -> backend::audit::Actor {
 }
 
 /// The wasm chunks (file names without `.wasm`) that wasm-split says the lazy view whose
-/// manifest key starts with `point` needs, from this build's
-/// `__wasm_split_manifest.<hash>.json` (its hash in `hash.txt` beside the binary, as
-/// Leptos reads it). Read once; empty for a build that was not split.
+/// manifest key starts with `point` needs, from this build's manifest: with hashed file
+/// names `__wasm_split_manifest.<hash>.json` (its hash in `hash.txt` beside the binary, as
+/// Leptos reads it), else `__wasm_split_manifest.json`. Read once; empty when there is
+/// none (every wasm build is split: `make build` and `make dev` pass `--split`, without
+/// which the lazy routes' imports have no module to load).
 pub fn split_chunks(options: &LeptosOptions, point: &str) -> Vec<String> {
     use std::collections::HashMap;
     use std::sync::OnceLock;
     static MANIFEST: OnceLock<HashMap<String, Vec<String>>> = OnceLock::new();
     let manifest = MANIFEST.get_or_init(|| {
         let read = || -> Option<HashMap<String, Vec<String>>> {
-            let hash_file = std::env::current_exe()
-                .ok()?
-                .parent()?
-                .join(options.hash_file.as_ref());
-            let hashes = std::fs::read_to_string(hash_file).ok()?;
-            let hash = hashes
-                .lines()
-                .find_map(|l| l.strip_prefix("manifest:"))?
-                .trim();
+            let name = if options.hash_files {
+                let hash_file = std::env::current_exe()
+                    .ok()?
+                    .parent()?
+                    .join(options.hash_file.as_ref());
+                let hashes = std::fs::read_to_string(hash_file).ok()?;
+                let hash = hashes
+                    .lines()
+                    .find_map(|l| l.strip_prefix("manifest:"))?
+                    .trim()
+                    .to_owned();
+                format!("__wasm_split_manifest.{hash}.json")
+            } else {
+                "__wasm_split_manifest.json".to_owned()
+            };
             let path = std::path::Path::new(options.site_root.as_ref())
                 .join(options.site_pkg_dir.as_ref())
-                .join(format!("__wasm_split_manifest.{hash}.json"));
+                .join(name);
             serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
         };
         read().unwrap_or_default()

@@ -73,7 +73,9 @@ pub async fn begin_as(
 }
 
 /// `pool.begin_with(statement)`, carried to its end in a task of its own even when the
-/// caller stops waiting (a browser that leaves a page drops its requests' futures). sqlx
+/// caller stops waiting (a browser that leaves a page drops its requests' futures). Every
+/// transaction a request opens goes through here: `pool.begin*` elsewhere only runs where
+/// nothing cancels it (the demo seed at start-up). sqlx
 /// counts a transaction as open only once its `BEGIN` has answered: a begin dropped after
 /// sending it and before the answer leaves the connection inside a transaction that sqlx
 /// does not know of, and so never rolls back, with the caller's role and claims in it,
@@ -85,10 +87,15 @@ async fn begin_to_the_end(
     pool: &PgPool,
     statement: String,
 ) -> sqlx::Result<Transaction<'static, Postgres>> {
+    use tracing::Instrument;
     let pool = pool.clone();
-    tokio::spawn(async move { pool.begin_with(statement).await })
-        .await
-        .map_err(|e| sqlx::Error::Protocol(format!("the transaction's begin stopped: {e}")))?
+    match tokio::spawn(async move { pool.begin_with(statement).await }.in_current_span()).await {
+        Ok(begun) => begun,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => Err(sqlx::Error::Protocol(format!(
+            "the transaction's begin stopped: {e}"
+        ))),
+    }
 }
 
 /// `s` as a PostgreSQL string constant: an escape string (`E'…'`), whose meaning does not

@@ -207,9 +207,22 @@ async fn a_begin_abandoned_before_its_answer_leaves_nothing_for_the_next_request
             std::time::Instant::now() < deadline,
             "the database never began the caller's transaction"
         );
+        // The pool's one connection, back and idle (a previous attempt's rollback done),
+        // and its server process, the one watched.
+        let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+            .fetch_one(&one)
+            .await
+            .expect("pid");
+        while one.num_idle() != 1 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the connection came back"
+            );
+            tokio::task::yield_now().await;
+        }
         let mut begin = Box::pin(backend::scope::begin_as(&one, &claims));
-        // Polled by hand, its answer never read while the database is looked at: once
-        // another connection sees the transaction begun, the begin is abandoned.
+        // Polled by hand, and abandoned as soon as that connection is seen inside a
+        // transaction: without a task of its own, the begin's answer is never read.
         loop {
             match begin.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
                 Poll::Ready(tx) => {
@@ -222,9 +235,9 @@ async fn a_begin_abandoned_before_its_answer_leaves_nothing_for_the_next_request
             }
             let open: i64 = sqlx::query_scalar(
                 "select count(*) from pg_stat_activity
-                  where datname = current_database() and pid <> pg_backend_pid()
-                    and state = 'idle in transaction'",
+                  where pid = $1 and state = 'idle in transaction'",
             )
+            .bind(pid)
             .fetch_one(&mut *watcher)
             .await
             .expect("activity");
