@@ -85,6 +85,18 @@ async fn single(options: sqlx::postgres::PgConnectOptions) -> PgPool {
         .expect("pool")
 }
 
+/// The one connection of `one`, as its next user gets it once it is back in the pool: the
+/// server's own role, no claims, no transaction. Closes the pool.
+async fn assert_next_user_gets_it_clean(one: PgPool) {
+    let mut conn = one
+        .acquire()
+        .await
+        .expect("the connection, back in the pool");
+    assert_eq!(state_of(&mut conn).await, (true, None, false));
+    drop(conn);
+    one.close().await;
+}
+
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
 async fn a_callers_transaction_carries_exactly_their_claims_and_leaves_nothing(pool: PgPool) {
     // `begin_as` writes the claims into its statement (one round trip, no binding): an
@@ -112,11 +124,7 @@ async fn a_callers_transaction_carries_exactly_their_claims_and_leaves_nothing(p
         "the statements run in the transaction begun before them"
     );
     tx.commit().await.expect("commits");
-    // The same connection, next: the server's own role, no claims, no transaction.
-    let mut conn = one.acquire().await.expect("the connection");
-    assert_eq!(state_of(&mut conn).await, (true, None, false));
-    drop(conn);
-    one.close().await;
+    assert_next_user_gets_it_clean(one).await;
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
@@ -181,13 +189,7 @@ async fn a_read_transaction_dropped_unfinished_leaves_nothing_for_the_next_reque
         .expect("reads");
     assert_eq!(user, "authenticated");
     drop(tx);
-    let mut conn = one
-        .acquire()
-        .await
-        .expect("the connection, back in the pool");
-    assert_eq!(state_of(&mut conn).await, (true, None, false));
-    drop(conn);
-    one.close().await;
+    assert_next_user_gets_it_clean(one).await;
 }
 
 #[sqlx::test(migrator = "backend::db::MIGRATOR")]
@@ -252,11 +254,5 @@ async fn a_begin_abandoned_before_its_answer_leaves_nothing_for_the_next_request
         }
     }
     drop(watcher);
-    let mut conn = one
-        .acquire()
-        .await
-        .expect("the connection, back in the pool");
-    assert_eq!(state_of(&mut conn).await, (true, None, false));
-    drop(conn);
-    one.close().await;
+    assert_next_user_gets_it_clean(one).await;
 }

@@ -14,42 +14,21 @@ async function interactive(page) {
   return page.evaluate(() => performance.now());
 }
 
-const browser = await chromium.launch({ executablePath: "/usr/bin/chromium" });
-const cold = [];
-const warm = [];
-const transferred = [];
-for (let i = 0; i < runs; i++) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
+async function signIn(page) {
   await page.goto(`${base}/login`);
-  await page.waitForFunction(() => document.body.dataset.hydrated === "true");
+  await interactive(page);
   await page.getByLabel("E-mail").fill("admin@contmax.com.br");
   await page.getByLabel("Senha").fill("contmax123");
   await page.getByRole("button", { name: "Entrar" }).click();
   await page.waitForURL(`${base}/`);
-  // Cold for /pkg: a fresh context's cache only has what the login page fetched, so
-  // clear it before the measured load.
-  const cdp = await context.newCDPSession(page);
-  await cdp.send("Network.clearBrowserCache");
-  let bytes = 0;
-  page.on("response", async (r) => {
-    const len = Number((await r.allHeaders())["content-length"] ?? 0);
-    if (r.url().includes("/pkg/")) bytes += len;
-  });
-  await page.goto(`${base}/integracoes`);
-  cold.push(await interactive(page));
-  transferred.push(bytes);
-  await page.goto(`${base}/integracoes`);
-  warm.push(await interactive(page));
-  await context.close();
 }
 
-// What a first visit to each page fetches from /pkg (as sent: compressed), the cache
-// cleared before it: the shared code and that page's own (the wasm is split by page).
-async function pkgBytes(page, path) {
+// A first visit to `path` with the cache cleared (what the login page fetched included):
+// when it became interactive, and what it fetched from /pkg as sent (compressed).
+// Hydration waits for the page's part of the wasm: by then every file it needs came.
+async function coldVisit(page, path) {
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("Network.clearBrowserCache");
-  // Hydration waits for the page's part of the wasm: by then every file it needs came.
   const sizes = [];
   const count = (r) => {
     if (r.url().includes("/pkg/")) {
@@ -58,21 +37,38 @@ async function pkgBytes(page, path) {
   };
   page.on("response", count);
   await page.goto(`${base}${path}`);
-  await interactive(page);
+  const ms = await interactive(page);
   page.off("response", count);
-  return (await Promise.all(sizes)).reduce((a, b) => a + b, 0);
+  const bytes = (await Promise.all(sizes)).reduce((a, b) => a + b, 0);
+  return { ms, bytes };
 }
+
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium" });
+const cold = [];
+const warm = [];
+const transferred = [];
+for (let i = 0; i < runs; i++) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await signIn(page);
+  const first = await coldVisit(page, "/integracoes");
+  cold.push(first.ms);
+  transferred.push(first.bytes);
+  await page.goto(`${base}/integracoes`);
+  warm.push(await interactive(page));
+  await context.close();
+}
+
+// What a first visit to each page fetches from /pkg: the shared code and that page's own
+// (the wasm is split by page).
 const byPage = {};
 {
   const context = await browser.newContext();
   const page = await context.newPage();
-  byPage["/login"] = await pkgBytes(page, "/login");
-  await page.getByLabel("E-mail").fill("admin@contmax.com.br");
-  await page.getByLabel("Senha").fill("contmax123");
-  await page.getByRole("button", { name: "Entrar" }).click();
-  await page.waitForURL(`${base}/`);
+  byPage["/login"] = (await coldVisit(page, "/login")).bytes;
+  await signIn(page);
   for (const path of ["/", "/integracoes", "/integracoes/acessorias", "/integracoes/auditoria"]) {
-    byPage[path] = await pkgBytes(page, path);
+    byPage[path] = (await coldVisit(page, path)).bytes;
   }
   await context.close();
 }
