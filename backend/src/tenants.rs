@@ -22,7 +22,8 @@ pub async fn search(
     query: &str,
 ) -> Result<Vec<TenantRef>> {
     let query = query.trim();
-    if query.is_empty() || query.chars().count() > QUERY_MAX {
+    // No PostgreSQL text holds a NUL: sent, it would be the database's error (a 500).
+    if query.is_empty() || query.chars().count() > QUERY_MAX || query.contains('\0') {
         return Ok(Vec::new());
     }
     // `strpos`, not `like`: what the user typed is text, never a pattern (`%`, `_`).

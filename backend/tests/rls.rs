@@ -283,6 +283,11 @@ async fn the_tenant_search_finds_only_the_callers_organizations(pool: PgPool) {
     assert!(search(&pool, ti, "%").await.is_empty(), "a pattern");
     assert!(search(&pool, ti, "_").await.is_empty(), "a pattern");
     assert!(search(&pool, ti, "  ").await.is_empty());
+    assert!(
+        search(&pool, ti, "p&g\0").await.is_empty(),
+        "a NUL: nothing, not an error"
+    );
+    assert_eq!(resolve(&pool, ti, "pg\0").await, None);
     // P&G's staff: Contmax is not theirs.
     assert!(search(&pool, "equipe@pg.com.br", "contmax")
         .await
