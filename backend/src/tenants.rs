@@ -28,17 +28,27 @@ pub async fn search(
     }
     // `strpos`, not `like`: what the user typed is text, never a pattern (`%`, `_`).
     // The baseline lets anyone signed in read `organizacoes`: the filter by the caller's
-    // tenants is this query's own.
+    // tenants is this query's own, in two branches of which an init plan runs one. A
+    // platform administrator's reads every organization (`member_tenant_ids()` would be
+    // all of them: probing the key with thousands of ids cost 12-24 ms at 5,002); the
+    // others' reads their memberships by the caller's index.
     let found = sqlx::query_as!(
         TenantRef,
-        r#"select o.id as "id!", o.nome as "nome!", o.slug as "slug!",
-                  coalesce(ut.role, 'admin') as "role!"
-           from public.organizacoes o
-           left join public.user_tenants ut
-             on ut.tenant_id = o.id and ut.user_id = (select auth.uid())
-           where o.id = any ((select public.member_tenant_ids())::uuid[])
-             and (strpos(lower(o.nome), lower($1)) > 0 or strpos(lower(o.slug), lower($1)) > 0)
-           order by lower(o.slug) = lower($1) desc, lower(o.nome) = lower($1) desc, o.nome, o.slug
+        r#"select m.id as "id!", m.nome as "nome!", m.slug as "slug!", m.role as "role!"
+           from (select o.id, o.nome, o.slug, coalesce(ut.role, 'admin') as role
+                 from public.organizacoes o
+                 left join public.user_tenants ut
+                   on ut.tenant_id = o.id and ut.user_id = (select auth.uid())
+                 where (select public.is_global_admin())
+                 union all
+                 select o.id, o.nome, o.slug, ut.role
+                 from public.user_tenants ut
+                 join public.organizacoes o on o.id = ut.tenant_id
+                 where ut.user_id = (select auth.uid())
+                   and not (select public.is_global_admin())
+                   and (select public.caller_session_ok())) m
+           where strpos(lower(m.nome), lower($1)) > 0 or strpos(lower(m.slug), lower($1)) > 0
+           order by lower(m.slug) = lower($1) desc, lower(m.nome) = lower($1) desc, m.nome, m.slug
            limit $2"#,
         query,
         SEARCH_LIMIT

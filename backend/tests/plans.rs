@@ -463,3 +463,82 @@ async fn a_cards_progress_reads_its_own_running_row_not_every_tenants(pool: PgPo
         "the list fetched {fetched} rows by index: {calls:?}"
     );
 }
+
+/// What a transaction did to `organizacoes` so far: sequential scans, rows fetched by
+/// index, and calls of `member_tenant_ids()` (the list of every organization for a
+/// platform administrator).
+async fn organization_reads(tx: &mut Transaction<'static, Postgres>) -> (i64, i64, i64) {
+    let (seq, fetched): (i64, i64) = sqlx::query_as(
+        "select coalesce(sum(seq_scan), 0)::bigint, coalesce(sum(idx_tup_fetch), 0)::bigint
+         from pg_stat_xact_user_tables where schemaname = 'public' and relname = 'organizacoes'",
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .expect("table counters");
+    let lists: i64 = sqlx::query_scalar(
+        "select coalesce(sum(calls), 0)::bigint from pg_stat_xact_user_functions
+         where schemaname = 'public' and funcname = 'member_tenant_ids'",
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .expect("function counters");
+    (seq, fetched, lists)
+}
+
+/// A platform administrator of 3,000 organizations: the session finds the default one
+/// (the first by name) through an index, not by sorting them all, and the header's search
+/// reads them once, never probing them one by one with the list of every id.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_platform_administrators_session_and_search_do_not_probe_every_organization(
+    pool: PgPool,
+) {
+    backend::demo::seed_demo_users(&pool)
+        .await
+        .expect("demo users");
+    sqlx::raw_sql(
+        "insert into public.organizacoes (nome, slug)
+         select 'Cliente ' || lpad(g::text, 4, '0'), 'cliente-' || g from generate_series(1, 3000) g;
+         analyze public.organizacoes; analyze public.user_tenants;",
+    )
+    .execute(&pool)
+    .await
+    .expect("organizations");
+    let ti = common::demo_claims(&pool, "ti@contmax.com.br").await;
+
+    let mut tx = measured(&pool, &ti).await;
+    let before = organization_reads(&mut tx).await;
+    let user = backend::auth::session_user_in(&mut tx, &ti, None)
+        .await
+        .expect("session");
+    let after = organization_reads(&mut tx).await;
+    assert_eq!(
+        user.current_tenant.map(|t| t.slug).as_deref(),
+        Some("cliente-1"),
+        "the first by name"
+    );
+    assert_eq!(after.0 - before.0, 0, "the session scanned organizacoes");
+    assert!(
+        after.1 - before.1 <= 20,
+        "the session fetched {} organizations by index",
+        after.1 - before.1
+    );
+
+    // "Cliente 1000" to "Cliente 1999" hold it; by name, the first twenty.
+    let found = backend::tenants::search(&mut tx, "cliente 1")
+        .await
+        .expect("search");
+    let searched = organization_reads(&mut tx).await;
+    assert_eq!(found.len(), backend::tenants::SEARCH_LIMIT as usize);
+    assert_eq!(found[0].slug, "cliente-1000");
+    assert_eq!(found[19].slug, "cliente-1019");
+    assert_eq!(
+        searched.2 - after.2,
+        0,
+        "the list of every organization was built"
+    );
+    assert!(
+        searched.1 - after.1 <= 20,
+        "the search fetched {} organizations by index (one by one?)",
+        searched.1 - after.1
+    );
+}

@@ -326,6 +326,19 @@ async fn the_tenant_search_finds_only_the_callers_organizations(pool: PgPool) {
         .unwrap();
     assert!(search(&pool, ti, &long).await.is_empty());
     assert_eq!(search(&pool, ti, &long[1..]).await, ["longa"]);
+
+    // Signed out everywhere, a platform administrator finds nothing, nor does the staff.
+    for email in [ti, "equipe@pg.com.br"] {
+        assert!(!search(&pool, email, "p").await.is_empty(), "{email}");
+        let claims = common::demo_claims(&pool, email).await;
+        backend::auth::end_all_sessions(&pool, claims.sub)
+            .await
+            .unwrap();
+        assert!(
+            search(&pool, email, "p").await.is_empty(),
+            "{email}, signed out"
+        );
+    }
 }
 
 /// Whether one organization is among a caller's tenants, their admin tenants, and (by its

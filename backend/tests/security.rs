@@ -770,7 +770,10 @@ async fn an_ended_session_opens_nothing_through_postgrest(pool: PgPool) {
                 "select (select count(*) from public.tenant_integrations)
                       + (select count(*) from public.integration_logs)
                       + (select count(*) from public.empresas)
-                      + (select count(*) from public.user_tenants)",
+                      + (select count(*) from public.user_tenants)
+                      -- Every signed-in user's catalogs, but only while signed in (0033).
+                      + (select count(*) from public.organizacoes)
+                      + (select count(*) from public.integration_providers)",
             )
             .fetch_one(&mut *tx)
             .await
