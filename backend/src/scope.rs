@@ -32,10 +32,23 @@ pub struct Claims {
     pub is_anonymous: bool,
 }
 
+/// What [`begin_as`] sets for its transaction: `plan_cache_mode = force_generic_plan`. A
+/// caller's statements (a page's panels: each a few index scans under row-level security)
+/// are planned once per connection and the plan kept, not planned for their values on
+/// each of the first five runs, as PostgreSQL does before it settles on the same generic
+/// plan. Those five cost the most: the policies are planned with the query, so the
+/// dashboard's list took 1.3-9 ms to plan on each of a connection's first five runs and
+/// 0.13 ms after (the bench database, `log_min_duration_statement = 0`), and every new
+/// connection, and every plan a changed table invalidates, paid them again. A statement
+/// whose best plan depends on its values asks for plans per value
+/// ([`plan_for_bound_values`]).
+pub const PLANNED_ONCE: &str = "force_generic_plan";
+
 /// Plans the rest of `tx`'s statements for their bound values every time, never from a
-/// generic plan PostgreSQL cached for the connection after five runs: for statements whose
-/// best plan depends on the values (optional filters written `$n is null or …`, a table
-/// that grows within a connection's life).
+/// generic plan (the one [`PLANNED_ONCE`] keeps, or PostgreSQL would cache for the
+/// connection after five runs): for statements whose best plan depends on the values
+/// (optional filters written `$n is null or …`, a table that grows within a connection's
+/// life).
 pub async fn plan_for_bound_values(tx: &mut Transaction<'static, Postgres>) -> sqlx::Result<()> {
     sqlx::query("set local plan_cache_mode = force_custom_plan")
         .execute(&mut **tx)
@@ -43,7 +56,8 @@ pub async fn plan_for_bound_values(tx: &mut Transaction<'static, Postgres>) -> s
     Ok(())
 }
 
-/// A transaction that runs as the caller, under row-level security.
+/// A transaction that runs as the caller, under row-level security, whose statements are
+/// planned once per connection ([`PLANNED_ONCE`]).
 ///
 /// The two `set_config`s and the `BEGIN` go in one round trip: a page's panels each open
 /// one, and round trips are what a cheap panel mostly pays. One simple-protocol query,
@@ -66,7 +80,8 @@ pub async fn begin_as(
         pool,
         format!(
             "select set_config('request.jwt.claims', {claims_sql}, true), \
-             set_config('role', 'authenticated', true); begin"
+             set_config('role', 'authenticated', true), \
+             set_config('plan_cache_mode', '{PLANNED_ONCE}', true); begin"
         ),
     )
     .await
@@ -125,11 +140,16 @@ pub fn string_constant(s: &str) -> Option<String> {
 
 /// Makes the rest of `tx` run as the caller (`authenticated` with these claims, as
 /// PostgREST would), after whatever the transaction did before.
+/// Its statements are planned as [`begin_as`]'s are ([`PLANNED_ONCE`]).
 pub async fn act_as(tx: &mut Transaction<'static, Postgres>, claims: &Claims) -> sqlx::Result<()> {
     let claims_json =
         serde_json::to_string(claims).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
-    sqlx::query("select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true)")
-        .bind(claims_json)
+    sqlx::query(
+        "select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true),
+                set_config('plan_cache_mode', $2, true)",
+    )
+    .bind(claims_json)
+    .bind(PLANNED_ONCE)
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -256,3 +256,59 @@ async fn a_begin_abandoned_before_its_answer_leaves_nothing_for_the_next_request
     drop(watcher);
     assert_next_user_gets_it_clean(one).await;
 }
+
+/// A caller's statements are planned once per connection (`begin_as`: `plan_cache_mode =
+/// force_generic_plan`, for its transaction), from their first run: the dashboard's list
+/// is not planned again for its values. A transaction that asks for plans per value
+/// (`plan_for_bound_values`) gets them, and neither setting outlives its transaction.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn a_callers_statements_are_planned_once_unless_asked_and_only_in_their_transaction(
+    pool: PgPool,
+) {
+    async fn mode(conn: &mut sqlx::PgConnection) -> String {
+        sqlx::query_scalar("select current_setting('plan_cache_mode')")
+            .fetch_one(conn)
+            .await
+            .expect("plan_cache_mode")
+    }
+    /// The dashboard's list statement's plans on this connection: (generic, custom).
+    async fn list_plans(conn: &mut sqlx::PgConnection) -> (i64, i64) {
+        sqlx::query_as(
+            "select generic_plans, custom_plans from pg_prepared_statements
+             where statement like '%coalesce(p.slug, ti.provider) as \"slug!\"%'
+               and statement not like '%pg_prepared_statements%'",
+        )
+        .fetch_one(conn)
+        .await
+        .expect("the list's prepared statement")
+    }
+    let one = single(pool.connect_options().as_ref().clone()).await;
+    let claims = common::claims_for(uuid::Uuid::new_v4(), "planos@example.com");
+
+    let mut tx = backend::scope::begin_as(&one, &claims)
+        .await
+        .expect("begins");
+    assert_eq!(mode(&mut tx).await, backend::scope::PLANNED_ONCE);
+    backend::integrations::list_for_tenant(&mut tx, uuid::Uuid::new_v4())
+        .await
+        .expect("the list");
+    assert_eq!(list_plans(&mut tx).await, (1, 0), "planned for any value");
+    backend::scope::plan_for_bound_values(&mut tx)
+        .await
+        .expect("plans per value");
+    assert_eq!(mode(&mut tx).await, "force_custom_plan");
+    backend::integrations::list_for_tenant(&mut tx, uuid::Uuid::new_v4())
+        .await
+        .expect("the list");
+    assert_eq!(list_plans(&mut tx).await, (1, 1), "planned for its values");
+    drop(tx);
+
+    let mut conn = one.acquire().await.expect("the connection again");
+    assert_eq!(
+        mode(&mut conn).await,
+        "auto",
+        "nothing left on the connection"
+    );
+    drop(conn);
+    assert_next_user_gets_it_clean(one).await;
+}
