@@ -9,10 +9,11 @@
 -- init plan).
 --
 -- As restrictive policies, which every permissive one is then combined with: the
--- customer's own read policy stays as it is, whatever its name in their database, and
--- who may read is otherwise unchanged, as their old portal needs. A Supabase token with
--- no portal session is a live one until its user's sessions are ended
--- (`caller_session_ok()`, 0011 and 0021).
+-- customer's own read policy stays as it is, whatever its name in their database. Who
+-- loses the read is whoever `caller_session_ok()` refuses, as for every other table: a
+-- token whose session ended or whose user's sessions were all ended, a deactivated or
+-- deleted user, Supabase's anonymous sign-ins. A Supabase token with no portal session is
+-- a live one until then (0011 and 0021), so the customer's old portal reads as before.
 
 -- Waits at most 15 s for the customer's `organizacoes` (the policy's lock), as 0015-0032.
 set local lock_timeout = '15s';

@@ -13,7 +13,7 @@ pub const SEARCH_LIMIT: i64 = 20;
 pub const QUERY_MAX: usize = 100;
 
 /// Organizations the caller may act in (their tenants; every organization for a global
-/// admin: `member_tenant_ids()`, as every policy asks) whose name or slug contains `query`,
+/// admin, as the policies' `member_tenant_ids()` says) whose name or slug contains `query`,
 /// ignoring case: an exact slug first, then an exact name, then by name; at most
 /// [`SEARCH_LIMIT`]. Nothing for a text longer than [`QUERY_MAX`].
 /// The caller's role in each is their membership's, `admin` for a global admin's others.

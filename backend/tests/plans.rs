@@ -542,3 +542,101 @@ async fn a_platform_administrators_session_and_search_do_not_probe_every_organiz
         searched.1 - after.1
     );
 }
+
+/// What a transaction read of `integration_audit` so far: rows read by sequential scans
+/// and rows fetched by index (plain or bitmap).
+async fn audit_rows_read(tx: &mut Transaction<'static, Postgres>) -> i64 {
+    sqlx::query_scalar(
+        "select coalesce(sum(coalesce(seq_tup_read, 0) + coalesce(idx_tup_fetch, 0)), 0)::bigint
+         from pg_stat_xact_user_tables
+         where schemaname = 'public' and relname = 'integration_audit'",
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .expect("table counters")
+}
+
+/// The audit trail's pages read a page's worth of entries, not the tenant's trail, under
+/// the plans a caller's statements get: the tenant's first page, and one far back.
+/// Contmax's trail is 20,000 entries, among 40,000 of 2,000 other organizations'.
+#[sqlx::test(migrator = "backend::db::MIGRATOR")]
+async fn an_audit_page_reads_a_page_not_the_whole_trail(pool: PgPool) {
+    backend::demo::seed_demo_users(&pool)
+        .await
+        .expect("demo users");
+    let contmax = common::org_id(&pool, "contmax").await;
+    let admin = common::demo_claims(&pool, "admin@contmax.com.br").await;
+    sqlx::query(
+        "insert into public.organizacoes (nome, slug)
+         select 'Cliente ' || g, 'cliente-' || g from generate_series(1, 2000) g",
+    )
+    .execute(&pool)
+    .await
+    .expect("organizations");
+    // Mostly runs asked for by the schedule (one entry per execution, as the log's
+    // trigger writes), one in five by the admin, across four integrations, oldest first.
+    sqlx::query(
+        "insert into public.integration_audit
+           (created_at, actor_id, actor_name, tenant_id, provider_slug, action, source)
+         select now() - make_interval(mins => 60000 - g),
+                case when g % 5 = 0 then $2 end,
+                case when g % 5 = 0 then 'Admin' end,
+                case when g % 3 = 0 then $1
+                     else (select id from public.organizacoes where slug = 'cliente-' || (g % 2000 + 1)) end,
+                (array['acessorias', 'bomcontrole', 'onecode', 'local-http'])[g % 4 + 1],
+                case when g % 50 = 0 then 'config_changed' else 'run_requested' end,
+                case when g % 50 = 0 then 'ui' else 'schedule' end
+         from generate_series(1, 60000) g",
+    )
+    .bind(contmax)
+    .bind(admin.sub)
+    .execute(&pool)
+    .await
+    .expect("trail");
+    sqlx::query("analyze public.integration_audit")
+        .execute(&pool)
+        .await
+        .expect("analyze");
+
+    let mut tx = measured(&pool, &admin).await;
+    let first = backend::audit::page(&mut tx, contmax, &Default::default())
+        .await
+        .expect("first page");
+    let cursor = first.next_before.clone().expect("more than a page");
+    // A page is 26 rows, not Contmax's 20,000. Not here, because they read more today
+    // (TODO(#13)): one integration's page reads that integration's whole trail and one
+    // person's the tenant's, planned for their values as before: the policy's `tenant_id
+    // = any(admin_tenant_ids())` beside the page's `tenant_id = $1` makes the planner
+    // expect a few rows and sort them rather than read an index in order.
+    let pages = [
+        (
+            "the tenant's first page",
+            model::AuditQuery::default(),
+            1_000,
+        ),
+        (
+            "a later page",
+            model::AuditQuery {
+                before: Some(cursor),
+                ..Default::default()
+            },
+            1_000,
+        ),
+    ];
+    for (what, q, most) in pages {
+        // Each page twice: the second run may use a plan kept from the first.
+        for run in 0..2 {
+            let before = audit_rows_read(&mut tx).await;
+            let page = backend::audit::page(&mut tx, contmax, &q)
+                .await
+                .expect("page");
+            let read = audit_rows_read(&mut tx).await - before;
+            assert!(!page.rows.is_empty(), "{what}: empty");
+            assert!(
+                read <= most,
+                "{what} (run {run}) read {read} entries of the trail for {} rows",
+                page.rows.len()
+            );
+        }
+    }
+}
