@@ -332,14 +332,27 @@ pub fn summary(action: &str, details: &Value) -> String {
     }
 }
 
-/// Whether the planner may read the trail through a bitmap, for the next statements of
-/// `tx`. A page's index range is read in order, newest first, and stops at a page: the
-/// policy's `tenant_id = any(admin_tenant_ids())` beside the page's `tenant_id = $1` makes
-/// the planner expect a few rows, and it chose to collect one integration's whole trail
-/// through a bitmap and sort it (5,000 entries for a page of 26).
-async fn read_in_index_order(tx: &mut Transaction<'static, Postgres>, on: bool) -> Result<()> {
-    sqlx::query("select set_config('enable_bitmapscan', $1, true)")
-        .bind(if on { "off" } else { "on" })
+/// Plans the next statements of `tx` for their bound values, and so that they read an
+/// index range in order rather than gather and sort: an audit page stops at a page. The
+/// policy's `tenant_id = any(admin_tenant_ids())` beside the page's `tenant_id = $1`
+/// makes the planner expect a few rows, and it gathered one integration's whole trail by
+/// a bitmap and sorted it for a page of 26 (5,000 entries read in `plans.rs`). A plan for
+/// any value, what a caller's statements get (`scope::PLANNED_ONCE`), read the tenant's
+/// whole trail too (140 ms at 150,000 entries, found by review): the unset filters are
+/// gone only from a plan for the values. [`sort_again`] ends the second part.
+async fn plan_in_index_order(tx: &mut Transaction<'static, Postgres>) -> Result<()> {
+    sqlx::query(
+        "select set_config('plan_cache_mode', 'force_custom_plan', true),
+                set_config('enable_sort', 'off', true)",
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Undoes [`plan_in_index_order`]'s sorting rule for the rest of `tx`.
+async fn sort_again(tx: &mut Transaction<'static, Postgres>) -> Result<()> {
+    sqlx::query("set local enable_sort to default")
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -372,14 +385,8 @@ pub async fn page(
         None => None,
     };
     let slug = q.slug.as_deref().filter(|s| !s.is_empty());
-    // Planned for these values every time, as PostgreSQL chose by itself before callers'
-    // statements were planned once (`scope::PLANNED_ONCE`): only then are the
-    // integration's index and the cursor index conditions, and the unset filters gone. A
-    // plan for any value estimates the `$n is null or …` filters to leave one row and
-    // reads every entry of the tenant to sort them (140 ms for the first page of a
-    // 150,000-entry trail, found by review; 0.1-0.3 ms planned for the values).
-    crate::scope::plan_for_bound_values(tx).await?;
-    read_in_index_order(tx, true).await?;
+    // Each filter and the cursor an index condition of one range, read newest first.
+    plan_in_index_order(tx).await?;
     let rows = sqlx::query!(
         r#"select a.id, a.created_at, extract(epoch from now() - a.created_at)::bigint as "ago!",
                   a.actor_name, a.actor_email, a.provider_slug, p.name as "provider_name?",
@@ -402,7 +409,7 @@ pub async fn page(
     )
     .fetch_all(&mut **tx)
     .await?;
-    read_in_index_order(tx, false).await?;
+    sort_again(tx).await?;
     let more = rows.len() as i64 > AUDIT_PAGE_SIZE;
     let rows: Vec<AuditEntry> = rows
         .into_iter()

@@ -593,6 +593,20 @@ async fn an_audit_page_reads_a_page_not_the_whole_trail(pool: PgPool) {
     .execute(&pool)
     .await
     .expect("trail");
+    // Someone who acted three times, long ago.
+    let rare = uuid::Uuid::new_v4();
+    sqlx::query(
+        "insert into public.integration_audit
+           (created_at, actor_id, actor_name, tenant_id, provider_slug, action, source)
+         select now() - make_interval(days => 300 + g), $2, 'Raro', $1, 'onecode',
+                'config_changed', 'ui'
+         from generate_series(1, 3) g",
+    )
+    .bind(contmax)
+    .bind(rare)
+    .execute(&pool)
+    .await
+    .expect("a rare person's entries");
     sqlx::query("analyze public.integration_audit")
         .execute(&pool)
         .await
@@ -603,8 +617,8 @@ async fn an_audit_page_reads_a_page_not_the_whole_trail(pool: PgPool) {
         .await
         .expect("first page");
     let cursor = first.next_before.clone().expect("more than a page");
-    // A page is 26 rows, found among the entries its filters skip (one person's: one in
-    // five of the tenant's); not Contmax's 20,000, nor one integration's 5,000.
+    // A page is 26 rows, each filter one index range read newest first; not Contmax's
+    // 20,000 entries, nor one integration's 5,000, nor every entry to find a rare one.
     let pages = [
         (
             "the tenant's first page",
@@ -622,6 +636,31 @@ async fn an_audit_page_reads_a_page_not_the_whole_trail(pool: PgPool) {
         (
             "one person's",
             model::AuditQuery {
+                person: Some(admin.sub.to_string()),
+                ..Default::default()
+            },
+            100,
+        ),
+        (
+            "a rare person's",
+            model::AuditQuery {
+                person: Some(rare.to_string()),
+                ..Default::default()
+            },
+            100,
+        ),
+        (
+            "one action's",
+            model::AuditQuery {
+                action: Some("config_changed".into()),
+                ..Default::default()
+            },
+            100,
+        ),
+        (
+            "one integration's, one person's",
+            model::AuditQuery {
+                slug: Some("acessorias".into()),
                 person: Some(admin.sub.to_string()),
                 ..Default::default()
             },
