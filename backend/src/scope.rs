@@ -59,8 +59,9 @@ pub async fn plan_for_bound_values(tx: &mut Transaction<'static, Postgres>) -> s
 /// A transaction that runs as the caller, under row-level security, whose statements are
 /// planned once per connection ([`PLANNED_ONCE`]).
 ///
-/// The `set_config`s (claims, role, planning) and the `BEGIN` go in one round trip: a page's panels each open
-/// one, and round trips are what a cheap panel mostly pays. One simple-protocol query,
+/// The `set_config`s (claims, role, planning) and the `BEGIN` go in one round trip: a
+/// page's panels each open one, and round trips are what a cheap panel mostly pays. One
+/// simple-protocol query,
 /// which cannot bind, so the claims are a string constant ([`string_constant`]). The
 /// `set_config`s come first: PostgreSQL runs them in the query's implicit transaction,
 /// which the `BEGIN` after them turns into the transaction itself, their settings with it
