@@ -61,8 +61,8 @@ pub async fn plan_for_bound_values(tx: &mut Transaction<'static, Postgres>) -> s
 ///
 /// The `set_config`s (claims, role, planning) and the `BEGIN` go in one round trip: a
 /// page's panels each open one, and round trips are what a cheap panel mostly pays. One
-/// simple-protocol query,
-/// which cannot bind, so the claims are a string constant ([`string_constant`]). The
+/// simple-protocol query, which cannot bind, so the claims are a string constant
+/// ([`string_constant`]). The
 /// `set_config`s come first: PostgreSQL runs them in the query's implicit transaction,
 /// which the `BEGIN` after them turns into the transaction itself, their settings with it
 /// ("Multiple Statements in a Simple Query", in the protocol's chapter). Should one fail,
