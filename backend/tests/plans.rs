@@ -607,6 +607,21 @@ async fn an_audit_page_reads_a_page_not_the_whole_trail(pool: PgPool) {
     .execute(&pool)
     .await
     .expect("a rare person's entries");
+    // Someone who acted often, but on one integration only: with any other integration
+    // their page is empty, and must not read either range whole to say so.
+    let busy = uuid::Uuid::new_v4();
+    sqlx::query(
+        "insert into public.integration_audit
+           (created_at, actor_id, actor_name, tenant_id, provider_slug, action, source)
+         select now() - make_interval(mins => 90000 - g), $2, 'Ocupada', $1, 'local-http',
+                'run_requested', 'ui'
+         from generate_series(1, 3000) g",
+    )
+    .bind(contmax)
+    .bind(busy)
+    .execute(&pool)
+    .await
+    .expect("a busy person's entries");
     sqlx::query("analyze public.integration_audit")
         .execute(&pool)
         .await
@@ -619,11 +634,13 @@ async fn an_audit_page_reads_a_page_not_the_whole_trail(pool: PgPool) {
     let cursor = first.next_before.clone().expect("more than a page");
     // A page is 26 rows, each filter one index range read newest first; not Contmax's
     // 20,000 entries, nor one integration's 5,000, nor every entry to find a rare one.
+    // Each: what, the query, the most entries it may read, whether it finds none.
     let pages = [
         (
             "the tenant's first page",
             model::AuditQuery::default(),
             1_000,
+            false,
         ),
         (
             "one integration's",
@@ -632,6 +649,7 @@ async fn an_audit_page_reads_a_page_not_the_whole_trail(pool: PgPool) {
                 ..Default::default()
             },
             1_000,
+            false,
         ),
         (
             "one person's",
@@ -640,6 +658,7 @@ async fn an_audit_page_reads_a_page_not_the_whole_trail(pool: PgPool) {
                 ..Default::default()
             },
             100,
+            false,
         ),
         (
             "a rare person's",
@@ -648,6 +667,7 @@ async fn an_audit_page_reads_a_page_not_the_whole_trail(pool: PgPool) {
                 ..Default::default()
             },
             100,
+            false,
         ),
         (
             "one action's",
@@ -656,6 +676,7 @@ async fn an_audit_page_reads_a_page_not_the_whole_trail(pool: PgPool) {
                 ..Default::default()
             },
             100,
+            false,
         ),
         (
             "one integration's, one person's",
@@ -664,7 +685,18 @@ async fn an_audit_page_reads_a_page_not_the_whole_trail(pool: PgPool) {
                 person: Some(admin.sub.to_string()),
                 ..Default::default()
             },
-            1_000,
+            100,
+            false,
+        ),
+        (
+            "one integration's, by someone who never touched it",
+            model::AuditQuery {
+                slug: Some("acessorias".into()),
+                person: Some(busy.to_string()),
+                ..Default::default()
+            },
+            100,
+            true,
         ),
         (
             "a later page",
@@ -673,9 +705,10 @@ async fn an_audit_page_reads_a_page_not_the_whole_trail(pool: PgPool) {
                 ..Default::default()
             },
             1_000,
+            false,
         ),
     ];
-    for (what, q, most) in pages {
+    for (what, q, most, empty) in pages {
         // Each page twice: the second run may use a plan kept from the first.
         for run in 0..2 {
             let before = audit_rows_read(&mut tx).await;
@@ -683,7 +716,12 @@ async fn an_audit_page_reads_a_page_not_the_whole_trail(pool: PgPool) {
                 .await
                 .expect("page");
             let read = audit_rows_read(&mut tx).await - before;
-            assert!(!page.rows.is_empty(), "{what}: empty");
+            assert_eq!(
+                page.rows.is_empty(),
+                empty,
+                "{what}: rows {}",
+                page.rows.len()
+            );
             assert!(
                 read <= most,
                 "{what} (run {run}) read {read} entries of the trail for {} rows",
