@@ -24,3 +24,34 @@ test("every page hydrates cleanly", async ({ page }) => {
     }
   }
 });
+
+// A browser gets the build's brotli copy, or its gzip copy (written again with Zopfli by
+// `make build`, tools/precompress) when it takes no brotli: each must be the very file.
+test("the compressed copies of the wasm and the JavaScript are the files themselves", async ({ request }) => {
+  const html = await (await request.get("/login")).text();
+  const files = [...new Set(html.match(/\/pkg\/portal\.[\w-]+\.(?:wasm|js)/g) ?? [])];
+  expect(files.some((f) => f.endsWith(".wasm")), `the page names its wasm: ${files}`).toBe(true);
+  expect(files.some((f) => f.endsWith(".js")), `the page names its JavaScript: ${files}`).toBe(true);
+  for (const file of files) {
+    const plain = await request.get(file, { headers: { "Accept-Encoding": "identity" } });
+    expect(plain.status(), file).toBe(200);
+    expect(plain.headers()["content-encoding"], file).toBeUndefined();
+    const original = await plain.body();
+    for (const encoding of ["gzip", "br"]) {
+      const what = `${file} ${encoding}`;
+      const copy = await request.get(file, { headers: { "Accept-Encoding": encoding } });
+      expect(copy.status(), what).toBe(200);
+      expect(copy.headers()["content-encoding"], what).toBe(encoding);
+      // A copy from disk has its length; one compressed on the fly (no copy there) has none.
+      const sent = Number(copy.headers()["content-length"]);
+      expect(sent, what).toBeGreaterThan(0);
+      expect(sent, what).toBeLessThan(original.length);
+      // The issue's budget for the main module as gzip (#13): 250 KB.
+      if (file.endsWith(".wasm") && encoding === "gzip") {
+        expect(sent, `${what}: ${sent} bytes`).toBeLessThanOrEqual(250 * 1024);
+      }
+      // Playwright's request decodes the body as a browser would.
+      expect(Buffer.compare(await copy.body(), original), what).toBe(0);
+    }
+  }
+});
