@@ -8,9 +8,11 @@
 //! [`recompress`] writes each copy again with Zopfli; the files themselves are untouched,
 //! so hashed names stay true.
 
+use std::collections::HashSet;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What [`recompress`] did to one file's gzip copy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,15 +44,25 @@ fn is_copy(path: &Path) -> bool {
 }
 
 /// The files under `dir` that have (or should have) a gzip copy: every file, at any depth,
-/// that is not itself a `.gz` or `.br`.
+/// that is not itself a `.gz` or `.br`. Symbolic links are followed, each directory read
+/// once (a link back up the tree is no loop), and a link to nothing is skipped.
 pub fn originals(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut found = Vec::new();
+    let mut seen = HashSet::new();
     let mut pending = vec![dir.to_path_buf()];
     while let Some(dir) = pending.pop() {
+        if !seen.insert(fs::canonicalize(&dir)?) {
+            continue;
+        }
         for entry in fs::read_dir(&dir)? {
             let path = entry?.path();
             // `metadata` follows a symbolic link to what it names.
-            if fs::metadata(&path)?.is_dir() {
+            let meta = match fs::metadata(&path) {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            if meta.is_dir() {
                 pending.push(path);
             } else if !is_copy(&path) {
                 found.push(path);
@@ -61,10 +73,13 @@ pub fn originals(dir: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
+/// Numbers each copy being written, so that no two writes share a temporary name.
+static WRITES: AtomicUsize = AtomicUsize::new(0);
+
 /// Writes `<path>.gz` with Zopfli, whatever was there: a copy is never trusted to be of
-/// the file as it is now. The new copy is written to a name of this process's own beside
-/// it, flushed to disk and renamed over it, so that a server reading the directory, or a
-/// second run at the same time, never sees half a copy.
+/// the file as it is now. The new copy is written to a name of this write's own beside it
+/// (the process and a counter), flushed to disk and renamed over it, so that a server
+/// reading the directory, or another write of the same file, never sees half a copy.
 pub fn recompress(path: &Path) -> io::Result<Outcome> {
     let data = fs::read(path)?;
     let mut copy = path.as_os_str().to_owned();
@@ -78,16 +93,20 @@ pub fn recompress(path: &Path) -> io::Result<Outcome> {
     let compressed = gzip(&data)?;
     let after = compressed.len() as u64;
     let mut partial = copy.as_os_str().to_owned();
-    partial.push(format!(".{}.partial", std::process::id()));
+    partial.push(format!(
+        ".{}.{}.partial",
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
+    ));
     let partial = PathBuf::from(partial);
-    let written = fs::File::create_new(&partial)
-        .and_then(|mut f| {
-            f.write_all(&compressed)?;
-            f.sync_all()
-        })
+    // Created here, or the error is returned with nothing to clean up.
+    let mut file = fs::File::create_new(&partial)?;
+    let written = file
+        .write_all(&compressed)
+        .and_then(|()| file.sync_all())
         .and_then(|()| fs::rename(&partial, &copy));
     if let Err(e) = written {
-        // Nothing half-written left behind (it may not exist: the error may be its creation).
+        // Nothing half-written left behind.
         let _ = fs::remove_file(&partial);
         return Err(e);
     }

@@ -23,6 +23,9 @@ fn main() -> ExitCode {
             }
         }
     }
+    // Each file once, whichever directories named it (a directory and one inside it).
+    files.sort();
+    files.dedup();
     // The largest first, so that the cores finish together.
     files.sort_by_key(|f| std::cmp::Reverse(f.metadata().map(|m| m.len()).unwrap_or(0)));
     let next = AtomicUsize::new(0);

@@ -95,3 +95,15 @@ fn every_copy_is_written_again_from_the_file_and_copies_are_not_compressed_again
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_link_back_up_the_tree_or_to_nothing_neither_loops_nor_fails() {
+    let dir = scratch("links");
+    std::fs::write(dir.join("pkg/portal.Abc.js"), b"js").expect("js");
+    std::os::unix::fs::symlink("..", dir.join("pkg/up")).expect("link up");
+    std::os::unix::fs::symlink("nowhere", dir.join("pkg/gone")).expect("dangling link");
+    let found = precompress::originals(&dir).expect("listed");
+    assert_eq!(found, vec![dir.join("pkg/portal.Abc.js")]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
