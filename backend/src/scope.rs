@@ -62,13 +62,13 @@ pub async fn plan_for_bound_values(tx: &mut Transaction<'static, Postgres>) -> s
 /// The `set_config`s (claims, role, planning) and the `BEGIN` go in one round trip: a
 /// page's panels each open one, and round trips are what a cheap panel mostly pays. One
 /// simple-protocol query, which cannot bind, so the claims are a string constant
-/// ([`string_constant`]). The
-/// `set_config`s come first: PostgreSQL runs them in the query's implicit transaction,
-/// which the `BEGIN` after them turns into the transaction itself, their settings with it
-/// ("Multiple Statements in a Simple Query", in the protocol's chapter). Should one fail,
-/// the implicit transaction ends there, the `BEGIN` never runs, and the connection goes
-/// back to the pool outside any transaction: `BEGIN` first would leave it inside an
-/// aborted one, which sqlx does not roll back when a custom begin fails.
+/// ([`string_constant`]). The `set_config`s come first: PostgreSQL runs them in the
+/// query's implicit transaction, which the `BEGIN` after them turns into the transaction
+/// itself, their settings with it ("Multiple Statements in a Simple Query", in the
+/// protocol's chapter). Should one fail, the implicit transaction ends there, the `BEGIN`
+/// never runs, and the connection goes back to the pool outside any transaction: `BEGIN`
+/// first would leave it inside an aborted one, which sqlx does not roll back when a custom
+/// begin fails.
 pub async fn begin_as(
     pool: &PgPool,
     claims: &Claims,
@@ -140,19 +140,20 @@ pub fn string_constant(s: &str) -> Option<String> {
 }
 
 /// Makes the rest of `tx` run as the caller (`authenticated` with these claims, as
-/// PostgREST would), after whatever the transaction did before.
-/// Its statements are planned as [`begin_as`]'s are ([`PLANNED_ONCE`]).
+/// PostgREST would), after whatever the transaction did before. Its statements are planned
+/// as [`begin_as`]'s are ([`PLANNED_ONCE`]).
 pub async fn act_as(tx: &mut Transaction<'static, Postgres>, claims: &Claims) -> sqlx::Result<()> {
     let claims_json =
         serde_json::to_string(claims).map_err(|e| sqlx::Error::Encode(Box::new(e)))?;
     sqlx::query(
-        "select set_config('request.jwt.claims', $1, true), set_config('role', 'authenticated', true),
+        "select set_config('request.jwt.claims', $1, true), \
+                set_config('role', 'authenticated', true), \
                 set_config('plan_cache_mode', $2, true)",
     )
     .bind(claims_json)
     .bind(PLANNED_ONCE)
-        .execute(&mut **tx)
-        .await?;
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
