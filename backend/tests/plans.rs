@@ -699,6 +699,16 @@ async fn an_audit_page_reads_a_page_not_the_whole_trail(pool: PgPool) {
             true,
         ),
         (
+            "one person's, of an action they never took",
+            model::AuditQuery {
+                action: Some("config_changed".into()),
+                person: Some(busy.to_string()),
+                ..Default::default()
+            },
+            100,
+            true,
+        ),
+        (
             "a later page",
             model::AuditQuery {
                 before: Some(cursor),
