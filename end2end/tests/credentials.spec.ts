@@ -38,6 +38,8 @@ test("an admin sets a token, tests the connection and finds it in the audit trai
 
   await input.fill(good);
   await section.getByRole("button", { name: "Substituir" }).click();
+  // Emptied when the save has answered: "configurado em" was already there before it.
+  await expect(input).toHaveValue("");
   await expect(state).toContainText("configurado em");
 
   // The trail, newest first, with the admin's name.
